@@ -1,0 +1,200 @@
+package apilog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Format is an export file format.
+type Format string
+
+// The export formats.
+const (
+	CSV  Format = "csv"  // RFC 4180, UTF-8 without a byte order mark, CRLF line ends, a header row
+	JSON Format = "json" // an array of objects with the snake_case names of ExportColumns
+)
+
+// ParseFormat parses "csv" or "json" in any case. The error wraps [ErrBadQuery].
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(strings.ToLower(s)); f {
+	case CSV, JSON:
+		return f, nil
+	}
+	return "", fmt.Errorf("%w: export format %q: want csv or json", ErrBadQuery, s)
+}
+
+// ContentType returns the MIME type of the format.
+func (f Format) ContentType() string {
+	if f == JSON {
+		return "application/json"
+	}
+	return "text/csv; charset=utf-8"
+}
+
+// ExportColumns are the columns of an export, in order, by their CSV header
+// and JSON names.
+var ExportColumns = []string{
+	"time", "key_name", "key_prefix", "key_status", "method", "endpoint", "status",
+	"status_class", "error_code", "ip_hash", "request_id", "duration_ms",
+}
+
+// exportRow is one row of a JSON export; its field order and names are
+// ExportColumns.
+type exportRow struct {
+	Time        string      `json:"time"`
+	KeyName     string      `json:"key_name"`
+	KeyPrefix   string      `json:"key_prefix"`
+	KeyStatus   KeyStatus   `json:"key_status"`
+	Method      string      `json:"method"`
+	Endpoint    string      `json:"endpoint"`
+	Status      int         `json:"status"`
+	StatusClass StatusClass `json:"status_class"`
+	ErrorCode   string      `json:"error_code"`
+	IPHash      string      `json:"ip_hash"`
+	RequestID   string      `json:"request_id"`
+	DurationMS  json.Number `json:"duration_ms"`
+}
+
+// Exporter writes rows one at a time in a Format, so an export of any
+// length needs memory for one row. Create one with [NewExporter], call
+// Write for each row and Close at the end; Close writes what an empty
+// export needs (the CSV header, the JSON brackets) and flushes.
+type Exporter struct {
+	format Format
+	w      *bufio.Writer
+	csv    *csv.Writer
+	buf    bytes.Buffer
+	json   *json.Encoder
+	n      int
+	err    error
+	closed bool
+}
+
+// NewExporter returns an Exporter that writes to w in format f.
+func NewExporter(w io.Writer, f Format) (*Exporter, error) {
+	if _, err := ParseFormat(string(f)); err != nil {
+		return nil, err
+	}
+	e := &Exporter{format: f, w: bufio.NewWriter(w)}
+	switch f {
+	case CSV:
+		e.csv = csv.NewWriter(e.w)
+		e.csv.UseCRLF = true
+	case JSON:
+		e.json = json.NewEncoder(&e.buf)
+		e.json.SetEscapeHTML(false)
+	}
+	return e, nil
+}
+
+// Write adds one row. After an error every call returns it.
+func (e *Exporter) Write(r *Row) error {
+	if e.err != nil {
+		return e.err
+	}
+	if e.closed {
+		return fmt.Errorf("apilog: write to a closed exporter")
+	}
+	if e.n == 0 {
+		e.begin()
+	}
+	e.n++
+	dur := strconv.FormatFloat(float64(r.Duration)/float64(time.Millisecond), 'f', 3, 64)
+	t := r.Time.UTC().Format(time.RFC3339Nano)
+	switch e.format {
+	case CSV:
+		e.err = e.csv.Write([]string{
+			t, cell(r.KeyName), cell(r.KeyPrefix), r.KeyStatus.String(), cell(r.Method),
+			cell(r.Endpoint), strconv.Itoa(r.Status), ClassOf(r.Status).String(),
+			cell(r.ErrorCode), cell(r.IPHash), cell(r.RequestID), dur,
+		})
+	case JSON:
+		if e.n > 1 {
+			e.w.WriteString(",\n")
+		}
+		e.buf.Reset()
+		e.err = e.json.Encode(exportRow{
+			Time: t, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
+			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status, StatusClass: ClassOf(r.Status),
+			ErrorCode: r.ErrorCode, IPHash: r.IPHash, RequestID: r.RequestID, DurationMS: json.Number(dur),
+		})
+		if e.err == nil {
+			_, e.err = e.w.Write(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")))
+		}
+	}
+	return e.err
+}
+
+func (e *Exporter) begin() {
+	switch e.format {
+	case CSV:
+		e.err = e.csv.Write(ExportColumns)
+	case JSON:
+		_, e.err = e.w.WriteString("[\n")
+	}
+}
+
+// Close ends the export and flushes it to the underlying writer, which it
+// does not close. A second Close returns the first one's result.
+func (e *Exporter) Close() error {
+	if e.closed {
+		return e.err
+	}
+	e.closed = true
+	if e.err != nil {
+		return e.err
+	}
+	if e.n == 0 {
+		e.begin()
+	}
+	switch e.format {
+	case CSV:
+		e.csv.Flush()
+		e.err = e.csv.Error()
+	case JSON:
+		if e.n > 0 {
+			e.w.WriteString("\n")
+		}
+		e.w.WriteString("]\n") // a write error stays in e.w for Flush
+	}
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	return e.err
+}
+
+// Export writes rows to w in format f: the rows a user selected, or the
+// whole current page when none are.
+func Export(w io.Writer, f Format, rows []Row) error {
+	e, err := NewExporter(w, f)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := e.Write(&rows[i]); err != nil {
+			return fmt.Errorf("apilog: export %s: %w", f, err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("apilog: export %s: %w", f, err)
+	}
+	return nil
+}
+
+// cell defuses a CSV cell that a spreadsheet would run as a formula: one
+// that begins with =, +, -, @, tab or carriage return gets a leading
+// apostrophe (OWASP, "CSV Injection"). Every text cell goes through it, since
+// key names, endpoints and even error codes can come from users.
+func cell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}

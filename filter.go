@@ -1,0 +1,290 @@
+package apilog
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on search text, so that one request cannot make a store do
+// unbounded work.
+const (
+	MaxSearchLen   = 1000 // bytes
+	MaxSearchTerms = 32
+)
+
+// Field is what a search term is matched against.
+type Field int
+
+// The fields. A plain term is FieldAny and matches any of the seven search
+// targets; a qualifier ("status:", "key:", ...) narrows it to one field.
+const (
+	FieldAny      Field = iota
+	FieldKey            // "key:", the key name or the key prefix
+	FieldMethod         // "method:"
+	FieldEndpoint       // "endpoint:"
+	FieldStatus         // "status:", a code, a class or a range
+	FieldError          // "error:", the error code
+	FieldIP             // "ip:", the IP hash, or a raw address hashed first
+)
+
+var qualifiers = map[string]Field{
+	"key": FieldKey, "method": FieldMethod, "endpoint": FieldEndpoint,
+	"status": FieldStatus, "error": FieldError, "ip": FieldIP,
+}
+
+// IPHasher turns a client address into the hash stored in [Entry.IPHash].
+// ParseSearch uses it so that an operator can search for a raw address that
+// the store never holds. The address is canonical: IPv4-mapped IPv6 unmapped,
+// no zone.
+type IPHasher interface {
+	HashIP(addr netip.Addr) string
+}
+
+// Term is one parsed search term.
+type Term struct {
+	Field  Field
+	Negate bool   // a leading "-": rows that match are left out
+	Text   string // folded text to find, for every field but FieldStatus
+
+	// StatusMin and StatusMax bound a FieldStatus term, inclusive.
+	StatusMin, StatusMax int
+}
+
+// Search is a parsed search. The zero value matches every row.
+type Search struct {
+	Terms []Term
+	text  string
+}
+
+// String returns the text the search was parsed from.
+func (s Search) String() string { return s.text }
+
+// ParseSearch parses the search box's text:
+//
+//   - whitespace separates terms, and a row must match every term;
+//   - a term matches when its text is a case-insensitive substring (see
+//     [Fold]) of the key name, key prefix, method, endpoint, status code in
+//     decimal, error code or IP hash;
+//   - "double quotes" keep a phrase with spaces in one term;
+//   - key:, method:, endpoint:, error: and ip: narrow a term to that field;
+//     status: takes a code (401), a class (4xx) or a range (500-599);
+//   - ip: followed by an IPv4 or IPv6 address matches that address's hash,
+//     computed by h;
+//   - a leading "-" negates a term or a qualifier (-status:2xx);
+//   - any other word followed by a colon is plain text, as in the endpoint
+//     /v1/models/x:generate.
+//
+// Errors wrap [ErrBadQuery] and say what is wrong and at which byte.
+func ParseSearch(s string, h IPHasher) (Search, error) {
+	bad := func(at int, format string, args ...any) (Search, error) {
+		return Search{}, fmt.Errorf("%w: search: at byte %d: %s", ErrBadQuery, at, fmt.Sprintf(format, args...))
+	}
+	if len(s) > MaxSearchLen {
+		return Search{}, fmt.Errorf("%w: search is %d bytes, over %d", ErrBadQuery, len(s), MaxSearchLen)
+	}
+	if !utf8.ValidString(s) {
+		return Search{}, fmt.Errorf("%w: search is not valid UTF-8", ErrBadQuery)
+	}
+	out := Search{text: s}
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			i += size
+			continue
+		}
+		start := i
+		tok, firstQuote, end, ok := scanToken(s, i)
+		if !ok {
+			return bad(firstQuote, "unterminated quote")
+		}
+		i = end
+		// q is the index in tok of the first quoted byte (no quote mark was
+		// removed before it); only the unquoted prefix may hold "-" and a
+		// qualifier, so "-x" and "key:x" in quotes are plain text.
+		q := len(tok)
+		if firstQuote >= 0 {
+			q = firstQuote - start
+		}
+		t := Term{}
+		if len(tok) > 1 && tok[0] == '-' && q > 0 {
+			t.Negate, tok, q = true, tok[1:], q-1
+		}
+		if c := strings.IndexByte(tok, ':'); c > 0 && c < q {
+			if f, ok := qualifiers[strings.ToLower(tok[:c])]; ok {
+				t.Field, tok = f, tok[c+1:]
+				if tok == "" {
+					return bad(start, "%s needs a value", s[start:end])
+				}
+			}
+		}
+		if tok == "" {
+			continue // "" matches every row
+		}
+		switch t.Field {
+		case FieldStatus:
+			lo, hi, ok := parseStatusRange(tok)
+			if !ok {
+				return bad(start, "%s: want a code (401), a class (4xx) or a range (500-599)", s[start:end])
+			}
+			t.StatusMin, t.StatusMax = lo, hi
+		case FieldIP:
+			if addr, err := netip.ParseAddr(tok); err == nil {
+				if h == nil {
+					return bad(start, "%s is an IP address, but no IP hasher is configured to hash it", s[start:end])
+				}
+				tok = h.HashIP(addr.Unmap().WithZone(""))
+			}
+			t.Text = Fold(tok)
+		default:
+			t.Text = Fold(tok)
+		}
+		if len(out.Terms) == MaxSearchTerms {
+			return bad(start, "more than %d terms", MaxSearchTerms)
+		}
+		out.Terms = append(out.Terms, t)
+	}
+	return out, nil
+}
+
+// scanToken reads the term that starts at s[i]: up to unquoted whitespace,
+// with the quote marks removed. firstQuote is the byte offset in s of the
+// first opening quote, or -1; ok is false when a quote is not closed.
+func scanToken(s string, i int) (tok string, firstQuote, end int, ok bool) {
+	var b strings.Builder
+	firstQuote, open := -1, -1
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"':
+			if open < 0 {
+				open = i
+				if firstQuote < 0 {
+					firstQuote = i
+				}
+			} else {
+				open = -1
+			}
+		case open < 0 && unicode.IsSpace(r):
+			return b.String(), firstQuote, i, true
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	if open >= 0 {
+		return "", open, i, false
+	}
+	return b.String(), firstQuote, i, true
+}
+
+// parseStatusRange parses "401", "4xx", "40x" or "500-599".
+func parseStatusRange(v string) (lo, hi int, ok bool) {
+	if a, b, found := strings.Cut(v, "-"); found {
+		lo, ok1 := parseStatusCode(a)
+		hi, ok2 := parseStatusCode(b)
+		return lo, hi, ok1 && ok2 && lo <= hi
+	}
+	if len(v) == 3 {
+		if x := strings.IndexAny(v, "xX"); x > 0 && strings.Trim(v[x:], "xX") == "" {
+			base, ok := parseStatusCode(v[:x])
+			span := 1
+			for range 3 - x {
+				base, span = base*10, span*10
+			}
+			return base, base + span - 1, ok
+		}
+	}
+	code, ok := parseStatusCode(v)
+	return code, code, ok
+}
+
+func parseStatusCode(v string) (int, bool) {
+	if v == "" || len(v) > 3 {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+// statusText holds every valid status code in decimal, so matching a term
+// against a status does not allocate.
+var statusText = func() (t [MaxStatus + 1]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+// MatchText reports whether the term, ignoring Negate, matches the value v
+// of the search target field: FieldKey (name or prefix), FieldMethod,
+// FieldEndpoint, FieldError or FieldIP. Backends that keep distinct values
+// apart can match each value once and reuse the answer for every row.
+func (t *Term) MatchText(field Field, v string) bool {
+	if field == FieldStatus || (t.Field != FieldAny && t.Field != field) {
+		return false
+	}
+	return ContainsFold(v, t.Text)
+}
+
+// MatchStatus reports whether the term, ignoring Negate, matches the status
+// code: within the range for a status: term, as decimal text for a plain one.
+func (t *Term) MatchStatus(code int) bool {
+	switch t.Field {
+	case FieldStatus:
+		return code >= t.StatusMin && code <= t.StatusMax
+	case FieldAny:
+		return code >= 0 && code <= MaxStatus && ContainsFold(statusText[code], t.Text)
+	}
+	return false
+}
+
+// MatchRow reports whether the term, ignoring Negate, matches any of r's
+// search targets.
+func (t *Term) MatchRow(r *Row) bool {
+	return t.MatchText(FieldKey, r.KeyName) || t.MatchText(FieldKey, r.KeyPrefix) ||
+		t.MatchText(FieldMethod, r.Method) || t.MatchText(FieldEndpoint, r.Endpoint) ||
+		t.MatchStatus(r.Status) || t.MatchText(FieldError, r.ErrorCode) ||
+		t.MatchText(FieldIP, r.IPHash)
+}
+
+// Match reports whether r satisfies every term.
+func (s *Search) Match(r *Row) bool {
+	for i := range s.Terms {
+		if s.Terms[i].MatchRow(r) == s.Terms[i].Negate {
+			return false
+		}
+	}
+	return true
+}
+
+// Match reports whether r passes every filter of q: the account scope, the
+// time range, the status classes, methods and key IDs, and the search. It is
+// the reference a Store's results are checked against.
+func (q *Query) Match(r *Row) bool {
+	switch {
+	case q.Account != "" && r.Account != q.Account,
+		!q.From.IsZero() && r.Time.Before(q.From),
+		!q.To.IsZero() && !r.Time.Before(q.To),
+		len(q.StatusClasses) > 0 && !slices.Contains(q.StatusClasses, ClassOf(r.Status)),
+		len(q.Methods) > 0 && !slices.Contains(q.Methods, r.Method),
+		len(q.KeyIDs) > 0 && !slices.Contains(q.KeyIDs, r.KeyID):
+		return false
+	}
+	return q.Search.Match(r)
+}
+
+// inRange reports whether t is in [from, to), where a zero bound is open.
+func inRange(t, from, to time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
+}

@@ -1,0 +1,3 @@
+module github.com/apilog/apilog
+
+go 1.25

@@ -1,0 +1,140 @@
+package apilog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Errors that callers branch on. Errors returned by this package and by
+// stores wrap one of them with the detail.
+var (
+	// ErrBadQuery means a search, sort, page or filter is malformed. Its
+	// message is safe to show to the user who typed it.
+	ErrBadQuery = errors.New("apilog: bad query")
+
+	// ErrBadEntry means an Entry or Key is not valid; nothing of the call
+	// that returned it was stored.
+	ErrBadEntry = errors.New("apilog: bad entry")
+
+	// ErrClosed means the store was closed.
+	ErrClosed = errors.New("apilog: store closed")
+)
+
+// Store keeps entries and keys and answers the Logs page's queries. Every
+// implementation passes the conformance suite in package apilogtest. All
+// methods are safe for concurrent use and return ctx.Err() (wrapped) when
+// ctx ends before they do; after Close they return [ErrClosed].
+type Store interface {
+	// Append stores entries in one batch that commits whole or not at all.
+	// It ignores each entry's ID and, on success, sets it to the ID the store
+	// assigned: unique and increasing in insertion order. Times are stored
+	// in UTC with nanoseconds. An invalid entry (see [Entry.Validate]) fails
+	// the whole batch with an error that wraps [ErrBadEntry] and gives its
+	// index. An empty batch does nothing.
+	Append(ctx context.Context, entries []Entry) error
+
+	// UpsertKey creates the key or replaces the stored one with the same
+	// Account and ID: a rename, a rotation, a revocation. Rows show a key's
+	// current state, so the change shows on every row the key ever made. An
+	// invalid key (see [Key.Validate]) returns an error wrapping [ErrBadEntry].
+	UpsertKey(ctx context.Context, key Key) error
+
+	// DeleteKey removes the key; its rows stay and show as an unknown key.
+	// Deleting a key the store does not have is not an error.
+	DeleteKey(ctx context.Context, account, id string) error
+
+	// Query returns one page of the rows that match q, in q's order, with
+	// the totals for all pages. A malformed q returns an error wrapping
+	// [ErrBadQuery] (see [Query.Normalize]).
+	Query(ctx context.Context, q Query) (Page, error)
+
+	// Close releases the store. Calls after Close return ErrClosed; a
+	// second Close returns nil.
+	Close() error
+}
+
+// Query selects, orders and pages rows. The zero value of every field but
+// the scope is useful: no filter, the default sort, the first page of
+// DefaultPageSize rows.
+type Query struct {
+	// Account scopes the query to one tenant's rows. It is required unless
+	// AllAccounts is set, so that a forgotten scope is an error rather than
+	// every tenant's rows.
+	Account string
+	// AllAccounts queries every tenant's rows, for operators.
+	AllAccounts bool
+
+	Search Search // see ParseSearch
+
+	From, To      time.Time     // time range [From, To); a zero bound is open
+	StatusClasses []StatusClass // any of these classes; none means all
+	Methods       []string      // any of these methods, compared exactly; none means all
+	KeyIDs        []string      // any of these keys; none means all
+
+	Sort     Sort
+	Page     int // 1-based; 0 is the first page
+	PageSize int // 1 to MaxPageSize; 0 is DefaultPageSize
+
+	// Now is the instant key statuses are computed at. Zero means the
+	// store's clock at the time of the query.
+	Now time.Time
+}
+
+// Normalize returns q with its defaults filled in (sort, page, page size), or
+// an error wrapping [ErrBadQuery] that names the bad value. Stores call it
+// first; Now is left to the store's clock.
+func (q Query) Normalize() (Query, error) {
+	switch {
+	case q.Account == "" && !q.AllAccounts:
+		return Query{}, fmt.Errorf("%w: no account: set Query.Account, or AllAccounts for an operator's view", ErrBadQuery)
+	case q.Account != "" && q.AllAccounts:
+		return Query{}, fmt.Errorf("%w: account %q and AllAccounts both set", ErrBadQuery, q.Account)
+	case q.Page < 0:
+		return Query{}, fmt.Errorf("%w: page %d: want a whole number from 1", ErrBadQuery, q.Page)
+	case q.PageSize < 0 || q.PageSize > MaxPageSize:
+		return Query{}, fmt.Errorf("%w: page size %d: want 1 to %d", ErrBadQuery, q.PageSize, MaxPageSize)
+	case !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From):
+		return Query{}, fmt.Errorf("%w: time range ends (%s) before it starts (%s)", ErrBadQuery,
+			q.To.UTC().Format(time.RFC3339), q.From.UTC().Format(time.RFC3339))
+	}
+	for _, c := range q.StatusClasses {
+		if c < StatusOther || c > StatusServerError {
+			return Query{}, fmt.Errorf("%w: status class %d is not one of the five", ErrBadQuery, int(c))
+		}
+	}
+	var err error
+	if q.Sort, err = q.Sort.Normalize(); err != nil {
+		return Query{}, err
+	}
+	q.Page = max(q.Page, 1)
+	if q.PageSize == 0 {
+		q.PageSize = DefaultPageSize
+	}
+	return q, nil
+}
+
+// Apply returns the page of rows that q selects from rows: the reference
+// semantics of [Store.Query] over rows already joined with their keys. It
+// sorts a copy; rows is not modified.
+func (q Query) Apply(rows []Row) (Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return Page{}, err
+	}
+	var match []Row
+	for i := range rows {
+		if q.Match(&rows[i]) {
+			match = append(match, rows[i])
+		}
+	}
+	slices.SortFunc(match, func(a, b Row) int { return q.Sort.Compare(&a, &b) })
+	off, limit := Window(q.Page, q.PageSize)
+	p := Page{Number: q.Page, Size: q.PageSize, TotalRows: len(match), TotalPages: PageCount(len(match), q.PageSize)}
+	if off < len(match) {
+		p.Rows = match[off:min(off+limit, len(match))]
+	}
+	return p, nil
+}
