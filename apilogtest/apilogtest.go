@@ -1,0 +1,221 @@
+// Package apilogtest checks that an [apilog.Store] follows the rules of
+// package apilog, the way testing/fstest checks an fs.FS. Every store runs
+// the same suite and must agree with the others row for row:
+//
+//	func TestConformance(t *testing.T) {
+//		apilogtest.TestStore(t, func(t *testing.T) apilog.Store {
+//			return memstore.New(nil)
+//		})
+//	}
+package apilogtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestStore runs the conformance suite. newStore must return a new, empty
+// store for each subtest; the suite closes it. A store that fails a subtest
+// does not follow the rule the subtest names.
+func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
+	t.Helper()
+	run := func(name string, test func(t *testing.T, f *fixture)) {
+		t.Run(name, func(t *testing.T) {
+			s := newStore(t)
+			f := &fixture{t: t, s: s, keys: map[[2]string]apilog.Key{}}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			test(t, f)
+		})
+	}
+	run("Append", testAppend)
+	run("AppendBadEntry", testAppendBadEntry)
+	run("KeyStatus", testKeyStatus)
+	run("KeyExpiryInstant", testKeyExpiryInstant)
+	run("KeyChangesShowOnOldRows", testKeyChanges)
+	run("UnknownKey", testUnknownKey)
+	run("StatusClasses", testStatusClasses)
+	run("Search", testSearch)
+	run("SearchLiteral", testSearchLiteral)
+	run("Filters", testFilters)
+	run("Sort", testSort)
+	run("Pagination", testPagination)
+	run("TenantIsolation", testTenantIsolation)
+	run("BadQuery", testBadQuery)
+	run("Context", testContext)
+	run("Model", testModel)
+	run("Concurrency", testConcurrency)
+	t.Run("Closed", func(t *testing.T) { testClosed(t, newStore(t)) })
+}
+
+// Fixed instants: rows are written in November 2026 and read a month later.
+var (
+	t0  = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	now = t0.Add(30 * 24 * time.Hour)
+	ctx = context.Background()
+)
+
+// Accounts of the fixtures. acctOther reuses key IDs of acctMain with other
+// names, so a join or a search across tenants shows.
+const (
+	acctMain  = "acct_babysea"
+	acctOther = "acct_other"
+)
+
+// Hasher is the IPHasher the suite gives ParseSearch: SHA-256 of the
+// address's text, hex encoded. (The recorder's real one is keyed.)
+type Hasher struct{}
+
+// HashIP implements apilog.IPHasher.
+func (Hasher) HashIP(addr netip.Addr) string {
+	sum := sha256.Sum256([]byte("apilogtest:" + addr.String()))
+	return hex.EncodeToString(sum[:])
+}
+
+func hashIP(s string) string { return Hasher{}.HashIP(netip.MustParseAddr(s)) }
+
+// fixture is a store with what the suite put into it, from which it knows
+// the expected answer to any query.
+type fixture struct {
+	t       *testing.T
+	s       apilog.Store
+	entries []apilog.Entry
+	keys    map[[2]string]apilog.Key
+}
+
+func (f *fixture) key(keys ...apilog.Key) {
+	f.t.Helper()
+	for _, k := range keys {
+		if err := f.s.UpsertKey(ctx, k); err != nil {
+			f.t.Fatalf("UpsertKey(%s/%s): %v", k.Account, k.ID, err)
+		}
+		f.keys[[2]string{k.Account, k.ID}] = k
+	}
+}
+
+func (f *fixture) deleteKey(account, id string) {
+	f.t.Helper()
+	if err := f.s.DeleteKey(ctx, account, id); err != nil {
+		f.t.Fatalf("DeleteKey(%s/%s): %v", account, id, err)
+	}
+	delete(f.keys, [2]string{account, id})
+}
+
+func (f *fixture) add(entries ...apilog.Entry) {
+	f.t.Helper()
+	batch := slices.Clone(entries)
+	if err := f.s.Append(ctx, batch); err != nil {
+		f.t.Fatalf("Append(%d entries): %v", len(batch), err)
+	}
+	for i := range batch {
+		if len(f.entries) > 0 && batch[i].ID <= f.entries[len(f.entries)-1].ID {
+			f.t.Fatalf("Append gave ID %d after ID %d: IDs must increase in insertion order", batch[i].ID, f.entries[len(f.entries)-1].ID)
+		}
+		f.entries = append(f.entries, batch[i])
+	}
+}
+
+// rows returns every entry joined with its key as seen at instant at.
+func (f *fixture) rows(at time.Time) []apilog.Row {
+	rows := make([]apilog.Row, len(f.entries))
+	for i, e := range f.entries {
+		e.Time = e.Time.UTC()
+		var k *apilog.Key
+		if key, ok := f.keys[[2]string{e.Account, e.KeyID}]; ok {
+			k = &key
+		}
+		rows[i] = apilog.JoinKey(e, k, at)
+	}
+	return rows
+}
+
+// query runs q on the store, checks the page against the reference
+// (apilog.Query.Apply over the fixture's rows) and returns it.
+func (f *fixture) query(q apilog.Query) apilog.Page {
+	f.t.Helper()
+	if q.Now.IsZero() {
+		q.Now = now
+	}
+	got, err := f.s.Query(ctx, q)
+	if err != nil {
+		f.t.Fatalf("Query(%s): %v", describe(q), err)
+	}
+	want, err := q.Apply(f.rows(q.Now))
+	if err != nil {
+		f.t.Fatalf("Apply(%s): %v", describe(q), err)
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		f.t.Fatalf("Query(%s) differs from the reference (-want +got):\n%s", describe(q), diff)
+	}
+	for _, r := range got.Rows {
+		if r.Time.Location() != time.UTC {
+			f.t.Fatalf("Query(%s): row %d time %v is not in UTC", describe(q), r.ID, r.Time)
+		}
+	}
+	return got
+}
+
+// ids runs q for all rows (one page of MaxPageSize) and returns their
+// request IDs in order.
+func (f *fixture) ids(q apilog.Query) []string {
+	f.t.Helper()
+	q.PageSize = apilog.MaxPageSize
+	return requestIDs(f.query(q).Rows)
+}
+
+func requestIDs(rows []apilog.Row) []string {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.RequestID
+	}
+	return ids
+}
+
+// search parses text with the suite's Hasher, failing the test on error.
+func search(t *testing.T, text string) apilog.Search {
+	t.Helper()
+	s, err := apilog.ParseSearch(text, Hasher{})
+	if err != nil {
+		t.Fatalf("ParseSearch(%q): %v", text, err)
+	}
+	return s
+}
+
+func describe(q apilog.Query) string {
+	return fmt.Sprintf("account=%q all=%v search=%q from=%v to=%v classes=%v methods=%q keys=%q sort=%v page=%d size=%d",
+		q.Account, q.AllAccounts, q.Search.String(), q.From, q.To, q.StatusClasses, q.Methods, q.KeyIDs, q.Sort, q.Page, q.PageSize)
+}
+
+// entry returns a successful request of acctMain at t0+minute minutes;
+// tests change what they need.
+func entry(req string, minute int) apilog.Entry {
+	return apilog.Entry{
+		Account:   acctMain,
+		KeyID:     "key_prod",
+		RequestID: req,
+		Method:    "POST",
+		Endpoint:  "/v1/generate/image/flux-pro",
+		Status:    200,
+		IPHash:    hashIP("192.0.2.1"),
+		Time:      t0.Add(time.Duration(minute) * time.Minute),
+		Duration:  1500 * time.Millisecond,
+	}
+}
+
+func inMain(q apilog.Query) apilog.Query {
+	q.Account = acctMain
+	return q
+}

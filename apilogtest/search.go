@@ -1,0 +1,246 @@
+package apilogtest
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// searchRows is the search fixture, built on the reference page's examples.
+func searchRows(f *fixture) {
+	unicodeKey := apilog.Key{ID: "key_uni", Account: acctMain, Name: "Äpfel-Straße", Prefix: "bye_ÜÖ01"}
+	kelvin := apilog.Key{ID: "key_kelvin", Account: acctMain, Name: "\u212Aelvin-probe", Prefix: "bye_KV02"} // Kelvin sign
+	f.key(keyActive, keyNew, keyRotated, keyExpired, unicodeKey, kelvin, keyOther)
+	rows := []apilog.Entry{
+		entry("ok", 1),
+		entry("unauth", 2),
+		entry("get-image", 3),
+		entry("delete", 4),
+		entry("no-key", 5),
+		entry("colon", 6),
+		entry("unicode", 7),
+		entry("kelvin", 8),
+		entry("phrase", 9),
+	}
+	rows[0].IPHash = "a1b2c3d4e5f6" + "7890abcdef1234567890abcdef1234567890abcdef1234567890ab"
+	rows[1].Status, rows[1].ErrorCode, rows[1].IPHash = 401, "BSE4006", hashIP("203.0.113.7")
+	rows[2].KeyID, rows[2].Method, rows[2].Endpoint, rows[2].IPHash = "key_new", "GET", "/v1/generate/image/img_123", hashIP("2001:db8::1")
+	rows[3].KeyID, rows[3].Method, rows[3].Endpoint, rows[3].Status, rows[3].ErrorCode = "key_old", "DELETE", "/v1/keys/key_9", 403, "BSE4031"
+	rows[4].KeyID, rows[4].Method, rows[4].Endpoint, rows[4].Status, rows[4].ErrorCode = "", "GET", "/v1/models", 401, "BSE4001"
+	rows[5].KeyID, rows[5].Method, rows[5].Endpoint, rows[5].Status, rows[5].ErrorCode = "key_exp", "PUT", "/v1/models/x:generate", 500, "BSE5000"
+	rows[6].KeyID, rows[6].Method, rows[6].Endpoint = "key_uni", "GET", "/v1/ÉCOLE/straße"
+	rows[7].KeyID, rows[7].Method, rows[7].Endpoint, rows[7].Status = "key_kelvin", "GET", "/v1/status", 302
+	rows[8].KeyID, rows[8].Endpoint = "", "/v1/prompts/a cat in space"
+	// acctOther's row matches many of the searches below; it must never show.
+	other := entry("other-tenant", 10)
+	other.Account = acctOther
+	other.ErrorCode, other.Status = "BSE4006", 401
+	f.add(append(rows, other)...)
+}
+
+func testSearch(t *testing.T, f *fixture) {
+	searchRows(f)
+	all := []string{"colon", "delete", "get-image", "kelvin", "no-key", "ok", "phrase", "unauth", "unicode"}
+	tests := []struct {
+		search string
+		want   []string // sorted
+	}{
+		{"", all},
+		{"   ", all},
+		// Each target, case-insensitive.
+		{"production-api", []string{"ok", "unauth"}},
+		{"PRODUCTION", []string{"ok", "unauth"}},
+		{"bye_ab12", []string{"ok", "unauth"}},
+		{"delete", []string{"delete"}},
+		{"post", []string{"ok", "phrase", "unauth"}},
+		{"/v1/generate/image", []string{"get-image", "ok", "unauth"}},
+		{"401", []string{"no-key", "unauth"}},
+		{"50", []string{"colon"}},
+		{"bse4006", []string{"unauth"}},
+		{"BSE40", []string{"delete", "no-key", "unauth"}},
+		{"a1b2c3d4e5f6", []string{"ok"}},
+		// Terms are ANDed.
+		{"production 401", []string{"unauth"}},
+		{"get models", []string{"no-key"}},
+		{"get nothing-matches", nil},
+		// Phrases keep spaces.
+		{`"a cat in"`, []string{"phrase"}},
+		{`"cat  in"`, nil},
+		{`a cat in`, []string{"phrase"}},
+		// Qualifiers.
+		{"key:staging", []string{"delete", "get-image"}},
+		{"key:bye_EF56", []string{"get-image"}},
+		{"key:post", nil},
+		{"method:get", []string{"get-image", "kelvin", "no-key", "unicode"}},
+		{"METHOD:put", []string{"colon"}},
+		{"endpoint:models", []string{"colon", "no-key"}},
+		{"endpoint:401", nil},
+		{"status:401", []string{"no-key", "unauth"}},
+		{"status:4xx", []string{"delete", "no-key", "unauth"}},
+		{"status:40x", []string{"delete", "no-key", "unauth"}},
+		{"status:500-599", []string{"colon"}},
+		{"status:300-399", []string{"kelvin"}},
+		{"status:4", nil},
+		{"error:BSE4", []string{"delete", "no-key", "unauth"}},
+		{"error:get", nil},
+		{"ip:a1b2c3d4e5f6", []string{"ok"}},
+		{"ip:A1B2C3", []string{"ok"}},
+		{"ip:203.0.113.7", []string{"unauth"}},
+		{"ip:::ffff:203.0.113.7", []string{"unauth"}},
+		{"ip:2001:DB8::1", []string{"get-image"}},
+		{"ip:198.51.100.1", nil},
+		{`key:"production-api"`, []string{"ok", "unauth"}},
+		// Negation.
+		{"-status:2xx", []string{"colon", "delete", "kelvin", "no-key", "unauth"}},
+		{"-get", []string{"colon", "delete", "ok", "phrase", "unauth"}},
+		{"-key:production -status:2xx", []string{"colon", "delete", "kelvin", "no-key"}},
+		{"production -401", []string{"ok"}},
+		{`-"a cat"`, []string{"colon", "delete", "get-image", "kelvin", "no-key", "ok", "unauth", "unicode"}},
+		{`"-get"`, nil},
+		// An unknown word: is plain text.
+		{"x:generate", []string{"colon"}},
+		{"/v1/models/x:generate", []string{"colon"}},
+		{"foo:bar", nil},
+		{`"key:staging"`, nil},
+		// Unicode simple case folding.
+		{"äpfel", []string{"unicode"}},
+		{"ÄPFEL-STRASSE", nil}, // simple folding: ß is not "ss"
+		{"STRAßE", []string{"unicode"}},
+		{"école", []string{"unicode"}},
+		{"bye_üö", []string{"unicode"}},
+		{"kelvin", []string{"kelvin"}},
+		{"\u212A", []string{"delete", "kelvin"}}, // the Kelvin sign is a k: "/v1/keys"
+	}
+	for _, tt := range tests {
+		got := f.ids(inMain(apilog.Query{Search: search(t, tt.search)}))
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
+			t.Errorf("search %q: rows %q, want %q", tt.search, got, tt.want)
+		}
+	}
+}
+
+// testSearchLiteral checks that text SQL or LIKE would treat specially is
+// matched literally.
+func testSearchLiteral(t *testing.T, f *fixture) {
+	f.key(keyActive)
+	odd := []string{"/v1/promo/50%_off", "/v1/q/' OR 1=1--", `/v1/back\slash`, "/v1/under_score", "/v1/percent%", `/v1/"quoted"`, "/v1/star*"}
+	for i, ep := range odd {
+		e := entry(ep, i)
+		e.Endpoint = ep
+		f.add(e)
+	}
+	plain := entry("plain", 20)
+	plain.Endpoint = "/v1/promo/50xxoff"
+	f.add(plain)
+	tests := []struct {
+		search string
+		want   []string
+	}{
+		{"50%_off", []string{"/v1/promo/50%_off"}},
+		{`"' OR 1=1--"`, []string{"/v1/q/' OR 1=1--"}},
+		{"%", []string{"/v1/percent%", "/v1/promo/50%_off"}},
+		{"endpoint:_", []string{"/v1/promo/50%_off", "/v1/under_score"}},
+		{`\`, []string{`/v1/back\slash`}},
+		{"*", []string{"/v1/star*"}},
+		{"'", []string{"/v1/q/' OR 1=1--"}},
+	}
+	for _, tt := range tests {
+		got := f.ids(inMain(apilog.Query{Search: search(t, tt.search)}))
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("search %q: rows %q, want %q", tt.search, got, tt.want)
+		}
+	}
+}
+
+// testStatusClasses checks each class and its edges, through the class
+// filter and the status: qualifier.
+func testStatusClasses(t *testing.T, f *fixture) {
+	codes := []int{0, 101, 199, 200, 204, 299, 300, 301, 399, 400, 401, 499, 500, 503, 599, 600, 999}
+	for i, code := range codes {
+		e := entry(statusName(code), i)
+		e.Status = code
+		f.add(e)
+	}
+	tests := []struct {
+		class apilog.StatusClass
+		color string
+		want  []int
+	}{
+		{apilog.StatusOther, "gray", []int{0, 101, 199, 600, 999}},
+		{apilog.StatusSuccess, "green", []int{200, 204, 299}},
+		{apilog.StatusRedirect, "blue", []int{300, 301, 399}},
+		{apilog.StatusClientError, "amber", []int{400, 401, 499}},
+		{apilog.StatusServerError, "red", []int{500, 503, 599}},
+	}
+	statuses := func(rows []apilog.Row) []int {
+		var out []int
+		for _, r := range rows {
+			out = append(out, r.Status)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tt := range tests {
+		q := inMain(apilog.Query{StatusClasses: []apilog.StatusClass{tt.class}, PageSize: 100})
+		if got := statuses(f.query(q).Rows); !slices.Equal(got, tt.want) {
+			t.Errorf("class %v: statuses %v, want %v", tt.class, got, tt.want)
+		}
+		if tt.class.Color() != tt.color {
+			t.Errorf("class %v: color %q, want %q", tt.class, tt.class.Color(), tt.color)
+		}
+		for _, code := range tt.want {
+			if apilog.ClassOf(code) != tt.class {
+				t.Errorf("ClassOf(%d) = %v, want %v", code, apilog.ClassOf(code), tt.class)
+			}
+		}
+	}
+	q := inMain(apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusClientError, apilog.StatusServerError}, PageSize: 100})
+	if got, want := statuses(f.query(q).Rows), []int{400, 401, 499, 500, 503, 599}; !slices.Equal(got, want) {
+		t.Errorf("classes 4xx and 5xx: statuses %v, want %v", got, want)
+	}
+	q = inMain(apilog.Query{Search: search(t, "status:199-200"), PageSize: 100})
+	if got, want := statuses(f.query(q).Rows), []int{199, 200}; !slices.Equal(got, want) {
+		t.Errorf("status:199-200: statuses %v, want %v", got, want)
+	}
+}
+
+func statusName(code int) string { return "status-" + strconv.Itoa(code) }
+
+// testFilters checks the structured filters beside the search: the time
+// range [From, To), methods, key IDs and their combination.
+func testFilters(t *testing.T, f *fixture) {
+	searchRows(f)
+	at := func(minute int) time.Time { return t0.Add(time.Duration(minute) * time.Minute) }
+	tests := []struct {
+		name string
+		q    apilog.Query
+		want []string
+	}{
+		{"from inclusive", apilog.Query{From: at(8)}, []string{"kelvin", "phrase"}},
+		{"to exclusive", apilog.Query{To: at(2)}, []string{"ok"}},
+		{"range", apilog.Query{From: at(2), To: at(4)}, []string{"get-image", "unauth"}},
+		{"empty range", apilog.Query{From: at(2), To: at(2)}, nil},
+		{"from in another zone", apilog.Query{From: at(8).In(time.FixedZone("UTC+5", 5*3600))}, []string{"kelvin", "phrase"}},
+		{"methods", apilog.Query{Methods: []string{"DELETE", "PUT"}}, []string{"colon", "delete"}},
+		{"methods are exact", apilog.Query{Methods: []string{"delete"}}, nil},
+		{"keys", apilog.Query{KeyIDs: []string{"key_new", "key_old"}}, []string{"delete", "get-image"}},
+		{"no key", apilog.Query{KeyIDs: []string{""}}, []string{"no-key", "phrase"}},
+		{"all together", apilog.Query{
+			From: at(1), To: at(9), Methods: []string{"GET", "POST"},
+			StatusClasses: []apilog.StatusClass{apilog.StatusClientError},
+			Search:        search(t, "-key:staging"),
+		}, []string{"no-key", "unauth"}},
+	}
+	for _, tt := range tests {
+		got := f.ids(inMain(tt.q))
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
+			t.Errorf("%s: rows %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,221 @@
+// Package memstore is an in-memory [apilog.Store]: concurrency-safe, fast
+// enough for a million rows, and gone when the process ends. It suits tests,
+// demos and small apps; package sqlitestore keeps rows across restarts.
+//
+// Rows are kept column by column in fixed-size chunks, with every text value
+// but the request ID interned, so a row costs about 42 bytes plus its request
+// ID. A search matches each distinct value once and then checks each row with
+// a few table lookups; a page is cut with a bounded heap instead of sorting
+// every match. Queries share a read lock, so a long query delays Append (the
+// recorder queues meanwhile) but never another query.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+const (
+	chunkBits = 14
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Clock returns the current time; key statuses are computed at it when
+	// a Query has no Now. Optional. Default is time.Now.
+	Clock func() time.Time
+}
+
+// Store is an in-memory apilog.Store. Create it with New.
+type Store struct {
+	clock func() time.Time
+
+	mu        sync.RWMutex
+	closed    bool
+	n         int // rows stored; row i has ID i+1
+	chunks    []*chunk
+	accounts  dict
+	methods   dict
+	endpoints dict
+	errCodes  dict
+	ipHashes  dict
+	slotIDs   map[slotID]uint32
+	slots     []slot
+}
+
+var _ apilog.Store = (*Store)(nil)
+
+// chunk holds chunkSize rows, one array per column.
+type chunk struct {
+	time     [chunkSize]int64 // Unix nanoseconds
+	duration [chunkSize]int64
+	slot     [chunkSize]uint32
+	method   [chunkSize]uint32
+	endpoint [chunkSize]uint32
+	errCode  [chunkSize]uint32
+	ipHash   [chunkSize]uint32
+	status   [chunkSize]uint16
+	reqEnd   [chunkSize]uint32 // request ID i is reqIDs[reqEnd[i-1]:reqEnd[i]]
+	reqIDs   []byte
+}
+
+// slotID names a key as rows refer to it: the account and the key ID
+// together, so that a key is only ever joined to its own tenant's rows.
+type slotID struct {
+	account uint32
+	keyID   string
+}
+
+type slot struct {
+	slotID
+	key *apilog.Key // current state, never modified once stored; nil if unknown
+}
+
+// dict interns the distinct values of a column; value 0 is "".
+type dict struct {
+	ids  map[string]uint32
+	vals []string
+}
+
+func (d *dict) intern(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if id, ok := d.ids[s]; ok {
+		return id
+	}
+	if d.ids == nil {
+		d.ids = map[string]uint32{}
+		d.vals = []string{""}
+	}
+	id := uint32(len(d.vals))
+	s = strings.Clone(s) // do not keep the caller's larger buffer alive
+	d.ids[s] = id
+	d.vals = append(d.vals, s)
+	return id
+}
+
+func (d *dict) values() []string {
+	if d.vals == nil {
+		return []string{""}
+	}
+	return d.vals
+}
+
+// New returns an empty Store. opts may be nil.
+func New(opts *Options) *Store {
+	s := &Store{clock: time.Now, slotIDs: map[slotID]uint32{}}
+	if opts != nil && opts.Clock != nil {
+		s.clock = opts.Clock
+	}
+	s.slot(0, "") // slot 0: no account, no key; never matches a query
+	return s
+}
+
+// slot returns the slot of a key ID within an account, creating it.
+func (s *Store) slot(account uint32, keyID string) uint32 {
+	id := slotID{account, keyID}
+	if n, ok := s.slotIDs[id]; ok {
+		return n
+	}
+	id.keyID = strings.Clone(keyID)
+	n := uint32(len(s.slots))
+	s.slotIDs[id] = n
+	s.slots = append(s.slots, slot{slotID: id})
+	return n
+}
+
+// Append implements apilog.Store.
+func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
+	for i := range entries {
+		if err := entries[i].Validate(); err != nil {
+			return fmt.Errorf("memstore: append: entry %d: %w", i, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: append: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: append: %w", apilog.ErrClosed)
+	}
+	if s.n+len(entries) > math.MaxUint32 {
+		return fmt.Errorf("memstore: append: store is full at %d rows", s.n)
+	}
+	for i := range entries {
+		e := &entries[i]
+		if s.n&chunkMask == 0 && s.n>>chunkBits == len(s.chunks) {
+			s.chunks = append(s.chunks, new(chunk))
+		}
+		c, j := s.chunks[s.n>>chunkBits], s.n&chunkMask
+		c.time[j] = e.Time.UnixNano()
+		c.duration[j] = int64(e.Duration)
+		c.slot[j] = s.slot(s.accounts.intern(e.Account), e.KeyID)
+		c.method[j] = s.methods.intern(e.Method)
+		c.endpoint[j] = s.endpoints.intern(e.Endpoint)
+		c.errCode[j] = s.errCodes.intern(e.ErrorCode)
+		c.ipHash[j] = s.ipHashes.intern(e.IPHash)
+		c.status[j] = uint16(e.Status)
+		c.reqIDs = append(c.reqIDs, e.RequestID...)
+		c.reqEnd[j] = uint32(len(c.reqIDs))
+		s.n++
+		e.ID = int64(s.n)
+	}
+	return nil
+}
+
+// UpsertKey implements apilog.Store.
+func (s *Store) UpsertKey(ctx context.Context, key apilog.Key) error {
+	if err := key.Validate(); err != nil {
+		return fmt.Errorf("memstore: upsert key: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: upsert key: %w", err)
+	}
+	key.ID, key.Account = strings.Clone(key.ID), strings.Clone(key.Account)
+	key.Name, key.Prefix = strings.Clone(key.Name), strings.Clone(key.Prefix)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: upsert key: %w", apilog.ErrClosed)
+	}
+	s.slots[s.slot(s.accounts.intern(key.Account), key.ID)].key = &key
+	return nil
+}
+
+// DeleteKey implements apilog.Store.
+func (s *Store) DeleteKey(ctx context.Context, account, id string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: delete key: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: delete key: %w", apilog.ErrClosed)
+	}
+	if a, ok := s.accounts.ids[account]; ok {
+		if n, ok := s.slotIDs[slotID{a, id}]; ok {
+			s.slots[n].key = nil
+		}
+	}
+	return nil
+}
+
+// Close implements apilog.Store. It frees the rows.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.chunks, s.slots, s.slotIDs = nil, nil, nil
+	s.accounts, s.methods, s.endpoints, s.errCodes, s.ipHashes = dict{}, dict{}, dict{}, dict{}, dict{}
+	return nil
+}

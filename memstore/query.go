@@ -1,0 +1,351 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// Query implements apilog.Store.
+func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
+	}
+	if q.Now.IsZero() {
+		q.Now = s.clock()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
+	}
+	matches, err := s.filter(ctx, &q)
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
+	}
+	page := apilog.Page{
+		Number:     q.Page,
+		Size:       q.PageSize,
+		TotalRows:  len(matches),
+		TotalPages: apilog.PageCount(len(matches), q.PageSize),
+	}
+	off, limit := apilog.Window(q.Page, q.PageSize)
+	if off >= len(matches) {
+		return page, nil
+	}
+	end := min(off+limit, len(matches))
+	for _, i := range s.window(matches, off, end, s.order(&q)) {
+		page.Rows = append(page.Rows, s.row(i, q.Now))
+	}
+	return page, nil
+}
+
+// plan holds the tables a query's filters become: one entry per distinct
+// value, so that the scan checks a row with lookups instead of string work.
+type plan struct {
+	from, to int64
+	slotOK   []bool // account scope and key filter, by slot
+	methodOK []bool // nil: any method
+	statusOK []bool // nil: any status
+	terms    bool
+	all, neg uint32 // bit i: term i; neg: the negated ones
+	slotBits []uint32
+	methBits []uint32
+	endBits  []uint32
+	errBits  []uint32
+	ipBits   []uint32
+	statBits []uint32
+}
+
+func (s *Store) plan(q *apilog.Query) *plan {
+	p := &plan{from: nanos(q.From, math.MinInt64), to: nanos(q.To, math.MaxInt64)}
+	account, scoped := s.accounts.ids[q.Account]
+	p.slotOK = make([]bool, len(s.slots))
+	for i, sl := range s.slots {
+		p.slotOK[i] = i > 0 && (q.AllAccounts || scoped && sl.account == account) &&
+			(len(q.KeyIDs) == 0 || slices.Contains(q.KeyIDs, sl.keyID))
+	}
+	if len(q.Methods) > 0 {
+		p.methodOK = make([]bool, len(s.methods.values()))
+		for i, m := range s.methods.values() {
+			p.methodOK[i] = slices.Contains(q.Methods, m)
+		}
+	}
+	if len(q.StatusClasses) > 0 {
+		p.statusOK = make([]bool, apilog.MaxStatus+1)
+		for code := range p.statusOK {
+			p.statusOK[code] = slices.Contains(q.StatusClasses, apilog.ClassOf(code))
+		}
+	}
+	terms := q.Search.Terms
+	p.terms = len(terms) > 0
+	if !p.terms {
+		return p
+	}
+	match := func(vals []string, field apilog.Field) []uint32 {
+		bits := make([]uint32, len(vals))
+		for i := range terms {
+			t := &terms[i]
+			if t.Field != apilog.FieldAny && t.Field != field {
+				continue
+			}
+			for v, text := range vals {
+				if t.MatchText(field, text) {
+					bits[v] |= 1 << i
+				}
+			}
+		}
+		return bits
+	}
+	p.methBits = match(s.methods.values(), apilog.FieldMethod)
+	p.endBits = match(s.endpoints.values(), apilog.FieldEndpoint)
+	p.errBits = match(s.errCodes.values(), apilog.FieldError)
+	p.ipBits = match(s.ipHashes.values(), apilog.FieldIP)
+	p.slotBits = make([]uint32, len(s.slots))
+	p.statBits = make([]uint32, apilog.MaxStatus+1)
+	for i := range terms {
+		t := &terms[i]
+		bit := uint32(1) << i
+		p.all |= bit
+		if t.Negate {
+			p.neg |= bit
+		}
+		for n, sl := range s.slots {
+			if sl.key != nil && (t.MatchText(apilog.FieldKey, sl.key.Name) || t.MatchText(apilog.FieldKey, sl.key.Prefix)) {
+				p.slotBits[n] |= bit
+			}
+		}
+		for code := range p.statBits {
+			if t.MatchStatus(code) {
+				p.statBits[code] |= bit
+			}
+		}
+	}
+	return p
+}
+
+// nanos converts a time bound to Unix nanoseconds; a zero bound is open.
+func nanos(t time.Time, open int64) int64 {
+	switch {
+	case t.IsZero():
+		return open
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// filter returns the indexes of the rows that match q, in insertion order.
+func (s *Store) filter(ctx context.Context, q *apilog.Query) ([]uint32, error) {
+	p := s.plan(q)
+	var out []uint32
+	for ci, c := range s.chunks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(chunkSize, s.n-ci<<chunkBits)
+		base := uint32(ci << chunkBits)
+		for j := range n {
+			sl := c.slot[j]
+			if !p.slotOK[sl] {
+				continue
+			}
+			if t := c.time[j]; t < p.from || t >= p.to {
+				continue
+			}
+			st, m := c.status[j], c.method[j]
+			if p.statusOK != nil && !p.statusOK[st] || p.methodOK != nil && !p.methodOK[m] {
+				continue
+			}
+			if p.terms {
+				bits := p.slotBits[sl] | p.methBits[m] | p.statBits[st] |
+					p.endBits[c.endpoint[j]] | p.errBits[c.errCode[j]] | p.ipBits[c.ipHash[j]]
+				if bits^p.neg != p.all {
+					continue
+				}
+			}
+			out = append(out, base+uint32(j))
+		}
+	}
+	return out, nil
+}
+
+// order returns the comparison of row indexes under q's sort, the same order
+// as q.Sort.Compare on the joined rows.
+func (s *Store) order(q *apilog.Query) func(a, b uint32) int {
+	srt := q.Sort
+	at := func(i uint32) (*chunk, uint32) { return s.chunks[i>>chunkBits], i & chunkMask }
+	var primary func(ca *chunk, ia uint32, cb *chunk, ib uint32) int
+	text := func(d *dict, col func(*chunk) *[chunkSize]uint32) func(*chunk, uint32, *chunk, uint32) int {
+		return func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+			va, vb := col(ca)[ia], col(cb)[ib]
+			if va == vb {
+				return 0
+			}
+			return srt.CompareText(d.vals[va], d.vals[vb])
+		}
+	}
+	directed := func(c int) int {
+		if srt.Dir == apilog.Desc {
+			return -c
+		}
+		return c
+	}
+	switch srt.Column {
+	case apilog.ColumnAPI:
+		rank := s.keyRanks()
+		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+			return directed(cmpInt(rank[ca.slot[ia]], rank[cb.slot[ib]]))
+		}
+	case apilog.ColumnMethod:
+		primary = text(&s.methods, func(c *chunk) *[chunkSize]uint32 { return &c.method })
+	case apilog.ColumnEndpoint:
+		primary = text(&s.endpoints, func(c *chunk) *[chunkSize]uint32 { return &c.endpoint })
+	case apilog.ColumnError:
+		primary = text(&s.errCodes, func(c *chunk) *[chunkSize]uint32 { return &c.errCode })
+	case apilog.ColumnIP:
+		primary = text(&s.ipHashes, func(c *chunk) *[chunkSize]uint32 { return &c.ipHash })
+	case apilog.ColumnStatus:
+		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+			return directed(cmpInt(ca.status[ia], cb.status[ib]))
+		}
+	case apilog.ColumnTime:
+		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+			return directed(cmpInt(ca.time[ia], cb.time[ib]))
+		}
+	}
+	return func(a, b uint32) int {
+		ca, ia := at(a)
+		cb, ib := at(b)
+		if c := primary(ca, ia, cb, ib); c != 0 {
+			return c
+		}
+		return apilog.TieBreak(ca.time[ia], int64(a), cb.time[ib], int64(b))
+	}
+}
+
+// keyRanks ranks the slots in the API column's ascending order; equal keys
+// share a rank. An unknown key sorts as an empty name.
+func (s *Store) keyRanks() []int {
+	idx := make([]int, len(s.slots))
+	for i := range idx {
+		idx[i] = i
+	}
+	nameOf := func(i int) (string, string) {
+		if k := s.slots[i].key; k != nil {
+			return k.Name, k.Prefix
+		}
+		return "", ""
+	}
+	cmpSlots := func(a, b int) int {
+		na, pa := nameOf(a)
+		nb, pb := nameOf(b)
+		return apilog.CompareKeys(na, pa, nb, pb)
+	}
+	slices.SortFunc(idx, cmpSlots)
+	rank := make([]int, len(s.slots))
+	for i := 1; i < len(idx); i++ {
+		rank[idx[i]] = rank[idx[i-1]]
+		if cmpSlots(idx[i-1], idx[i]) != 0 {
+			rank[idx[i]]++
+		}
+	}
+	return rank
+}
+
+func cmpInt[T int | int64 | uint16](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// window returns matches[off:end] as they would be after sorting by cmp,
+// without sorting them all: a bounded heap keeps the first end rows, or,
+// for pages nearer the end, the last len-off rows under the reverse order.
+func (s *Store) window(matches []uint32, off, end int, cmp func(a, b uint32) int) []uint32 {
+	if end <= len(matches)-off {
+		return firstK(matches, end, cmp)[off:]
+	}
+	rev := func(a, b uint32) int { return cmp(b, a) }
+	last := firstK(matches, len(matches)-off, rev)
+	slices.Reverse(last)
+	return last[:end-off]
+}
+
+// firstK returns the k rows of xs that come first under cmp, in order.
+func firstK(xs []uint32, k int, cmp func(a, b uint32) int) []uint32 {
+	if k >= len(xs) {
+		slices.SortFunc(xs, cmp)
+		return xs
+	}
+	h := make([]uint32, 0, k) // a max-heap: h[0] is the last of the best k so far
+	for _, x := range xs {
+		if len(h) < k {
+			h = append(h, x)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if cmp(h[p], h[i]) >= 0 {
+					break
+				}
+				h[p], h[i] = h[i], h[p]
+				i = p
+			}
+			continue
+		}
+		if cmp(x, h[0]) >= 0 {
+			continue
+		}
+		h[0] = x
+		for i := 0; ; {
+			l, r, big := 2*i+1, 2*i+2, i
+			if l < k && cmp(h[l], h[big]) > 0 {
+				big = l
+			}
+			if r < k && cmp(h[r], h[big]) > 0 {
+				big = r
+			}
+			if big == i {
+				break
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
+}
+
+// row materializes row i joined with its key's state at now.
+func (s *Store) row(i uint32, now time.Time) apilog.Row {
+	c, j := s.chunks[i>>chunkBits], i&chunkMask
+	start := uint32(0)
+	if j > 0 {
+		start = c.reqEnd[j-1]
+	}
+	sl := s.slots[c.slot[j]]
+	e := apilog.Entry{
+		ID:        int64(i) + 1,
+		Account:   s.accounts.vals[sl.account],
+		KeyID:     sl.keyID,
+		RequestID: string(c.reqIDs[start:c.reqEnd[j]]),
+		Method:    s.methods.values()[c.method[j]],
+		Endpoint:  s.endpoints.values()[c.endpoint[j]],
+		Status:    int(c.status[j]),
+		ErrorCode: s.errCodes.values()[c.errCode[j]],
+		IPHash:    s.ipHashes.values()[c.ipHash[j]],
+		Time:      time.Unix(0, c.time[j]).UTC(),
+		Duration:  time.Duration(c.duration[j]),
+	}
+	return apilog.JoinKey(e, sl.key, now)
+}
