@@ -55,6 +55,10 @@ var _ apilog.Store = (*Store)(nil)
 
 // chunk holds chunkSize rows, one array per column.
 type chunk struct {
+	// minTime and maxTime bound the chunk's times, so that a time range
+	// skips whole chunks and a time-sorted page stops early.
+	minTime, maxTime int64
+
 	time     [chunkSize]int64 // Unix nanoseconds
 	duration [chunkSize]int64
 	slot     [chunkSize]uint32
@@ -76,7 +80,8 @@ type slotID struct {
 
 type slot struct {
 	slotID
-	key *apilog.Key // current state, never modified once stored; nil if unknown
+	key  *apilog.Key // current state, never modified once stored; nil if unknown
+	rows int         // rows that refer to the slot: an unfiltered view's total
 }
 
 // dict interns the distinct values of a column; value 0 is "".
@@ -154,12 +159,14 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 	for i := range entries {
 		e := &entries[i]
 		if s.n&chunkMask == 0 && s.n>>chunkBits == len(s.chunks) {
-			s.chunks = append(s.chunks, new(chunk))
+			s.chunks = append(s.chunks, &chunk{minTime: math.MaxInt64, maxTime: math.MinInt64})
 		}
 		c, j := s.chunks[s.n>>chunkBits], s.n&chunkMask
-		c.time[j] = e.Time.UnixNano()
+		t := e.Time.UnixNano()
+		c.time[j], c.minTime, c.maxTime = t, min(c.minTime, t), max(c.maxTime, t)
 		c.duration[j] = int64(e.Duration)
 		c.slot[j] = s.slot(s.accounts.intern(e.Account), e.KeyID)
+		s.slots[c.slot[j]].rows++
 		c.method[j] = s.methods.intern(e.Method)
 		c.endpoint[j] = s.endpoints.intern(e.Endpoint)
 		c.errCode[j] = s.errCodes.intern(e.ErrorCode)

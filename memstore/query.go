@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -24,42 +25,89 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if s.closed {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
 	}
-	matches, err := s.filter(ctx, &q)
+	rows, total, err := s.query(ctx, &q)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
 	}
 	page := apilog.Page{
 		Number:     q.Page,
 		Size:       q.PageSize,
-		TotalRows:  len(matches),
-		TotalPages: apilog.PageCount(len(matches), q.PageSize),
+		TotalRows:  total,
+		TotalPages: apilog.PageCount(total, q.PageSize),
 	}
-	off, limit := apilog.Window(q.Page, q.PageSize)
-	if off >= len(matches) {
-		return page, nil
-	}
-	end := min(off+limit, len(matches))
-	for _, i := range s.window(matches, off, end, s.order(&q)) {
+	for _, i := range rows {
 		page.Rows = append(page.Rows, s.row(i, q.Now))
 	}
 	return page, nil
 }
 
+// heapMax is the largest page end a bounded heap serves; deeper pages are
+// cut by quickselect, which does not grow with the page number.
+const heapMax = 8192
+
+// query returns the indexes of the rows on q's page, in order, and the
+// number of rows that match q.
+func (s *Store) query(ctx context.Context, q *apilog.Query) ([]uint32, int, error) {
+	p := s.plan(q)
+	off, limit := apilog.Window(q.Page, q.PageSize)
+	cmp := s.order(q)
+	newest := q.Sort.Dir == apilog.Desc // the order is newest first, for the time column
+
+	// The default view (time order, no filter but the scope) needs neither
+	// a scan for its total nor a look at most rows.
+	if total, ok := p.count(s.slots); ok && q.Sort.Column == apilog.ColumnTime && min(off+limit, total-off) <= heapMax {
+		if off >= total {
+			return nil, total, nil
+		}
+		end := min(off+limit, total)
+		if end <= total-off {
+			rows, err := s.walkTime(ctx, p, end, cmp, newest)
+			return rows[off:], total, err
+		}
+		rows, err := s.walkTime(ctx, p, total-off, reverse(cmp), !newest)
+		slices.Reverse(rows)
+		return rows[:end-off], total, err
+	}
+
+	matches, err := s.filter(ctx, p)
+	if err != nil || off >= len(matches) {
+		return nil, len(matches), err
+	}
+	total := len(matches)
+	end := min(off+limit, total)
+	timeSort := q.Sort.Column == apilog.ColumnTime
+	switch {
+	case end <= heapMax:
+		return firstK(matches, end, cmp, timeSort && newest)[off:], total, nil
+	case total-off <= heapMax:
+		rows := firstK(matches, total-off, reverse(cmp), timeSort && !newest)
+		slices.Reverse(rows)
+		return rows[:end-off], total, nil
+	}
+	selectWindow(matches, off, end, cmp)
+	return matches[off:end], total, nil
+}
+
+func reverse(cmp func(a, b uint32) int) func(a, b uint32) int {
+	return func(a, b uint32) int { return cmp(b, a) }
+}
+
 // plan holds the tables a query's filters become: one entry per distinct
 // value, so that the scan checks a row with lookups instead of string work.
 type plan struct {
-	from, to int64
-	slotOK   []bool // account scope and key filter, by slot
-	methodOK []bool // nil: any method
-	statusOK []bool // nil: any status
-	terms    bool
-	all, neg uint32 // bit i: term i; neg: the negated ones
-	slotBits []uint32
-	methBits []uint32
-	endBits  []uint32
-	errBits  []uint32
-	ipBits   []uint32
-	statBits []uint32
+	from, to  int64
+	slotOK    []bool // account scope and key filter, by slot
+	methodOK  []bool // nil: any method
+	statusOK  []bool // nil: any status
+	terms     bool
+	rowFilter bool   // a filter that needs each row: time, status, method or search
+	all, neg  uint32 // bit i: term i; neg: the negated ones
+	slotBits  []uint32
+	methBits  []uint32
+	endBits   []uint32
+	errBits   []uint32
+	ipBits    []uint32
+	statBits  []uint32
 }
 
 func (s *Store) plan(q *apilog.Query) *plan {
@@ -84,6 +132,7 @@ func (s *Store) plan(q *apilog.Query) *plan {
 	}
 	terms := q.Search.Terms
 	p.terms = len(terms) > 0
+	p.rowFilter = p.terms || p.methodOK != nil || p.statusOK != nil || !q.From.IsZero() || !q.To.IsZero()
 	if !p.terms {
 		return p
 	}
@@ -129,6 +178,20 @@ func (s *Store) plan(q *apilog.Query) *plan {
 	return p
 }
 
+// count returns the number of rows that match, when the slots alone decide.
+func (p *plan) count(slots []slot) (int, bool) {
+	if p.rowFilter {
+		return 0, false
+	}
+	n := 0
+	for i, ok := range p.slotOK {
+		if ok {
+			n += slots[i].rows
+		}
+	}
+	return n, true
+}
+
 // nanos converts a time bound to Unix nanoseconds; a zero bound is open.
 func nanos(t time.Time, open int64) int64 {
 	switch {
@@ -143,12 +206,14 @@ func nanos(t time.Time, open int64) int64 {
 }
 
 // filter returns the indexes of the rows that match q, in insertion order.
-func (s *Store) filter(ctx context.Context, q *apilog.Query) ([]uint32, error) {
-	p := s.plan(q)
+func (s *Store) filter(ctx context.Context, p *plan) ([]uint32, error) {
 	var out []uint32
 	for ci, c := range s.chunks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if c.maxTime < p.from || c.minTime >= p.to {
+			continue
 		}
 		n := min(chunkSize, s.n-ci<<chunkBits)
 		base := uint32(ci << chunkBits)
@@ -270,60 +335,169 @@ func cmpInt[T int | int64 | uint16](a, b T) int {
 	return 0
 }
 
-// window returns matches[off:end] as they would be after sorting by cmp,
-// without sorting them all: a bounded heap keeps the first end rows, or,
-// for pages nearer the end, the last len-off rows under the reverse order.
-func (s *Store) window(matches []uint32, off, end int, cmp func(a, b uint32) int) []uint32 {
-	if end <= len(matches)-off {
-		return firstK(matches, end, cmp)[off:]
-	}
-	rev := func(a, b uint32) int { return cmp(b, a) }
-	last := firstK(matches, len(matches)-off, rev)
-	slices.Reverse(last)
-	return last[:end-off]
-}
-
-// firstK returns the k rows of xs that come first under cmp, in order.
-func firstK(xs []uint32, k int, cmp func(a, b uint32) int) []uint32 {
-	if k >= len(xs) {
-		slices.SortFunc(xs, cmp)
-		return xs
-	}
-	h := make([]uint32, 0, k) // a max-heap: h[0] is the last of the best k so far
-	for _, x := range xs {
-		if len(h) < k {
-			h = append(h, x)
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if cmp(h[p], h[i]) >= 0 {
-					break
-				}
-				h[p], h[i] = h[i], h[p]
-				i = p
+// walkTime returns, in order, the first k rows under cmp, a time order,
+// when only the slots filter rows. It visits chunks newest first when
+// newest, else oldest first, and stops once no chunk left can hold a row
+// that beats the k-th: rows arrive in about time order, so a first page
+// reads about one chunk.
+func (s *Store) walkTime(ctx context.Context, p *plan, k int, cmp func(a, b uint32) int, newest bool) ([]uint32, error) {
+	n := len(s.chunks)
+	// reach[i] is the newest (or oldest) time in the chunks still to visit
+	// once chunk i is next.
+	reach := make([]int64, n)
+	for i := range n {
+		if newest {
+			reach[i] = s.chunks[i].maxTime
+			if i > 0 {
+				reach[i] = max(reach[i], reach[i-1])
 			}
-			continue
+		} else {
+			j := n - 1 - i
+			reach[j] = s.chunks[j].minTime
+			if j < n-1 {
+				reach[j] = min(reach[j], reach[j+1])
+			}
 		}
-		if cmp(x, h[0]) >= 0 {
-			continue
+	}
+	h := topK{k: k, cmp: cmp}
+	for step := range n {
+		ci := step
+		if newest {
+			ci = n - 1 - step
 		}
-		h[0] = x
-		for i := 0; ; {
-			l, r, big := 2*i+1, 2*i+2, i
-			if l < k && cmp(h[l], h[big]) > 0 {
-				big = l
-			}
-			if r < k && cmp(h[r], h[big]) > 0 {
-				big = r
-			}
-			if big == i {
+		if len(h.h) == k {
+			// Strict comparisons leave ties on time to the row order.
+			worst := s.timeOf(h.h[0])
+			if newest && reach[ci] < worst || !newest && reach[ci] > worst {
 				break
 			}
-			h[i], h[big] = h[big], h[i]
-			i = big
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, rows := s.chunks[ci], min(chunkSize, s.n-ci<<chunkBits)
+		base := uint32(ci << chunkBits)
+		for r := range rows {
+			j := r
+			if newest {
+				j = rows - 1 - r
+			}
+			if p.slotOK[c.slot[j]] {
+				h.offer(base + uint32(j))
+			}
 		}
 	}
-	slices.SortFunc(h, cmp)
-	return h
+	return h.sorted(), nil
+}
+
+func (s *Store) timeOf(i uint32) int64 { return s.chunks[i>>chunkBits].time[i&chunkMask] }
+
+// firstK returns the k rows of xs that come first under cmp, in order. xs
+// is in insertion order; backward offers it newest first, which for a
+// newest-first order fills the heap with its final rows at once.
+func firstK(xs []uint32, k int, cmp func(a, b uint32) int, backward bool) []uint32 {
+	h := topK{k: k, cmp: cmp}
+	if backward {
+		for i := len(xs) - 1; i >= 0; i-- {
+			h.offer(xs[i])
+		}
+	} else {
+		for _, x := range xs {
+			h.offer(x)
+		}
+	}
+	return h.sorted()
+}
+
+// topK keeps the k rows that come first under cmp in a max-heap: h[0] is
+// the last of the best k so far.
+type topK struct {
+	h   []uint32
+	k   int
+	cmp func(a, b uint32) int
+}
+
+func (t *topK) offer(x uint32) {
+	h := t.h
+	if len(h) < t.k {
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if t.cmp(h[p], h[i]) >= 0 {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+		t.h = h
+		return
+	}
+	if t.cmp(x, h[0]) >= 0 {
+		return
+	}
+	h[0] = x
+	for i := 0; ; {
+		l, r, big := 2*i+1, 2*i+2, i
+		if l < len(h) && t.cmp(h[l], h[big]) > 0 {
+			big = l
+		}
+		if r < len(h) && t.cmp(h[r], h[big]) > 0 {
+			big = r
+		}
+		if big == i {
+			break
+		}
+		h[i], h[big] = h[big], h[i]
+		i = big
+	}
+}
+
+func (t *topK) sorted() []uint32 {
+	slices.SortFunc(t.h, t.cmp)
+	return t.h
+}
+
+// selectWindow reorders xs so that xs[off:end] holds, in order, the rows
+// that sorting all of xs by cmp would put there: quickselect to off, then
+// to end, then a sort of the window only.
+func selectWindow(xs []uint32, off, end int, cmp func(a, b uint32) int) {
+	nth(xs, off, cmp)
+	nth(xs[off:], end-off, cmp)
+	slices.SortFunc(xs[off:end], cmp)
+}
+
+// nth partially sorts xs so that every row before index k comes before
+// every row from k on. Row indexes are distinct, so cmp never ties.
+func nth(xs []uint32, k int, cmp func(a, b uint32) int) {
+	lo, hi := 0, len(xs) // the boundary k lies within xs[lo:hi]
+	for hi-lo > 32 {
+		// A random pivot: insertion order is close to time order, which
+		// would make a fixed choice quadratic.
+		pivot := xs[lo+rand.IntN(hi-lo)]
+		i, j := lo, hi-1
+		for i <= j {
+			for cmp(xs[i], pivot) < 0 {
+				i++
+			}
+			for cmp(xs[j], pivot) > 0 {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i, j = i+1, j-1
+			}
+		}
+		// Now xs[lo:j+1] <= pivot <= xs[i:hi], and xs[j+1:i] == pivot.
+		switch {
+		case k <= j:
+			hi = j + 1
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+	slices.SortFunc(xs[lo:hi], cmp)
 }
 
 // row materializes row i joined with its key's state at now.
