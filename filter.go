@@ -259,7 +259,7 @@ func (t *Term) MatchRow(r *Row) bool {
 }
 
 // Match reports whether r satisfies every term.
-func (s *Search) Match(r *Row) bool {
+func (s Search) Match(r *Row) bool {
 	for i := range s.Terms {
 		if s.Terms[i].MatchRow(r) == s.Terms[i].Negate {
 			return false

@@ -57,7 +57,7 @@ func (s KeyStatus) MarshalText() ([]byte, error) { return []byte(s.String()), ni
 // from ExpiresAt on (now >= ExpiresAt, the RFC 7519 "exp" rule); RevokedAt and
 // RotatedAt likewise count from their instant, so a clock set before them sees
 // the key as it was then.
-func (k *Key) Status(now time.Time) KeyStatus {
+func (k Key) Status(now time.Time) KeyStatus {
 	reached := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
 	switch {
 	case k.Inactive || reached(k.RevokedAt):

@@ -85,7 +85,7 @@ var (
 
 // Validate reports whether e can be stored. The error wraps [ErrBadEntry] and
 // names the field that is wrong.
-func (e *Entry) Validate() error {
+func (e Entry) Validate() error {
 	bad := func(field, why string) error {
 		return fmt.Errorf("%w: %s %s", ErrBadEntry, field, why)
 	}
@@ -124,7 +124,7 @@ func (e *Entry) Validate() error {
 
 // Validate reports whether k can be stored. The error wraps [ErrBadEntry] and
 // names the field that is wrong.
-func (k *Key) Validate() error {
+func (k Key) Validate() error {
 	for _, f := range [...]struct{ name, v string }{
 		{"id", k.ID}, {"account", k.Account}, {"name", k.Name}, {"prefix", k.Prefix},
 	} {

@@ -72,7 +72,7 @@ func Window(number, size int) (offset, limit int) {
 
 // RangeText describes the rows on the page, "1,001–1,500 of 12,345", as
 // the page footer shows it; an empty page is "0 of 12,345".
-func (p *Page) RangeText() string {
+func (p Page) RangeText() string {
 	if len(p.Rows) == 0 {
 		return "0 of " + FormatCount(p.TotalRows)
 	}
@@ -81,7 +81,7 @@ func (p *Page) RangeText() string {
 }
 
 // PageText describes the page's position, "Page 3 of 25".
-func (p *Page) PageText() string {
+func (p Page) PageText() string {
 	return "Page " + FormatCount(p.Number) + " of " + FormatCount(p.TotalPages)
 }
 
