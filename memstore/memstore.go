@@ -121,12 +121,12 @@ func New(opts *Options) *Store {
 	if opts != nil && opts.Clock != nil {
 		s.clock = opts.Clock
 	}
-	s.slot(0, "") // slot 0: no account, no key; never matches a query
+	s.slotFor(0, "") // slot 0: no account, no key; never matches a query
 	return s
 }
 
-// slot returns the slot of a key ID within an account, creating it.
-func (s *Store) slot(account uint32, keyID string) uint32 {
+// slotFor returns the slot of a key ID within an account, creating it.
+func (s *Store) slotFor(account uint32, keyID string) uint32 {
 	id := slotID{account, keyID}
 	if n, ok := s.slotIDs[id]; ok {
 		return n
@@ -165,7 +165,7 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 		t := e.Time.UnixNano()
 		c.time[j], c.minTime, c.maxTime = t, min(c.minTime, t), max(c.maxTime, t)
 		c.duration[j] = int64(e.Duration)
-		c.slot[j] = s.slot(s.accounts.intern(e.Account), e.KeyID)
+		c.slot[j] = s.slotFor(s.accounts.intern(e.Account), e.KeyID)
 		s.slots[c.slot[j]].rows++
 		c.method[j] = s.methods.intern(e.Method)
 		c.endpoint[j] = s.endpoints.intern(e.Endpoint)
@@ -195,7 +195,7 @@ func (s *Store) UpsertKey(ctx context.Context, key apilog.Key) error {
 	if s.closed {
 		return fmt.Errorf("memstore: upsert key: %w", apilog.ErrClosed)
 	}
-	s.slots[s.slot(s.accounts.intern(key.Account), key.ID)].key = &key
+	s.slots[s.slotFor(s.accounts.intern(key.Account), key.ID)].key = &key
 	return nil
 }
 
