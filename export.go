@@ -3,7 +3,6 @@ package apilog
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,7 +71,6 @@ type exportRow struct {
 type Exporter struct {
 	format Format
 	w      *bufio.Writer
-	csv    *csv.Writer
 	buf    bytes.Buffer
 	json   *json.Encoder
 	n      int
@@ -80,17 +78,18 @@ type Exporter struct {
 	closed bool
 }
 
+// exportTime is RFC 3339 in UTC with all nine fraction digits, so that the
+// column sorts as text.
+const exportTime = "2006-01-02T15:04:05.000000000Z07:00"
+
 // NewExporter returns an Exporter that writes to w in format f.
 func NewExporter(w io.Writer, f Format) (*Exporter, error) {
-	if _, err := ParseFormat(string(f)); err != nil {
+	f, err := ParseFormat(string(f))
+	if err != nil {
 		return nil, err
 	}
 	e := &Exporter{format: f, w: bufio.NewWriter(w)}
-	switch f {
-	case CSV:
-		e.csv = csv.NewWriter(e.w)
-		e.csv.UseCRLF = true
-	case JSON:
+	if f == JSON {
 		e.json = json.NewEncoder(&e.buf)
 		e.json.SetEscapeHTML(false)
 	}
@@ -110,14 +109,12 @@ func (e *Exporter) Write(r *Row) error {
 	}
 	e.n++
 	dur := strconv.FormatFloat(float64(r.Duration)/float64(time.Millisecond), 'f', 3, 64)
-	t := r.Time.UTC().Format(time.RFC3339Nano)
+	t := r.Time.UTC().Format(exportTime)
 	switch e.format {
 	case CSV:
-		e.err = e.csv.Write([]string{
-			t, cell(r.KeyName), cell(r.KeyPrefix), r.KeyStatus.String(), cell(r.Method),
+		e.csvRecord(t, cell(r.KeyName), cell(r.KeyPrefix), r.KeyStatus.String(), cell(r.Method),
 			cell(r.Endpoint), strconv.Itoa(r.Status), ClassOf(r.Status).String(),
-			cell(r.ErrorCode), cell(r.IPHash), cell(r.RequestID), dur,
-		})
+			cell(r.ErrorCode), cell(r.IPHash), cell(r.RequestID), dur)
 	case JSON:
 		if e.n > 1 {
 			e.w.WriteString(",\n")
@@ -138,9 +135,31 @@ func (e *Exporter) Write(r *Row) error {
 func (e *Exporter) begin() {
 	switch e.format {
 	case CSV:
-		e.err = e.csv.Write(exportColumns[:])
+		e.csvRecord(exportColumns[:]...)
 	case JSON:
 		_, e.err = e.w.WriteString("[\n")
+	}
+}
+
+// csvRecord writes one RFC 4180 record. encoding/csv is not used because,
+// set to end lines with CRLF as the RFC asks, it drops a bare CR inside a
+// field, which would change the value.
+func (e *Exporter) csvRecord(fields ...string) {
+	for i, f := range fields {
+		if i > 0 {
+			e.w.WriteByte(',')
+		}
+		if f == "" || !strings.ContainsAny(f, ",\"\r\n") && f[0] != ' ' && f[len(f)-1] != ' ' {
+			e.w.WriteString(f)
+			continue
+		}
+		e.w.WriteByte('"')
+		e.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+		e.w.WriteByte('"')
+	}
+	// bufio.Writer keeps the first write error; Write and Close return it.
+	if _, err := e.w.WriteString("\r\n"); err != nil {
+		e.err = err
 	}
 }
 
@@ -154,18 +173,15 @@ func (e *Exporter) Close() error {
 	if e.err != nil {
 		return e.err
 	}
-	if e.n == 0 {
+	if e.n == 0 && e.format == CSV {
 		e.begin()
 	}
-	switch e.format {
-	case CSV:
-		e.csv.Flush()
-		e.err = e.csv.Error()
-	case JSON:
+	if e.format == JSON {
 		if e.n > 0 {
-			e.w.WriteString("\n")
+			e.w.WriteString("\n]\n")
+		} else {
+			e.w.WriteString("[]\n") // a write error stays in e.w for Flush
 		}
-		e.w.WriteString("]\n") // a write error stays in e.w for Flush
 	}
 	if e.err == nil {
 		e.err = e.w.Flush()

@@ -33,6 +33,19 @@ const (
 	FieldIP             // "ip:", the IP hash, or a raw address hashed first
 )
 
+var fieldNames = [...]string{
+	FieldAny: "any", FieldKey: "key", FieldMethod: "method", FieldEndpoint: "endpoint",
+	FieldStatus: "status", FieldError: "error", FieldIP: "ip",
+}
+
+// String returns the field's qualifier name, or "any" for a plain term.
+func (f Field) String() string {
+	if f < 0 || int(f) >= len(fieldNames) {
+		return "Field(" + strconv.Itoa(int(f)) + ")"
+	}
+	return fieldNames[f]
+}
+
 var qualifiers = map[string]Field{
 	"key": FieldKey, "method": FieldMethod, "endpoint": FieldEndpoint,
 	"status": FieldStatus, "error": FieldError, "ip": FieldIP,
@@ -115,7 +128,8 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 		if len(tok) > 1 && tok[0] == '-' && q > 0 {
 			t.Negate, tok, q = true, tok[1:], q-1
 		}
-		if c := strings.IndexByte(tok, ':'); c > 0 && c < q {
+		// Qualifier names are ASCII: a Kelvin sign does not spell "key:".
+		if c := strings.IndexByte(tok, ':'); c > 0 && c < q && isASCII(tok[:c]) {
 			if f, ok := qualifiers[strings.ToLower(tok[:c])]; ok {
 				t.Field, tok = f, tok[c+1:]
 				if tok == "" {
@@ -274,8 +288,7 @@ func (s Search) Match(r *Row) bool {
 func (q *Query) Match(r *Row) bool {
 	switch {
 	case q.Account != "" && r.Account != q.Account,
-		!q.From.IsZero() && r.Time.Before(q.From),
-		!q.To.IsZero() && !r.Time.Before(q.To),
+		!inRange(r.Time, q.From, q.To),
 		len(q.StatusClasses) > 0 && !slices.Contains(q.StatusClasses, ClassOf(r.Status)),
 		len(q.Methods) > 0 && !slices.Contains(q.Methods, r.Method),
 		len(q.KeyIDs) > 0 && !slices.Contains(q.KeyIDs, r.KeyID):

@@ -29,13 +29,24 @@ func foldRune(r rune) rune {
 	if r < utf8.RuneSelf {
 		return rune(asciiFold[r])
 	}
-	// The smallest rune of the orbit identifies it; its lower case is the
-	// representative, so orbits that hold ASCII letters fold to them.
+	// The smallest rune of the orbit identifies it; its lower case, when
+	// that is in the orbit, is the representative, so orbits that hold ASCII
+	// letters fold to them. (U+0130 İ is alone in its orbit: its lower case
+	// "i" is not, so it stays İ.)
 	lo := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		lo = min(lo, f)
 	}
-	return unicode.ToLower(lo)
+	lower := unicode.ToLower(lo)
+	if lower == r {
+		return r
+	}
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if f == lower {
+			return lower
+		}
+	}
+	return lo
 }
 
 // Fold returns s case-folded as search and sorting compare it. Invalid UTF-8

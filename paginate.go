@@ -29,7 +29,7 @@ func ParsePage(s string) (int, error) {
 		return 1, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || s[0] == '+' {
 		return 0, fmt.Errorf("%w: page %q: want a whole number from 1", ErrBadQuery, s)
 	}
 	return n, nil
@@ -42,7 +42,7 @@ func ParsePageSize(s string) (int, error) {
 		return DefaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxPageSize {
+	if err != nil || n < 1 || n > MaxPageSize || s[0] == '+' {
 		return 0, fmt.Errorf("%w: page size %q: want a whole number from 1 to %d", ErrBadQuery, s, MaxPageSize)
 	}
 	return n, nil

@@ -1,0 +1,188 @@
+package apilog_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+func ExampleParseSearch() {
+	s, err := apilog.ParseSearch(`status:4xx -key:staging "flux pro"`, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range s.Terms {
+		neg := ""
+		if t.Negate {
+			neg = "not "
+		}
+		if t.Field == apilog.FieldStatus {
+			fmt.Printf("%s%s %d-%d\n", neg, t.Field, t.StatusMin, t.StatusMax)
+		} else {
+			fmt.Printf("%s%s %q\n", neg, t.Field, t.Text)
+		}
+	}
+
+	_, err = apilog.ParseSearch(`status:4xx "flux pro`, nil)
+	fmt.Println(err)
+	// Output:
+	// status 400-499
+	// not key "staging"
+	// any "flux pro"
+	// apilog: bad query: search: at byte 11: unterminated quote
+}
+
+func ExampleKey_Status() {
+	issued := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	k := apilog.Key{
+		ID: "key_1", Account: "acct_1", Name: "production-api", Prefix: "bye_AB12",
+		CreatedAt: issued,
+		RotatedAt: issued.AddDate(0, 3, 0),
+		ExpiresAt: issued.AddDate(1, 0, 0),
+	}
+	for _, now := range []time.Time{
+		issued.AddDate(0, 1, 0),
+		issued.AddDate(0, 6, 0),
+		issued.AddDate(1, 0, 0), // the instant it expires
+	} {
+		s := k.Status(now)
+		fmt.Printf("%s: %s, icon %q, color %q (%s)\n", now.Format(time.DateOnly), s, s.Icon(), s.Color(), s.Label())
+	}
+	k.Inactive = true
+	fmt.Println("disabled:", k.Status(issued))
+	fmt.Printf("unknown key: %s, icon %q\n", apilog.KeyUnknown, apilog.KeyUnknown.Icon())
+	// Output:
+	// 2025-02-01: active, icon "key", color "default" (Active)
+	// 2025-07-01: rotated, icon "rotate", color "indigo" (Rotated)
+	// 2026-01-01: expired, icon "clock", color "red" (Expired)
+	// disabled: revoked
+	// unknown key: unknown, icon ""
+}
+
+func ExampleClassOf() {
+	for _, code := range []int{101, 204, 302, 429, 503, 0} {
+		c := apilog.ClassOf(code)
+		fmt.Printf("%d %s %s %s\n", code, c.Short(), c, c.Color())
+	}
+	c, err := apilog.ParseStatusClass("4XX")
+	fmt.Println(c, err)
+	// Output:
+	// 101 other other gray
+	// 204 2xx success green
+	// 302 3xx redirect blue
+	// 429 4xx client_error amber
+	// 503 5xx server_error red
+	// 0 other other gray
+	// client_error <nil>
+}
+
+var exampleRows = []apilog.Row{
+	{
+		Entry: apilog.Entry{
+			ID: 2, Account: "acct_1", KeyID: "key_1", RequestID: "req_2",
+			Method: "POST", Endpoint: "/v1/flux-pro", Status: 422, ErrorCode: "BSE4006",
+			IPHash: "9f86d081", Time: time.Date(2025, 3, 14, 15, 9, 26, 535000000, time.UTC),
+			Duration: 1234567 * time.Nanosecond,
+		},
+		KeyName: "=cmd|' /C calc'!A0", KeyPrefix: "bye_AB12", KeyStatus: apilog.KeyRotated,
+	},
+	{
+		Entry: apilog.Entry{
+			ID: 1, Account: "acct_1", RequestID: "req_1",
+			Method: "GET", Endpoint: "/v1/models", Status: 200,
+			Time: time.Date(2025, 3, 14, 15, 9, 25, 0, time.UTC), Duration: 42 * time.Millisecond,
+		},
+	},
+}
+
+// The CSV export ends lines with CRLF; the example shows them as LF, since
+// an example's output is compared with its comment as text.
+func ExampleExport() {
+	var b strings.Builder
+	if err := apilog.Export(&b, apilog.CSV, exampleRows); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(strings.ReplaceAll(b.String(), "\r\n", "\n"))
+	// Output:
+	// time,key_name,key_prefix,key_status,method,endpoint,status,status_class,error_code,ip_hash,request_id,duration_ms
+	// 2025-03-14T15:09:26.535000000Z,'=cmd|' /C calc'!A0,bye_AB12,rotated,POST,/v1/flux-pro,422,client_error,BSE4006,9f86d081,req_2,1.235
+	// 2025-03-14T15:09:25.000000000Z,,,unknown,GET,/v1/models,200,success,,,req_1,42.000
+}
+
+func ExampleExport_json() {
+	if err := apilog.Export(os.Stdout, apilog.JSON, exampleRows[:1]); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// [
+	// {"time":"2025-03-14T15:09:26.535000000Z","key_name":"=cmd|' /C calc'!A0","key_prefix":"bye_AB12","key_status":"rotated","method":"POST","endpoint":"/v1/flux-pro","status":422,"status_class":"client_error","error_code":"BSE4006","ip_hash":"9f86d081","request_id":"req_2","duration_ms":1.235}
+	// ]
+}
+
+func ExamplePage_RangeText() {
+	p := apilog.Page{
+		Rows:       make([]apilog.Row, 500),
+		Number:     3,
+		Size:       500,
+		TotalRows:  12345,
+		TotalPages: apilog.PageCount(12345, 500),
+	}
+	fmt.Println(p.RangeText())
+	fmt.Println(p.PageText())
+
+	past := apilog.Page{Number: 30, Size: 500, TotalRows: 12345, TotalPages: 25}
+	fmt.Println(past.RangeText())
+	// Output:
+	// 1,001–1,500 of 12,345
+	// Page 3 of 25
+	// 0 of 12,345
+}
+
+func ExampleQuery_Apply() {
+	base := time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+	var rows []apilog.Row
+	for i, status := range []int{200, 401, 200, 500, 404, 201} {
+		rows = append(rows, apilog.Row{
+			Entry: apilog.Entry{
+				ID: int64(i + 1), Account: "acct_1", Method: "GET", Endpoint: "/v1/models",
+				Status: status, Time: base.Add(time.Duration(i) * time.Minute),
+			},
+			KeyName: "production-api",
+		})
+	}
+	search, err := apilog.ParseSearch("-status:2xx", nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	q := apilog.Query{
+		Account:  "acct_1",
+		Search:   search,
+		Sort:     apilog.Sort{Column: apilog.ColumnStatus, Dir: apilog.Desc},
+		PageSize: 2,
+		Now:      base,
+	}
+	for q.Page = 1; ; q.Page++ {
+		p, err := q.Apply(rows)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s, %s:", p.PageText(), p.RangeText())
+		for _, r := range p.Rows {
+			fmt.Printf(" #%d %d", r.ID, r.Status)
+		}
+		fmt.Println()
+		if p.Number >= p.TotalPages {
+			break
+		}
+	}
+	// Output:
+	// Page 1 of 2, 1–2 of 3: #4 500 #5 404
+	// Page 2 of 2, 3–3 of 3: #2 401
+}
