@@ -166,6 +166,26 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 	return out, nil
 }
 
+// validate checks a Search that may have been built by hand rather than by
+// ParseSearch: stores rely on at most MaxSearchTerms terms, known fields,
+// text for every text term and a status range within 0 to 999.
+func (s Search) validate() error {
+	if len(s.Terms) > MaxSearchTerms {
+		return fmt.Errorf("%w: search has %d terms, over %d", ErrBadQuery, len(s.Terms), MaxSearchTerms)
+	}
+	for i, t := range s.Terms {
+		switch {
+		case t.Field < FieldAny || t.Field > FieldIP:
+			return fmt.Errorf("%w: search term %d: unknown field %d", ErrBadQuery, i, int(t.Field))
+		case t.Field == FieldStatus && (t.StatusMin < 0 || t.StatusMin > t.StatusMax || t.StatusMax > MaxStatus):
+			return fmt.Errorf("%w: search term %d: status range %d-%d is not within 0-999", ErrBadQuery, i, t.StatusMin, t.StatusMax)
+		case t.Field != FieldStatus && (t.Text == "" || t.Text != Fold(t.Text)):
+			return fmt.Errorf("%w: search term %d: text %q is empty or not folded", ErrBadQuery, i, t.Text)
+		}
+	}
+	return nil
+}
+
 // scanToken reads the term that starts at s[i]: up to unquoted whitespace,
 // with the quote marks removed. firstQuote is the byte offset in s of the
 // first opening quote, or -1; ok is false when a quote is not closed.

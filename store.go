@@ -83,6 +83,10 @@ type Query struct {
 	Now time.Time
 }
 
+// MaxFilterValues bounds each of a Query's lists (methods, key IDs, status
+// classes), so that one request cannot make a store do unbounded work.
+const MaxFilterValues = 1000
+
 // Normalize returns q with its defaults filled in (sort, page, page size), or
 // an error wrapping [ErrBadQuery] that names the bad value. Stores call it
 // first; Now is left to the store's clock.
@@ -104,6 +108,17 @@ func (q Query) Normalize() (Query, error) {
 		if c < StatusOther || c > StatusServerError {
 			return Query{}, fmt.Errorf("%w: status class %d is not one of the five", ErrBadQuery, int(c))
 		}
+	}
+	for _, list := range [...]struct {
+		name string
+		n    int
+	}{{"status classes", len(q.StatusClasses)}, {"methods", len(q.Methods)}, {"key IDs", len(q.KeyIDs)}} {
+		if list.n > MaxFilterValues {
+			return Query{}, fmt.Errorf("%w: %d %s, over %d", ErrBadQuery, list.n, list.name, MaxFilterValues)
+		}
+	}
+	if err := q.Search.validate(); err != nil {
+		return Query{}, err
 	}
 	var err error
 	if q.Sort, err = q.Sort.Normalize(); err != nil {

@@ -32,6 +32,22 @@ func testAppend(t *testing.T, f *fixture) {
 	if len(rows) != 2 {
 		t.Fatalf("%d rows, want 2", len(rows))
 	}
+	// The first and last instants an entry may have are kept and found by
+	// every kind of query.
+	first, last := entry("first-instant", 0), entry("last-instant", 0)
+	first.Time, last.Time = time.Unix(0, 0), time.Unix(0, 1<<63-1)
+	f.add(first, last)
+	for _, q := range []apilog.Query{
+		{},
+		{Methods: []string{"POST"}},
+		{Search: search(t, "post")},
+		{Sort: apilog.Sort{Column: apilog.ColumnStatus}},
+		{From: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if p := f.query(inMain(q)); p.TotalRows != 4 {
+			t.Errorf("query %s: %d rows, want all 4, the first and last instants included", describe(q), p.TotalRows)
+		}
+	}
 	if got := rows[0]; !got.Time.Equal(e.Time) || got.Time.Nanosecond() != 123456789 || got.Duration != e.Duration {
 		t.Errorf("row time %v duration %v, want %v and %v", got.Time, got.Duration, e.Time.UTC(), e.Duration)
 	}
@@ -151,6 +167,12 @@ func testBadQuery(t *testing.T, f *fixture) {
 		{"unknown direction", apilog.Query{Account: acctMain, Sort: apilog.Sort{Dir: "up"}}, `"up"`},
 		{"inverted range", apilog.Query{Account: acctMain, From: t0, To: t0.Add(-time.Second)}, "before it starts"},
 		{"bad class", apilog.Query{Account: acctMain, StatusClasses: []apilog.StatusClass{9}}, "status class 9"},
+		{"too many key IDs", apilog.Query{Account: acctMain, KeyIDs: make([]string, apilog.MaxFilterValues+1)}, "1001 key IDs"},
+		{"too many methods", apilog.Query{Account: acctMain, Methods: make([]string, apilog.MaxFilterValues+1)}, "1001 methods"},
+		{"33 hand-built terms", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: make33Terms()}}, "33 terms"},
+		{"hand-built empty key term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldKey}}}}, "term 0"},
+		{"hand-built unfolded term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Text: "POST"}}}}, "not folded"},
+		{"hand-built status range", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldStatus, StatusMin: 500, StatusMax: 1200}}}}, "500-1200"},
 	}
 	for _, tt := range tests {
 		_, err := f.s.Query(ctx, tt.q)
@@ -160,10 +182,22 @@ func testBadQuery(t *testing.T, f *fixture) {
 	}
 }
 
+func make33Terms() []apilog.Term {
+	terms := make([]apilog.Term, apilog.MaxSearchTerms+1)
+	for i := range terms {
+		terms[i].Text = "x"
+	}
+	return terms
+}
+
 func testContext(t *testing.T, f *fixture) {
-	f.add(entry("r", 0))
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
+	// Even when there is nothing to read.
+	if _, err := f.s.Query(canceled, inMain(apilog.Query{})); !errors.Is(err, context.Canceled) {
+		t.Errorf("Query of an empty store with a canceled context: %v, want context.Canceled", err)
+	}
+	f.add(entry("r", 0))
 	if err := f.s.Append(canceled, []apilog.Entry{entry("late", 1)}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Append with a canceled context: %v, want context.Canceled", err)
 	}

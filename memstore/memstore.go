@@ -1,13 +1,14 @@
 // Package memstore is an in-memory [apilog.Store]: concurrency-safe, fast
 // enough for a million rows, and gone when the process ends. It suits tests,
-// demos and small apps; package sqlitestore keeps rows across restarts.
+// demos and small apps; its rows do not survive a restart.
 //
 // Rows are kept column by column in fixed-size chunks, with every text value
 // but the request ID interned, so a row costs about 42 bytes plus its request
 // ID. A search matches each distinct value once and then checks each row with
 // a few table lookups; a page is cut with a bounded heap instead of sorting
-// every match. Queries share a read lock, so a long query delays Append (the
-// recorder queues meanwhile) but never another query.
+// every match. Queries share a read lock: a long query delays Append (the
+// recorder queues meanwhile), and, once an Append waits, the queries that
+// arrive after it.
 package memstore
 
 import (

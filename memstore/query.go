@@ -20,6 +20,9 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
+	if err := ctx.Err(); err != nil {
+		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -95,23 +98,29 @@ func reverse(cmp func(a, b uint32) int) func(a, b uint32) int {
 // plan holds the tables a query's filters become: one entry per distinct
 // value, so that the scan checks a row with lookups instead of string work.
 type plan struct {
-	from, to  int64
-	slotOK    []bool // account scope and key filter, by slot
-	methodOK  []bool // nil: any method
-	statusOK  []bool // nil: any status
-	terms     bool
-	rowFilter bool   // a filter that needs each row: time, status, method or search
-	all, neg  uint32 // bit i: term i; neg: the negated ones
-	slotBits  []uint32
-	methBits  []uint32
-	endBits   []uint32
-	errBits   []uint32
-	ipBits    []uint32
-	statBits  []uint32
+	from, last int64  // the time range as Unix nanoseconds, both inclusive
+	slotOK     []bool // account scope and key filter, by slot
+	methodOK   []bool // nil: any method
+	statusOK   []bool // nil: any status
+	terms      bool
+	rowFilter  bool   // a filter that needs each row: time, status, method or search
+	all, neg   uint32 // bit i: term i; neg: the negated ones
+	slotBits   []uint32
+	methBits   []uint32
+	endBits    []uint32
+	errBits    []uint32
+	ipBits     []uint32
+	statBits   []uint32
 }
 
 func (s *Store) plan(q *apilog.Query) *plan {
-	p := &plan{from: nanos(q.From, math.MinInt64), to: nanos(q.To, math.MaxInt64)}
+	p := &plan{from: nanos(q.From, math.MinInt64), last: math.MaxInt64}
+	// To is exclusive; the plan's last instant is inclusive, so that an open
+	// range, or one that ends past 2262, keeps a row at the largest
+	// representable time.
+	if !q.To.IsZero() && !q.To.After(time.Unix(0, math.MaxInt64)) {
+		p.last = max(nanos(q.To, math.MaxInt64), math.MinInt64+1) - 1
+	}
 	account, scoped := s.accounts.ids[q.Account]
 	p.slotOK = make([]bool, len(s.slots))
 	for i, sl := range s.slots {
@@ -212,7 +221,7 @@ func (s *Store) filter(ctx context.Context, p *plan) ([]uint32, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if c.maxTime < p.from || c.minTime >= p.to {
+		if c.maxTime < p.from || c.minTime > p.last {
 			continue
 		}
 		n := min(chunkSize, s.n-ci<<chunkBits)
@@ -222,7 +231,7 @@ func (s *Store) filter(ctx context.Context, p *plan) ([]uint32, error) {
 			if !p.slotOK[sl] {
 				continue
 			}
-			if t := c.time[j]; t < p.from || t >= p.to {
+			if t := c.time[j]; t < p.from || t > p.last {
 				continue
 			}
 			st, m := c.status[j], c.method[j]
