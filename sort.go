@@ -83,19 +83,19 @@ func (s Sort) Compare(a, b *Row) int {
 	var c int
 	switch s.Column {
 	case ColumnAPI:
-		c = s.directed(CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix))
+		c = s.Directed(CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix))
 	case ColumnMethod:
 		c = s.CompareText(a.Method, b.Method)
 	case ColumnEndpoint:
 		c = s.CompareText(a.Endpoint, b.Endpoint)
 	case ColumnStatus:
-		c = s.directed(cmp.Compare(a.Status, b.Status))
+		c = s.Directed(cmp.Compare(a.Status, b.Status))
 	case ColumnError:
 		c = s.CompareText(a.ErrorCode, b.ErrorCode)
 	case ColumnIP:
 		c = s.CompareText(a.IPHash, b.IPHash)
 	case ColumnTime:
-		c = s.directed(a.Time.Compare(b.Time))
+		c = s.Directed(a.Time.Compare(b.Time))
 	}
 	if c != 0 {
 		return c
@@ -114,7 +114,7 @@ func (s Sort) CompareText(a, b string) int {
 		}
 		return -1
 	}
-	return s.directed(strings.Compare(a, b))
+	return s.Directed(strings.Compare(a, b))
 }
 
 // CompareKeys is the ascending order of the API column: key name compared
@@ -136,7 +136,9 @@ func TieBreak(timeA, idA, timeB, idB int64) int {
 	return cmp.Compare(idB, idA)
 }
 
-func (s Sort) directed(c int) int {
+// Directed applies the sort's direction to c, an ascending comparison of
+// the column's values, for backends that compare values themselves.
+func (s Sort) Directed(c int) int {
 	if s.Dir == Desc {
 		return -c
 	}

@@ -130,14 +130,26 @@ func (f *fixture) add(entries ...apilog.Entry) {
 
 // rows returns every entry joined with its key as seen at instant at.
 func (f *fixture) rows(at time.Time) []apilog.Row {
-	rows := make([]apilog.Row, len(f.entries))
-	for i, e := range f.entries {
+	keys := make([]apilog.Key, 0, len(f.keys))
+	for _, k := range f.keys {
+		keys = append(keys, k)
+	}
+	return Join(f.entries, keys, at)
+}
+
+// Join returns entries as a store should return them at instant at: in
+// UTC, joined with the current state of their keys (keys holds each key's
+// latest version). Pass the result to apilog.Query.Apply for the reference
+// answer to any query.
+func Join(entries []apilog.Entry, keys []apilog.Key, at time.Time) []apilog.Row {
+	byID := make(map[[2]string]*apilog.Key, len(keys))
+	for i := range keys {
+		byID[[2]string{keys[i].Account, keys[i].ID}] = &keys[i]
+	}
+	rows := make([]apilog.Row, len(entries))
+	for i, e := range entries {
 		e.Time = e.Time.UTC()
-		var k *apilog.Key
-		if key, ok := f.keys[[2]string{e.Account, e.KeyID}]; ok {
-			k = &key
-		}
-		rows[i] = apilog.JoinKey(e, k, at)
+		rows[i] = apilog.JoinKey(e, byID[[2]string{e.Account, e.KeyID}], at)
 	}
 	return rows
 }

@@ -91,16 +91,14 @@ type dict struct {
 	vals []string
 }
 
+func newDict() dict { return dict{ids: map[string]uint32{}, vals: []string{""}} }
+
 func (d *dict) intern(s string) uint32 {
 	if s == "" {
 		return 0
 	}
 	if id, ok := d.ids[s]; ok {
 		return id
-	}
-	if d.ids == nil {
-		d.ids = map[string]uint32{}
-		d.vals = []string{""}
 	}
 	id := uint32(len(d.vals))
 	s = strings.Clone(s) // do not keep the caller's larger buffer alive
@@ -109,16 +107,12 @@ func (d *dict) intern(s string) uint32 {
 	return id
 }
 
-func (d *dict) values() []string {
-	if d.vals == nil {
-		return []string{""}
-	}
-	return d.vals
-}
-
 // New returns an empty Store. opts may be nil.
 func New(opts *Options) *Store {
 	s := &Store{clock: time.Now, slotIDs: map[slotID]uint32{}}
+	for _, d := range []*dict{&s.accounts, &s.methods, &s.endpoints, &s.errCodes, &s.ipHashes} {
+		*d = newDict()
+	}
 	if opts != nil && opts.Clock != nil {
 		s.clock = opts.Clock
 	}

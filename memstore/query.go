@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -128,8 +129,8 @@ func (s *Store) plan(q *apilog.Query) *plan {
 			(len(q.KeyIDs) == 0 || slices.Contains(q.KeyIDs, sl.keyID))
 	}
 	if len(q.Methods) > 0 {
-		p.methodOK = make([]bool, len(s.methods.values()))
-		for i, m := range s.methods.values() {
+		p.methodOK = make([]bool, len(s.methods.vals))
+		for i, m := range s.methods.vals {
 			p.methodOK[i] = slices.Contains(q.Methods, m)
 		}
 	}
@@ -160,10 +161,10 @@ func (s *Store) plan(q *apilog.Query) *plan {
 		}
 		return bits
 	}
-	p.methBits = match(s.methods.values(), apilog.FieldMethod)
-	p.endBits = match(s.endpoints.values(), apilog.FieldEndpoint)
-	p.errBits = match(s.errCodes.values(), apilog.FieldError)
-	p.ipBits = match(s.ipHashes.values(), apilog.FieldIP)
+	p.methBits = match(s.methods.vals, apilog.FieldMethod)
+	p.endBits = match(s.endpoints.vals, apilog.FieldEndpoint)
+	p.errBits = match(s.errCodes.vals, apilog.FieldError)
+	p.ipBits = match(s.ipHashes.vals, apilog.FieldIP)
 	p.slotBits = make([]uint32, len(s.slots))
 	p.statBits = make([]uint32, apilog.MaxStatus+1)
 	for i := range terms {
@@ -266,17 +267,11 @@ func (s *Store) order(q *apilog.Query) func(a, b uint32) int {
 			return srt.CompareText(d.vals[va], d.vals[vb])
 		}
 	}
-	directed := func(c int) int {
-		if srt.Dir == apilog.Desc {
-			return -c
-		}
-		return c
-	}
 	switch srt.Column {
 	case apilog.ColumnAPI:
 		rank := s.keyRanks()
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return directed(cmpInt(rank[ca.slot[ia]], rank[cb.slot[ib]]))
+			return srt.Directed(cmp.Compare(rank[ca.slot[ia]], rank[cb.slot[ib]]))
 		}
 	case apilog.ColumnMethod:
 		primary = text(&s.methods, func(c *chunk) *[chunkSize]uint32 { return &c.method })
@@ -288,11 +283,11 @@ func (s *Store) order(q *apilog.Query) func(a, b uint32) int {
 		primary = text(&s.ipHashes, func(c *chunk) *[chunkSize]uint32 { return &c.ipHash })
 	case apilog.ColumnStatus:
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return directed(cmpInt(ca.status[ia], cb.status[ib]))
+			return srt.Directed(cmp.Compare(ca.status[ia], cb.status[ib]))
 		}
 	case apilog.ColumnTime:
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return directed(cmpInt(ca.time[ia], cb.time[ib]))
+			return srt.Directed(cmp.Compare(ca.time[ia], cb.time[ib]))
 		}
 	}
 	return func(a, b uint32) int {
@@ -332,16 +327,6 @@ func (s *Store) keyRanks() []int {
 		}
 	}
 	return rank
-}
-
-func cmpInt[T int | int64 | uint16](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // walkTime returns, in order, the first k rows under cmp, a time order,
@@ -522,11 +507,11 @@ func (s *Store) row(i uint32, now time.Time) apilog.Row {
 		Account:   s.accounts.vals[sl.account],
 		KeyID:     sl.keyID,
 		RequestID: string(c.reqIDs[start:c.reqEnd[j]]),
-		Method:    s.methods.values()[c.method[j]],
-		Endpoint:  s.endpoints.values()[c.endpoint[j]],
+		Method:    s.methods.vals[c.method[j]],
+		Endpoint:  s.endpoints.vals[c.endpoint[j]],
 		Status:    int(c.status[j]),
-		ErrorCode: s.errCodes.values()[c.errCode[j]],
-		IPHash:    s.ipHashes.values()[c.ipHash[j]],
+		ErrorCode: s.errCodes.vals[c.errCode[j]],
+		IPHash:    s.ipHashes.vals[c.ipHash[j]],
 		Time:      time.Unix(0, c.time[j]).UTC(),
 		Duration:  time.Duration(c.duration[j]),
 	}

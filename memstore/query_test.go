@@ -50,19 +50,7 @@ func TestQueryPaths(t *testing.T) {
 		all = append(all, batch...)
 	}
 	now := start.Add(24 * time.Hour)
-	keys := map[[2]string]apilog.Key{}
-	for _, k := range append(gen.Keys, other.Keys...) {
-		keys[[2]string{k.Account, k.ID}] = k
-	}
-	joined := make([]apilog.Row, len(all))
-	for i, e := range all {
-		var k *apilog.Key
-		if key, ok := keys[[2]string{e.Account, e.KeyID}]; ok {
-			k = &key
-		}
-		e.Time = e.Time.UTC()
-		joined[i] = apilog.JoinKey(e, k, now)
-	}
+	joined := apilogtest.Join(all, append(gen.Keys, other.Keys...), now)
 	post, err := apilog.ParseSearch("post", nil)
 	if err != nil {
 		t.Fatal(err)
