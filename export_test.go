@@ -551,7 +551,9 @@ func TestExporterStreams(t *testing.T) {
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			late := testing.AllocsPerRun(100, write)
-			if late > early {
+			// A little slack: encoding/json pools its buffers in a
+			// sync.Pool, which drops items at random under -race.
+			if late > early+4 {
 				t.Errorf("allocations per Write grew from %v after 10 rows to %v after %d", early, late, n)
 			}
 			if early > 32 {
