@@ -1,0 +1,172 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Kinds of interned values in the strs table.
+const (
+	kindMethod   = 1
+	kindEndpoint = 2
+	kindError    = 3
+	kindIP       = 4
+)
+
+// strKey identifies an interned value.
+type strKey struct {
+	account int64
+	kind    int64
+	value   string
+}
+
+type slotKey struct {
+	account int64
+	keyID   string
+}
+
+// cache mirrors the small tables in memory: accounts, key slots and interned
+// values. Rows are append-only (AUTOINCREMENT IDs are never reused), so a
+// query brings it up to date by reading the rows past the highest IDs it
+// has, inside its own read transaction; the writer adds what it interned
+// only after its commit, so the cache never holds a rolled-back ID.
+type cache struct {
+	mu                        sync.RWMutex
+	maxAccount, maxSlot, maxS int64
+
+	accounts     map[string]int64
+	accountNames map[int64]string
+	slots        map[slotKey]int64
+	strIDs       map[strKey]int64
+	strs         map[int64]string
+	byKind       map[[2]int64][]int64 // (account, kind) → IDs, for matching a search
+}
+
+// queryer is what refresh reads through: the writer or a read transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// refresh reads the rows added since the last refresh.
+func (c *cache) refresh(ctx context.Context, q queryer) error {
+	c.mu.RLock()
+	maxA, maxSlot, maxS := c.maxAccount, c.maxSlot, c.maxS
+	c.mu.RUnlock()
+
+	type account struct {
+		id   int64
+		name string
+	}
+	type slot struct {
+		id int64
+		k  slotKey
+	}
+	type str struct {
+		id int64
+		k  strKey
+	}
+	var accounts []account
+	var slots []slot
+	var strs []str
+	if err := scanAll(ctx, q, "SELECT id, name FROM accounts WHERE id > ? ORDER BY id", maxA, func(sc func(...any) error) error {
+		var a account
+		err := sc(&a.id, &a.name)
+		accounts = append(accounts, a)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := scanAll(ctx, q, "SELECT id, account, key_id FROM keys WHERE id > ? ORDER BY id", maxSlot, func(sc func(...any) error) error {
+		var s slot
+		err := sc(&s.id, &s.k.account, &s.k.keyID)
+		slots = append(slots, s)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := scanAll(ctx, q, "SELECT id, account, kind, value FROM strs WHERE id > ? ORDER BY id", maxS, func(sc func(...any) error) error {
+		var s str
+		err := sc(&s.id, &s.k.account, &s.k.kind, &s.k.value)
+		strs = append(strs, s)
+		return err
+	}); err != nil {
+		return err
+	}
+	if len(accounts)+len(slots)+len(strs) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.init()
+	for _, a := range accounts {
+		c.addAccount(a.id, a.name)
+	}
+	for _, s := range slots {
+		c.addSlot(s.id, s.k)
+	}
+	for _, s := range strs {
+		c.addStr(s.id, s.k)
+	}
+	if n := len(accounts); n > 0 {
+		c.maxAccount = max(c.maxAccount, accounts[n-1].id)
+	}
+	if n := len(slots); n > 0 {
+		c.maxSlot = max(c.maxSlot, slots[n-1].id)
+	}
+	if n := len(strs); n > 0 {
+		c.maxS = max(c.maxS, strs[n-1].id)
+	}
+	return nil
+}
+
+func (c *cache) init() {
+	if c.accounts == nil {
+		c.accounts = map[string]int64{}
+		c.accountNames = map[int64]string{}
+		c.slots = map[slotKey]int64{}
+		c.strIDs = map[strKey]int64{}
+		c.strs = map[int64]string{}
+		c.byKind = map[[2]int64][]int64{}
+	}
+}
+
+// The add methods are idempotent: the writer and a query may both add a
+// row. The caller holds c.mu.
+
+func (c *cache) addAccount(id int64, name string) {
+	if _, ok := c.accountNames[id]; !ok {
+		c.accounts[name] = id
+		c.accountNames[id] = name
+	}
+}
+
+func (c *cache) addSlot(id int64, k slotKey) { c.slots[k] = id }
+
+func (c *cache) addStr(id int64, k strKey) {
+	if _, ok := c.strs[id]; ok {
+		return
+	}
+	k.value = strings.Clone(k.value)
+	c.strIDs[k] = id
+	c.strs[id] = k.value
+	ak := [2]int64{k.account, k.kind}
+	c.byKind[ak] = append(c.byKind[ak], id)
+}
+
+// scanAll runs query and calls row for each result row with a scan func.
+func scanAll(ctx context.Context, q queryer, query string, arg any, row func(scan func(...any) error) error) error {
+	rows, err := q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+	}
+	return rows.Err()
+}

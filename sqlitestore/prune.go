@@ -1,0 +1,155 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// pruneBatch is the most rows one prune transaction deletes, so that the
+// writer lock is held for milliseconds and Append is never stalled long.
+const pruneBatch = 1000
+
+// Prune deletes the rows older than before, in small transactions, and
+// returns how many it deleted. Freed pages are reused by later appends, so
+// a store pruned at a steady rate stops growing.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	release, err := s.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	if before.Before(time.Unix(0, 0)) {
+		return 0, nil
+	}
+	cutoff := before.UnixNano()
+	if before.After(time.Unix(0, 1<<63-1)) {
+		cutoff = 1<<63 - 1 // every row but one at the last instant is older
+	}
+	s.cache.mu.RLock()
+	accounts := make([]int64, 0, len(s.cache.accountNames))
+	for id := range s.cache.accountNames {
+		accounts = append(accounts, id)
+	}
+	s.cache.mu.RUnlock()
+	total := 0
+	for _, acct := range accounts {
+		for {
+			n, err := s.deleteBatch(ctx, "SELECT id FROM entries WHERE account = ? AND ts < ? LIMIT ?", acct, cutoff, pruneBatch)
+			total += n
+			if err != nil {
+				return total, fmt.Errorf("sqlitestore: prune: %w", err)
+			}
+			if n < pruneBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}
+
+// pruneRows deletes the oldest rows, by ID, beyond max.
+func (s *Store) pruneRows(ctx context.Context, max int) (int, error) {
+	total := 0
+	for {
+		var n int
+		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM chunks").Scan(&n); err != nil {
+			return total, err
+		}
+		if n <= max {
+			return total, nil
+		}
+		d, err := s.deleteBatch(ctx, "SELECT id FROM entries ORDER BY id LIMIT ?", min(n-max, pruneBatch))
+		total += d
+		if err != nil || d == 0 {
+			return total, err
+		}
+	}
+}
+
+// deleteBatch deletes the entries that sel selects, in one transaction,
+// and brings the chunk summaries of the rows it deleted up to date.
+func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING id, account", args...)
+		if err != nil {
+			return err
+		}
+		touched := map[[2]int64]bool{}
+		for rows.Next() {
+			var id, acct int64
+			if err := rows.Scan(&id, &acct); err != nil {
+				rows.Close()
+				return err
+			}
+			touched[[2]int64{acct, id >> chunkBits}] = true
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for k := range touched {
+			lo, hi := k[1]<<chunkBits, (k[1]+1)<<chunkBits-1
+			var c, mn, mx int64
+			if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(min(ts), 0), coalesce(max(ts), 0) FROM entries WHERE id BETWEEN ? AND ? AND account = ?",
+				lo, hi, k[0]).Scan(&c, &mn, &mx); err != nil {
+				return err
+			}
+			if c == 0 {
+				_, err = tx.ExecContext(ctx, "DELETE FROM chunks WHERE account = ? AND chunk = ?", k[0], k[1])
+			} else {
+				_, err = tx.ExecContext(ctx, "UPDATE chunks SET n = ?, min_ts = ?, max_ts = ? WHERE account = ? AND chunk = ?", c, mn, mx, k[0], k[1])
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.checkpoint(ctx)
+	return n, nil
+}
+
+// background runs the retention pruner until Close.
+func (s *Store) background() {
+	defer close(s.stopped)
+	if s.opts.MaxAge == 0 && s.opts.MaxRows == 0 {
+		<-s.stop
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	t := time.NewTicker(s.opts.PruneInterval)
+	defer t.Stop()
+	for {
+		s.prune(ctx)
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// prune enforces MaxAge and MaxRows once. Its errors are retried at the
+// next tick: a pruner that cannot delete (a full disk) must not stop the
+// store.
+func (s *Store) prune(ctx context.Context) {
+	if s.opts.MaxAge > 0 {
+		s.Prune(ctx, s.clock().Add(-s.opts.MaxAge))
+	}
+	if s.opts.MaxRows > 0 {
+		s.pruneRows(ctx, s.opts.MaxRows)
+	}
+}
