@@ -12,9 +12,6 @@ import (
 	"github.com/apilog/apilog"
 )
 
-// chunkBits sets the size of the ID ranges the chunks table summarizes.
-const chunkBits = 12
-
 const entryCols = "account, key, method, endpoint, status, error, ip, ts, duration, request_id"
 
 // insertSQL is a multi-row INSERT of n entries: a statement per 100 rows
@@ -125,32 +122,17 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, n int) (*sql.Stmt, error) 
 	return tx.StmtContext(ctx, s.inserts[n]), nil
 }
 
-// summarize adds the batch to the chunk summaries.
-func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, ids []int64, in *interner) error {
-	type sum struct{ n, min, max int64 }
-	sums := map[[2]int64]*sum{}
+// summarize adds the batch to the time-bucket counts.
+func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, _ []int64, in *interner) error {
+	deltas := map[countKey]int64{}
 	for i := range entries {
 		acct, err := in.account(ctx, entries[i].Account)
 		if err != nil {
 			return err
 		}
-		k := [2]int64{acct, ids[i] >> chunkBits}
-		ts := entries[i].Time.UnixNano()
-		if p := sums[k]; p != nil {
-			p.n++
-			p.min, p.max = min(p.min, ts), max(p.max, ts)
-		} else {
-			sums[k] = &sum{1, ts, ts}
-		}
+		addCount(deltas, acct, entries[i].Time.UnixNano(), 1)
 	}
-	for k, v := range sums {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chunks (account, chunk, n, min_ts, max_ts) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT DO UPDATE SET n = n + excluded.n, min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)`,
-			k[0], k[1], v.n, v.min, v.max); err != nil {
-			return err
-		}
-	}
-	return nil
+	return applyCounts(ctx, tx, deltas)
 }
 
 // checkpoint copies the WAL back into the database and truncates it once it
@@ -236,7 +218,7 @@ func (in *interner) str(ctx context.Context, acct, kind int64, value string) (in
 	if id, ok := in.strs[k]; ok {
 		return id, nil
 	}
-	id, err := in.insert(ctx, "strs (account, kind, value) VALUES (?, ?, ?)", "strs WHERE account = ? AND kind = ? AND value = ?", acct, kind, value)
+	id, err := in.insert(ctx, "strs (account, kind, value) VALUES (?, ?, ?)", "strs WHERE account = ? AND kind = ? AND value = ?", acct, kind, encodeValue(kind, value))
 	if err != nil {
 		return 0, err
 	}

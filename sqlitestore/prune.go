@@ -54,7 +54,7 @@ func (s *Store) pruneRows(ctx context.Context, max int) (int, error) {
 	total := 0
 	for {
 		var n int
-		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM chunks").Scan(&n); err != nil {
+		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE level = 50").Scan(&n); err != nil {
 			return total, err
 		}
 		if n <= max {
@@ -69,46 +69,31 @@ func (s *Store) pruneRows(ctx context.Context, max int) (int, error) {
 }
 
 // deleteBatch deletes the entries that sel selects, in one transaction,
-// and brings the chunk summaries of the rows it deleted up to date.
+// and takes them off the time-bucket counts.
 func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING id, account", args...)
+		n = 0
+		rows, err := tx.QueryContext(ctx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING account, ts", args...)
 		if err != nil {
 			return err
 		}
-		touched := map[[2]int64]bool{}
+		deltas := map[countKey]int64{}
 		for rows.Next() {
-			var id, acct int64
-			if err := rows.Scan(&id, &acct); err != nil {
+			var acct, ts int64
+			if err := rows.Scan(&acct, &ts); err != nil {
 				rows.Close()
 				return err
 			}
-			touched[[2]int64{acct, id >> chunkBits}] = true
+			addCount(deltas, acct, ts, -1)
 			n++
 		}
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		for k := range touched {
-			lo, hi := k[1]<<chunkBits, (k[1]+1)<<chunkBits-1
-			var c, mn, mx int64
-			if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(min(ts), 0), coalesce(max(ts), 0) FROM entries WHERE id BETWEEN ? AND ? AND account = ?",
-				lo, hi, k[0]).Scan(&c, &mn, &mx); err != nil {
-				return err
-			}
-			if c == 0 {
-				_, err = tx.ExecContext(ctx, "DELETE FROM chunks WHERE account = ? AND chunk = ?", k[0], k[1])
-			} else {
-				_, err = tx.ExecContext(ctx, "UPDATE chunks SET n = ?, min_ts = ?, max_ts = ? WHERE account = ? AND chunk = ?", c, mn, mx, k[0], k[1])
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return applyCounts(ctx, tx, deltas)
 	})
 	if err != nil {
 		return 0, err

@@ -52,7 +52,19 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	if err != nil || pl.none {
 		return page, err
 	}
-	total, err := pl.count(ctx, tx)
+	var total int
+	switch {
+	case !pl.fast():
+		total, err = pl.count(ctx, tx)
+	case pl.toOpen:
+		total, err = pl.atLeast(ctx, tx, pl.from)
+	default:
+		var above int
+		if total, err = pl.atLeast(ctx, tx, pl.from); err == nil {
+			above, err = pl.atLeast(ctx, tx, pl.to)
+			total -= above
+		}
+	}
 	if err != nil {
 		return page, err
 	}
@@ -62,13 +74,27 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 		return page, nil
 	}
 	limit = min(limit, total-off)
-	ids, err := pl.page(ctx, tx, off, limit)
+	var ids []int64
+	switch {
+	case pl.fast() && q.Sort.Column == apilog.ColumnTime:
+		ids, err = pl.timePage(ctx, tx, off, limit)
+	case pl.fast() && pl.acct != 0 && pl.from == minTS && pl.toOpen:
+		ids, err = pl.walkPage(ctx, tx, off, limit)
+	default:
+		ids, err = pl.page(ctx, tx, off, limit, total)
+	}
 	if err != nil {
 		return page, err
 	}
 	page.Rows, err = pl.rows(ctx, tx, ids)
 	return page, err
 }
+
+// minTS and maxTS stand for an open end of a time range.
+const (
+	minTS = math.MinInt64
+	maxTS = math.MaxInt64
+)
 
 // plan is a query translated to the schema: the account, the WHERE clause
 // over entries (alias e) and its arguments, and the keys in scope.
@@ -85,7 +111,13 @@ type plan struct {
 	where      []string // besides the account and time range
 	args       []any
 	keys       map[int64]keyRow // every slot in scope
-	searchTerm int              // number of search terms in where
+
+	// implied is set when the WHERE clause alone confines rows to the
+	// account: a condition on key slots or interned values (which belong
+	// to one account) must hold. The account condition is then left out,
+	// so that SQLite counts on those columns' indexes alone instead of
+	// reading every row of the account.
+	implied bool
 }
 
 // keyRow is a key slot as rows show it at q.Now.
@@ -98,7 +130,7 @@ type keyRow struct {
 }
 
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, error) {
-	pl := &plan{s: s, q: q, from: math.MinInt64, to: math.MaxInt64, toOpen: true}
+	pl := &plan{s: s, q: q, from: minTS, to: maxTS, toOpen: true}
 	if q.Account != "" {
 		s.cache.mu.RLock()
 		id, ok := s.cache.accounts[q.Account]
@@ -140,6 +172,7 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, e
 			ids = append(ids, pl.strIDs(kindMethod, func(v string) bool { return v == m })...)
 		}
 		pl.in("e.method", ids)
+		pl.implied = true
 	}
 	if len(q.KeyIDs) > 0 {
 		var ids []int64
@@ -149,11 +182,27 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, e
 			}
 		}
 		pl.in("e.key", ids)
+		pl.implied = true
 	}
 	for i := range q.Search.Terms {
 		pl.term(&q.Search.Terms[i])
 	}
 	return pl, nil
+}
+
+// accounts returns the IDs of the accounts in scope.
+func (pl *plan) accounts() []int64 {
+	if pl.acct != 0 {
+		return []int64{pl.acct}
+	}
+	c := &pl.s.cache
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ids := make([]int64, 0, len(c.accountNames))
+	for id := range c.accountNames {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // loadKeys reads the key slots in scope with their current state.
@@ -268,6 +317,10 @@ func (pl *plan) term(t *apilog.Term) {
 		add(f.col, pl.strIDs(f.kind, func(v string) bool { return t.MatchText(f.field, v) }))
 	}
 	if st := statusSQL(t.MatchStatus); st != "0" {
+		if pl.acct != 0 {
+			st = "(e.account = ? AND " + st + ")"
+			args = append(args, pl.acct)
+		}
 		or = append(or, st)
 	}
 	cond := "0"
@@ -276,10 +329,11 @@ func (pl *plan) term(t *apilog.Term) {
 	}
 	if t.Negate {
 		cond = "NOT " + cond
+	} else {
+		pl.implied = true
 	}
 	pl.where = append(pl.where, cond)
 	pl.args = append(pl.args, args...)
-	pl.searchTerm++
 }
 
 // statusSQL returns a condition on e.status that holds for the codes 0 to
@@ -310,15 +364,17 @@ func statusSQL(match func(code int) bool) string {
 	return "(" + strings.Join(or, " OR ") + ")"
 }
 
-// whereSQL returns the full WHERE clause and its arguments.
-func (pl *plan) whereSQL() (string, []any) {
+// whereSQL returns the full WHERE clause and its arguments. With scoped
+// set, the account condition is there even when implied, so that the time
+// index can serve the query.
+func (pl *plan) whereSQL(scoped bool) (string, []any) {
 	var conds []string
 	var args []any
-	if pl.acct != 0 {
+	if pl.acct != 0 && (scoped || !pl.implied) {
 		conds = append(conds, "e.account = ?")
 		args = append(args, pl.acct)
 	}
-	if pl.from != math.MinInt64 {
+	if pl.from != minTS {
 		conds = append(conds, "e.ts >= ?")
 		args = append(args, pl.from)
 	}
@@ -336,17 +392,34 @@ func (pl *plan) whereSQL() (string, []any) {
 
 // count returns the number of matching rows.
 func (pl *plan) count(ctx context.Context, tx *sql.Tx) (int, error) {
-	where, args := pl.whereSQL()
+	where, args := pl.whereSQL(false)
 	var n int
 	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries e"+where, args...).Scan(&n)
 	return n, err
 }
 
 // page returns the IDs of the matching rows at [off, off+limit) in the
-// query's order.
-func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	where, args := pl.whereSQL()
-	query := "SELECT e.id FROM entries e" + where + " ORDER BY " + pl.orderSQL() + " LIMIT ? OFFSET ?"
+// query's order; total is their number.
+//
+// A time-ordered page is read one of two ways: walking the time index and
+// testing each row, which reads about (off+limit)/fraction rows where
+// fraction is the share of the account's rows that match, or collecting
+// the matching rows from the other indexes and sorting them, which reads
+// total rows. The cheaper is forced, since SQLite cannot know the fraction.
+func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]int64, error) {
+	scoped := !pl.implied
+	indexed := ""
+	if pl.implied && pl.acct != 0 && pl.q.Sort.Column == apilog.ColumnTime {
+		all, err := pl.atLeast(ctx, tx, pl.from)
+		if err != nil {
+			return nil, err
+		}
+		if float64(off+limit)*float64(all)/float64(max(total, 1)) < float64(total) {
+			scoped, indexed = true, " INDEXED BY entries_time"
+		}
+	}
+	where, args := pl.whereSQL(scoped)
+	query := "SELECT e.id FROM entries e" + indexed + where + " ORDER BY " + pl.orderSQL() + " LIMIT ? OFFSET ?"
 	args = append(args, limit, off)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -1,0 +1,160 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/sqlitestore"
+)
+
+var benchRows = flag.Int("rows", 1_000_000, "rows in the benchmark database")
+
+const benchAccount = "acct_bench"
+
+// benchStart is where the benchmark data's times begin.
+var benchStart = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// benchStore opens the benchmark database of *benchRows synthetic rows in
+// one account plus a tenth as many in another, building it on first use in
+// the temporary directory (about 15 s per million rows) and reusing it
+// afterwards.
+func benchStore(b *testing.B) *sqlitestore.Store {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-%d.db", sqlitestore.SchemaVersion, *benchRows))
+	if _, err := os.Stat(path); err != nil {
+		b.Logf("building %s", path)
+		tmp := path + ".building"
+		os.Remove(tmp)
+		os.Remove(tmp + "-wal")
+		s, err := sqlitestore.Open(tmp, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		main := apilogtest.NewSynthetic(1, benchAccount, 200, benchStart)
+		other := apilogtest.NewSynthetic(2, "acct_other", 20, benchStart)
+		for _, g := range []*apilogtest.Synthetic{main, other} {
+			for _, k := range g.Keys {
+				if err := s.UpsertKey(ctx, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		for n := 0; n < *benchRows; n += 1000 {
+			batch := main.Entries(min(1000, *benchRows-n))
+			if n%10_000 == 0 {
+				batch = append(batch, other.Entries(1000)...)
+			}
+			if err := s.Append(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := sqlitestore.Open(path, &sqlitestore.Options{Clock: func() time.Time { return benchStart.Add(30 * 24 * time.Hour) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkQuery(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	search := func(text string) apilog.Search {
+		q, err := apilog.ParseSearch(text, apilogtest.Hasher{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}
+	cases := []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"first-page", apilog.Query{}},
+		{"page-1000", apilog.Query{Page: 1000}},
+		{"total", apilog.Query{PageSize: 1}},
+		{"search-flux", apilog.Query{Search: search("flux")}},
+		{"search-401", apilog.Query{Search: search("401")}},
+		{"search-production", apilog.Query{Search: search("production")}},
+		{"search-ab12", apilog.Query{Search: search("ab12")}},
+		{"search-flux-total", apilog.Query{Search: search("flux"), PageSize: 1}},
+		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
+		{"last-hour", apilog.Query{From: benchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
+	}
+	for _, col := range apilog.Columns {
+		if col == apilog.ColumnTime {
+			continue
+		}
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			cases = append(cases, struct {
+				name string
+				q    apilog.Query
+			}{fmt.Sprintf("sort-%s-%s", col, dir), apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}}})
+		}
+	}
+	for _, c := range cases {
+		c.q.Account = benchAccount
+		b.Run(c.name, func(b *testing.B) {
+			var p apilog.Page
+			for b.Loop() {
+				var err error
+				if p, err = s.Query(ctx, c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if p.TotalRows == 0 {
+				b.Fatalf("no rows")
+			}
+			b.ReportMetric(float64(p.TotalRows), "rows")
+		})
+	}
+}
+
+// BenchmarkRawSQL measures plain SQL on the same database as baselines:
+// OFFSET paging and a LIKE search.
+func BenchmarkRawSQL(b *testing.B) {
+	s := benchStore(b)
+	_ = s
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-%d.db", sqlitestore.SchemaVersion, *benchRows))
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for _, c := range []struct{ name, query string }{
+		{"page-1000-offset", "SELECT id FROM entries WHERE account = 1 ORDER BY ts DESC, id DESC LIMIT 500 OFFSET 499500"},
+		{"count-where", "SELECT count(*) FROM entries WHERE account = 1"},
+		{"search-flux-like-count", `SELECT count(*) FROM entries e JOIN strs m ON m.id = e.method JOIN strs p ON p.id = e.endpoint
+			JOIN strs r ON r.id = e.error JOIN strs i ON i.id = e.ip JOIN keys k ON k.id = e.key
+			WHERE e.account = 1 AND (m.value LIKE '%flux%' OR p.value LIKE '%flux%' OR r.value LIKE '%flux%' OR i.value LIKE '%flux%'
+			OR k.name LIKE '%flux%' OR k.prefix LIKE '%flux%' OR CAST(e.status AS TEXT) LIKE '%flux%')`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rows, err := db.Query(c.query)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+			}
+		})
+	}
+}

@@ -1,0 +1,366 @@
+package sqlitestore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/apilog/apilog"
+)
+
+var errCountsMismatch = errors.New("time-bucket counts do not match the rows; the database was changed outside this package")
+
+// The fast paths below serve the queries a Logs page makes most: the
+// unfiltered view, or a time range of it, in any sort. Every other query
+// goes through the general SQL of query.go.
+
+// fast reports whether the query can be answered from the counts table and
+// the indexes alone.
+func (pl *plan) fast() bool { return len(pl.where) == 0 }
+
+// timePage returns the IDs of rows [off, off+limit) of the time-ordered
+// view: the counts locate the second that holds row off, and the time index
+// is read from there.
+func (pl *plan) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	desc := pl.q.Sort.Dir == apilog.Desc
+	r := off // rank of the first row in the order over every row in scope
+	if desc && !pl.toOpen {
+		n, err := pl.atLeast(ctx, tx, pl.to)
+		if err != nil {
+			return nil, err
+		}
+		r += n
+	}
+	if !desc && pl.from != minTS {
+		total, err := pl.total(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		n, err := pl.atLeast(ctx, tx, pl.from)
+		if err != nil {
+			return nil, err
+		}
+		r += total - n
+	}
+	b, before, err := pl.seek(ctx, tx, r, desc)
+	if err != nil {
+		return nil, err
+	}
+	last := levels[len(levels)-1]
+	query := "SELECT id, ts FROM entries WHERE account = ?"
+	var bound []any
+	order := " ORDER BY ts ASC, id DESC LIMIT ?"
+	if desc {
+		query += " AND ts <= ?"
+		bound = append(bound, b<<last|(1<<last-1))
+		if pl.from != minTS {
+			query += " AND ts >= ?"
+			bound = append(bound, pl.from)
+		}
+		order = " ORDER BY ts DESC, id DESC LIMIT ?"
+	} else {
+		query += " AND ts >= ?"
+		bound = append(bound, b<<last)
+		if !pl.toOpen {
+			query += " AND ts < ?"
+			bound = append(bound, pl.to)
+		}
+	}
+	skip := r - before
+	var streams [][]idTime
+	for _, acct := range pl.accounts() {
+		args := append(append([]any{acct}, bound...), skip+limit)
+		s, err := readIDTimes(ctx, tx, query+order, args...)
+		if err != nil {
+			return nil, err
+		}
+		streams = append(streams, s)
+	}
+	merged := mergeStreams(streams, func(a, b idTime) int {
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			if desc {
+				return -c
+			}
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	})
+	return window(merged, skip, limit), nil
+}
+
+// idTime is a row's ID and time, as the merge of several index ranges
+// needs them.
+type idTime struct{ id, ts int64 }
+
+func readIDTimes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]idTime, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []idTime
+	for rows.Next() {
+		var x idTime
+		if err := rows.Scan(&x.id, &x.ts); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// mergeStreams merges streams each sorted by cmp.
+func mergeStreams(streams [][]idTime, cmp func(a, b idTime) int) []idTime {
+	if len(streams) == 1 {
+		return streams[0]
+	}
+	var all []idTime
+	for _, s := range streams {
+		all = append(all, s...)
+	}
+	slices.SortFunc(all, cmp)
+	return all
+}
+
+// window returns the IDs of xs[off:off+limit], clamped.
+func window(xs []idTime, off, limit int) []int64 {
+	if off >= len(xs) {
+		return nil
+	}
+	xs = xs[off:min(off+limit, len(xs))]
+	ids := make([]int64, len(xs))
+	for i, x := range xs {
+		ids[i] = x.id
+	}
+	return ids
+}
+
+// probe is one index range of a group: the rows WHERE cond.
+type probe struct {
+	cond string
+	args []any
+}
+
+// A group is the rows that share one value of the sort column, as one or
+// more index ranges: several when keys tie on name and prefix.
+type group []probe
+
+// walkPage returns the IDs of rows [off, off+limit) of the view sorted by a
+// column other than time. It walks the column's distinct values in order
+// and reads each value's rows off its index, newest first, until the page
+// is full; the groups before off are skipped by their counts.
+func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	next, err := pl.groups(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	skip := off
+	for len(out) < limit {
+		g, ok, err := next()
+		if err != nil || !ok {
+			return out, err
+		}
+		if skip > 0 {
+			n, err := g.count(ctx, tx)
+			if err != nil {
+				return nil, err
+			}
+			if n <= skip {
+				skip -= n
+				continue
+			}
+		}
+		ids, err := g.rows(ctx, tx, skip, limit-len(out))
+		if err != nil {
+			return nil, err
+		}
+		skip = 0
+		out = append(out, ids...)
+	}
+	return out, nil
+}
+
+// The order within a group: time then ID, both descending, read off an
+// index that ends in ts >> 30 and sorted exactly within each such second.
+const groupOrder = " ORDER BY ts >> 30 DESC, ts DESC, id DESC"
+
+func (g group) count(ctx context.Context, tx *sql.Tx) (int, error) {
+	n := 0
+	for _, p := range g {
+		var m int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries WHERE "+p.cond, p.args...).Scan(&m); err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// rows returns the IDs of the group's rows [skip, skip+limit) in order.
+func (g group) rows(ctx context.Context, tx *sql.Tx, skip, limit int) ([]int64, error) {
+	if len(g) == 1 {
+		p := g[0]
+		cond, args := p.cond, p.args
+		if skip > 0 {
+			// Find the second that holds row skip on the index alone, so that
+			// only that second's rows are read from the table.
+			var sec int64
+			if err := tx.QueryRowContext(ctx, "SELECT ts >> 30 FROM entries WHERE "+cond+" ORDER BY ts >> 30 DESC LIMIT 1 OFFSET ?",
+				append(args, skip)...).Scan(&sec); err != nil {
+				return nil, err
+			}
+			var before int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries WHERE "+cond+" AND ts >> 30 > ?",
+				append(args, sec)...).Scan(&before); err != nil {
+				return nil, err
+			}
+			cond += " AND ts >> 30 <= ?"
+			args = append(slices.Clip(args), sec)
+			skip -= before
+		}
+		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM entries WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
+		return window(s, 0, limit), err
+	}
+	var streams [][]idTime
+	for _, p := range g {
+		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM entries WHERE "+p.cond+groupOrder+" LIMIT ?", append(slices.Clip(p.args), skip+limit)...)
+		if err != nil {
+			return nil, err
+		}
+		streams = append(streams, s)
+	}
+	merged := mergeStreams(streams, func(a, b idTime) int {
+		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
+	})
+	return window(merged, skip, limit), nil
+}
+
+// groups returns an iterator over the groups of the sort column in order.
+func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, error), error) {
+	desc := pl.q.Sort.Dir == apilog.Desc
+	switch pl.q.Sort.Column {
+	case apilog.ColumnStatus:
+		prev, done := -1, false
+		if desc {
+			prev = apilog.MaxStatus + 1
+		}
+		return func() (group, bool, error) {
+			if done {
+				return nil, false, nil
+			}
+			query := "SELECT min(status) FROM entries WHERE account = ? AND status > ?"
+			if desc {
+				query = "SELECT max(status) FROM entries WHERE account = ? AND status < ?"
+			}
+			var st sql.NullInt64
+			if err := tx.QueryRowContext(ctx, query, pl.acct, prev).Scan(&st); err != nil || !st.Valid {
+				done = true
+				return nil, false, err
+			}
+			prev = int(st.Int64)
+			return group{{"account = ? AND status = ?", []any{pl.acct, prev}}}, true, nil
+		}, nil
+	case apilog.ColumnAPI:
+		slots := make([]int64, 0, len(pl.keys))
+		for slot := range pl.keys {
+			slots = append(slots, slot)
+		}
+		order := func(a, b int64) int {
+			ka, kb := pl.keys[a], pl.keys[b]
+			return pl.q.Sort.Directed(apilog.CompareKeys(ka.name, ka.prefix, kb.name, kb.prefix))
+		}
+		slices.SortFunc(slots, order)
+		return func() (group, bool, error) {
+			if len(slots) == 0 {
+				return nil, false, nil
+			}
+			var g group
+			for len(g) == 0 || len(slots) > 0 && order(slots[0], g[0].args[0].(int64)) == 0 {
+				g = append(g, probe{"key = ?", []any{slots[0]}})
+				slots = slots[1:]
+			}
+			return g, true, nil
+		}, nil
+	}
+	col, kind := textColumn(pl.q.Sort.Column)
+	ids := pl.s.cache.sorted(pl.acct, kind)
+	if kind == kindError {
+		// An empty error code comes last in both directions.
+		pl.s.cache.mu.RLock()
+		if len(ids) > 0 && pl.s.cache.strs[ids[0]] == "" {
+			ids = append(slices.Clone(ids[1:]), ids[0])
+			if desc {
+				slices.Reverse(ids[:len(ids)-1])
+			}
+		} else if desc {
+			ids = slices.Clone(ids)
+			slices.Reverse(ids)
+		}
+		pl.s.cache.mu.RUnlock()
+	} else if desc {
+		ids = slices.Clone(ids)
+		slices.Reverse(ids)
+	}
+	return func() (group, bool, error) {
+		if len(ids) == 0 {
+			return nil, false, nil
+		}
+		id := ids[0]
+		ids = ids[1:]
+		return group{{col + " = ?", []any{id}}}, true, nil
+	}, nil
+}
+
+// textColumn returns the entries column and the kind of interned values of
+// a text sort column.
+func textColumn(c apilog.Column) (string, int64) {
+	switch c {
+	case apilog.ColumnMethod:
+		return "method", kindMethod
+	case apilog.ColumnEndpoint:
+		return "endpoint", kindEndpoint
+	case apilog.ColumnError:
+		return "error", kindError
+	}
+	return "ip", kindIP
+}
+
+// sorted returns the IDs of the account's values of kind in byte order of
+// the values. The order is kept and new values are merged into it, so a
+// sort by IP hash does not sort fifty thousand strings per query.
+func (c *cache) sorted(acct, kind int64) []int64 {
+	k := [2]int64{acct, kind}
+	c.mu.RLock()
+	s, all := c.order[k], c.byKind[k]
+	c.mu.RUnlock()
+	if len(s) == len(all) {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, all = c.order[k], c.byKind[k]
+	if len(s) == len(all) {
+		return s
+	}
+	byValue := func(a, b int64) int { return strings.Compare(c.strs[a], c.strs[b]) }
+	add := slices.Clone(all[len(s):])
+	slices.SortFunc(add, byValue)
+	merged := make([]int64, 0, len(all))
+	i, j := 0, 0
+	for i < len(s) && j < len(add) {
+		if byValue(s[i], add[j]) <= 0 {
+			merged = append(merged, s[i])
+			i++
+		} else {
+			merged = append(merged, add[j])
+			j++
+		}
+	}
+	merged = append(append(merged, s[i:]...), add[j:]...)
+	c.order[k] = merged
+	return merged
+}
