@@ -2,8 +2,8 @@ package sqlitestore
 
 import (
 	"context"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"

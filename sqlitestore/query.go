@@ -106,11 +106,11 @@ type plan struct {
 
 	// from and to bound ts as [from, to); math.MinInt64 and math.MaxInt64
 	// when open (no row has ts = MaxInt64 and is excluded by it: see count).
-	from, to   int64
-	toOpen     bool
-	where      []string // besides the account and time range
-	args       []any
-	keys       map[int64]keyRow // every slot in scope
+	from, to int64
+	toOpen   bool
+	where    []string // besides the account and time range
+	args     []any
+	keys     map[int64]keyRow // every slot in scope
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -488,9 +488,9 @@ func (pl *plan) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 	defer c.mu.RUnlock()
 	for rows.Next() {
 		var (
-			r                                   apilog.Row
+			r                                    apilog.Row
 			acct, slot, method, ep, errc, ip, ts int64
-			dur                                 int64
+			dur                                  int64
 		)
 		if err := rows.Scan(&r.ID, &acct, &slot, &method, &ep, &r.Status, &errc, &ip, &ts, &dur, &r.RequestID); err != nil {
 			return nil, err
