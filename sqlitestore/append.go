@@ -150,8 +150,10 @@ func (s *Store) checkpoint(ctx context.Context) {
 	s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 }
 
-// walLimit is the WAL size that triggers a TRUNCATE checkpoint.
-const walLimit = 32 << 20
+// walLimit is the WAL size that triggers a TRUNCATE checkpoint: above the
+// 32 MB at which SQLite checkpoints on its own, so that it only acts when
+// readers kept those checkpoints from restarting the WAL.
+const walLimit = 48 << 20
 
 // interner resolves accounts, key slots and values to their IDs within a
 // write transaction, creating the missing ones. New IDs reach the shared

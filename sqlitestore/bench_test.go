@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,4 +158,93 @@ func BenchmarkRawSQL(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkIngest compares Append, batches of 1,000 synthetic entries into
+// a new database, with the baseline the issue sets: a raw prepared,
+// batched multi-row INSERT of the same rows, already interned, into the
+// same schema and indexes, in one transaction per batch. Run it with a
+// fixed count, e.g. -benchtime 300x, so both write the same rows.
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	b.Run("append", func(b *testing.B) {
+		s, err := sqlitestore.Open(filepath.Join(b.TempDir(), "append.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		g := apilogtest.NewSynthetic(1, benchAccount, 200, benchStart)
+		for _, k := range g.Keys {
+			if err := s.UpsertKey(ctx, k); err != nil {
+				b.Fatal(err)
+			}
+		}
+		batches := make([][]apilog.Entry, b.N)
+		for i := range batches {
+			batches[i] = g.Entries(1000)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			if err := s.Append(ctx, batches[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
+	})
+	b.Run("raw-insert", func(b *testing.B) {
+		path := filepath.Join(b.TempDir(), "raw.db")
+		s, err := sqlitestore.Open(path, nil) // creates the schema
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		db.SetMaxOpenConns(1)
+		if _, err := db.Exec("PRAGMA wal_autocheckpoint = 8000"); err != nil { // as the store's writer
+			b.Fatal(err)
+		}
+		g := apilogtest.NewSynthetic(1, benchAccount, 200, benchStart)
+		ids := map[string]int64{}
+		intern := func(kind, v string) int64 {
+			id, ok := ids[kind+v]
+			if !ok {
+				id = int64(len(ids) + 1)
+				ids[kind+v] = id
+			}
+			return id
+		}
+		batches := make([][]any, b.N)
+		for i := range batches {
+			for _, e := range g.Entries(1000) {
+				batches[i] = append(batches[i], int64(1), intern("k", e.KeyID), intern("m", e.Method), intern("e", e.Endpoint),
+					int64(e.Status), intern("r", e.ErrorCode), intern("i", e.IPHash), e.Time.UnixNano(), int64(e.Duration), e.RequestID)
+			}
+		}
+		row := "(?,?,?,?,?,?,?,?,?,?)"
+		stmt, err := db.Prepare("INSERT INTO entries (account, key, method, endpoint, status, error, ip, ts, duration, request_id) VALUES " +
+			strings.Repeat(row+",", 99) + row)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := range b.N {
+			tx, err := db.Begin()
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j := 0; j < len(batches[i]); j += 1000 {
+				if _, err := tx.Stmt(stmt).Exec(batches[i][j : j+1000]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
+	})
 }

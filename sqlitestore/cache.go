@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -42,9 +43,53 @@ type cache struct {
 	accountNames map[int64]string
 	slots        map[slotKey]int64
 	strIDs       map[strKey]int64
-	strs         map[int64]string
+	strs         map[int64]strKey // ID → value (with its account and kind)
 	byKind       map[[2]int64][]int64 // (account, kind) → IDs in the order added, for matching a search
 	order        map[[2]int64][]int64 // (account, kind) → IDs by value, for sorting; see sorted
+	dead         []int64              // IDs deleted from strs, to leave the cache at the next purge
+}
+
+// idsOf returns the IDs of every value of kind.
+func (c *cache) idsOf(kind int64) []int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var ids []int64
+	for k, list := range c.byKind {
+		if k[1] == kind {
+			ids = append(ids, list...)
+		}
+	}
+	return ids
+}
+
+// bury records values deleted from strs. The writer stops using them at
+// once; queries see them until the next purge.
+func (c *cache) bury(ids []int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.strIDs, c.strs[id])
+	}
+	c.dead = append(c.dead, ids...)
+}
+
+// purge drops the values buried before from the cache.
+func (c *cache) purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.dead) == 0 {
+		return
+	}
+	dead := make(map[int64]bool, len(c.dead))
+	for _, id := range c.dead {
+		dead[id] = true
+		delete(c.strs, id)
+	}
+	for k, list := range c.byKind {
+		c.byKind[k] = slices.DeleteFunc(list, func(id int64) bool { return dead[id] })
+		delete(c.order, k) // rebuilt by the next sort
+	}
+	c.dead = nil
 }
 
 // queryer is what refresh reads through: the writer or a read transaction.
@@ -132,7 +177,7 @@ func (c *cache) init() {
 		c.accountNames = map[int64]string{}
 		c.slots = map[slotKey]int64{}
 		c.strIDs = map[strKey]int64{}
-		c.strs = map[int64]string{}
+		c.strs = map[int64]strKey{}
 		c.byKind = map[[2]int64][]int64{}
 		c.order = map[[2]int64][]int64{}
 	}
@@ -156,7 +201,7 @@ func (c *cache) addStr(id int64, k strKey) {
 	}
 	k.value = strings.Clone(k.value)
 	c.strIDs[k] = id
-	c.strs[id] = k.value
+	c.strs[id] = k
 	ak := [2]int64{k.account, k.kind}
 	c.byKind[ak] = append(c.byKind[ak], id)
 }

@@ -34,6 +34,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	s.cache.mu.RUnlock()
 	total := 0
+	defer func() {
+		if total > 0 {
+			s.collect(ctx)
+		}
+	}()
 	for _, acct := range accounts {
 		for {
 			n, err := s.deleteBatch(ctx, "SELECT id FROM entries WHERE account = ? AND ts < ? LIMIT ?", acct, cutoff, pruneBatch)
@@ -52,6 +57,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 // pruneRows deletes the oldest rows, by ID, beyond max.
 func (s *Store) pruneRows(ctx context.Context, max int) (int, error) {
 	total := 0
+	defer func() {
+		if total > 0 {
+			s.collect(ctx)
+		}
+	}()
 	for {
 		var n int
 		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE level = 50").Scan(&n); err != nil {
@@ -137,4 +147,54 @@ func (s *Store) prune(ctx context.Context) {
 	if s.opts.MaxRows > 0 {
 		s.pruneRows(ctx, s.opts.MaxRows)
 	}
+}
+
+// collect deletes the interned values that no row refers to any more, so
+// that a pruned store's dictionaries (and the cache that mirrors them) stop
+// growing while new client IPs and paths keep arriving. Values collected
+// by the previous run leave the cache now: a query that began before they
+// were deleted may still be reading rows that refer to them.
+func (s *Store) collect(ctx context.Context) error {
+	s.cache.purge()
+	for _, f := range [...]struct {
+		kind int64
+		col  string
+	}{{kindMethod, "method"}, {kindEndpoint, "endpoint"}, {kindError, "error"}, {kindIP, "ip"}} {
+		ids := s.cache.idsOf(f.kind)
+		for len(ids) > 0 {
+			n := min(len(ids), pruneBatch)
+			if err := s.collectBatch(ctx, f.col, ids[:n]); err != nil {
+				return fmt.Errorf("sqlitestore: collect %s values: %w", f.col, err)
+			}
+			ids = ids[n:]
+		}
+	}
+	return nil
+}
+
+func (s *Store) collectBatch(ctx context.Context, col string, ids []int64) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var dead []int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		dead = dead[:0]
+		rows, err := tx.QueryContext(ctx, "DELETE FROM strs WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM entries WHERE "+
+			col+" = strs.id) RETURNING id", jsonIDs(ids))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			dead = append(dead, id)
+		}
+		return rows.Err()
+	})
+	if err == nil {
+		s.cache.bury(dead)
+	}
+	return err
 }

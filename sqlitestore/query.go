@@ -250,7 +250,7 @@ func (pl *plan) strIDs(kind int64, match func(string) bool) []int64 {
 	var ids []int64
 	scan := func(acct int64) {
 		for _, id := range pl.s.cache.byKind[[2]int64{acct, kind}] {
-			if match(pl.s.cache.strs[id]) {
+			if match(pl.s.cache.strs[id].value) {
 				ids = append(ids, id)
 			}
 		}
@@ -497,7 +497,7 @@ func (pl *plan) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 		}
 		k := pl.keys[slot]
 		r.Account, r.KeyID = c.accountNames[acct], k.keyID
-		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[method], c.strs[ep], c.strs[errc], c.strs[ip]
+		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[method].value, c.strs[ep].value, c.strs[errc].value, c.strs[ip].value
 		r.Time, r.Duration = time.Unix(0, ts).UTC(), time.Duration(dur)
 		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
 		out[at[r.ID]] = r

@@ -291,7 +291,7 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 	if kind == kindError {
 		// An empty error code comes last in both directions.
 		pl.s.cache.mu.RLock()
-		if len(ids) > 0 && pl.s.cache.strs[ids[0]] == "" {
+		if len(ids) > 0 && pl.s.cache.strs[ids[0]].value == "" {
 			ids = append(slices.Clone(ids[1:]), ids[0])
 			if desc {
 				slices.Reverse(ids[:len(ids)-1])
@@ -346,7 +346,7 @@ func (c *cache) sorted(acct, kind int64) []int64 {
 	if len(s) == len(all) {
 		return s
 	}
-	byValue := func(a, b int64) int { return strings.Compare(c.strs[a], c.strs[b]) }
+	byValue := func(a, b int64) int { return strings.Compare(c.strs[a].value, c.strs[b].value) }
 	add := slices.Clone(all[len(s):])
 	slices.SortFunc(add, byValue)
 	merged := make([]int64, 0, len(all))
