@@ -43,7 +43,7 @@ type cache struct {
 	accountNames map[int64]string
 	slots        map[slotKey]int64
 	strIDs       map[strKey]int64
-	strs         map[int64]strKey // ID → value (with its account and kind)
+	strs         map[int64]strKey     // ID → value (with its account and kind)
 	byKind       map[[2]int64][]int64 // (account, kind) → IDs in the order added, for matching a search
 	order        map[[2]int64][]int64 // (account, kind) → IDs by value, for sorting; see sorted
 	dead         []int64              // IDs deleted from strs, to leave the cache at the next purge
