@@ -162,9 +162,11 @@ func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, e
 		pl.to, pl.toOpen = q.To.UnixNano(), false
 	}
 	if len(q.StatusClasses) > 0 {
-		pl.where = append(pl.where, statusSQL(func(code int) bool {
+		cond, args := statusSQL(func(code int) bool {
 			return slices.Contains(q.StatusClasses, apilog.ClassOf(code))
-		}))
+		})
+		pl.where = append(pl.where, cond)
+		pl.args = append(pl.args, args...)
 	}
 	if len(q.Methods) > 0 {
 		var ids []int64
@@ -316,12 +318,13 @@ func (pl *plan) term(t *apilog.Term) {
 		{"e.error", kindError, apilog.FieldError}, {"e.ip", kindIP, apilog.FieldIP}} {
 		add(f.col, pl.strIDs(f.kind, func(v string) bool { return t.MatchText(f.field, v) }))
 	}
-	if st := statusSQL(t.MatchStatus); st != "0" {
+	if st, stArgs := statusSQL(t.MatchStatus); st != "0" {
 		if pl.acct != 0 {
 			st = "(e.account = ? AND " + st + ")"
 			args = append(args, pl.acct)
 		}
 		or = append(or, st)
+		args = append(args, stArgs...)
 	}
 	cond := "0"
 	if len(or) > 0 {
@@ -337,9 +340,10 @@ func (pl *plan) term(t *apilog.Term) {
 }
 
 // statusSQL returns a condition on e.status that holds for the codes 0 to
-// 999 that match, as ranges of integers.
-func statusSQL(match func(code int) bool) string {
+// 999 that match, as ranges, with its arguments.
+func statusSQL(match func(code int) bool) (string, []any) {
 	var or []string
+	var args []any
 	for lo := 0; lo <= apilog.MaxStatus; lo++ {
 		if !match(lo) {
 			continue
@@ -349,19 +353,21 @@ func statusSQL(match func(code int) bool) string {
 			hi++
 		}
 		if lo == hi {
-			or = append(or, "e.status = "+strconv.Itoa(lo))
+			or = append(or, "e.status = ?")
+			args = append(args, lo)
 		} else {
-			or = append(or, fmt.Sprintf("e.status BETWEEN %d AND %d", lo, hi))
+			or = append(or, "e.status BETWEEN ? AND ?")
+			args = append(args, lo, hi)
 		}
 		lo = hi
 	}
 	switch len(or) {
 	case 0:
-		return "0"
+		return "0", nil
 	case 1:
-		return or[0]
+		return or[0], args
 	}
-	return "(" + strings.Join(or, " OR ") + ")"
+	return "(" + strings.Join(or, " OR ") + ")", args
 }
 
 // whereSQL returns the full WHERE clause and its arguments. With scoped
