@@ -78,7 +78,7 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	switch {
 	case pl.fast() && q.Sort.Column == apilog.ColumnTime:
 		ids, err = pl.timePage(ctx, tx, off, limit)
-	case pl.fast() && pl.acct != 0 && pl.from == minTS && pl.toOpen:
+	case pl.fast() && pl.from == minTS && pl.toOpen:
 		ids, err = pl.walkPage(ctx, tx, off, limit)
 	default:
 		ids, err = pl.page(ctx, tx, off, limit, total)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -256,13 +257,35 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 			if desc {
 				query = "SELECT max(status) FROM entries WHERE account = ? AND status < ?"
 			}
-			var st sql.NullInt64
-			if err := tx.QueryRowContext(ctx, query, pl.acct, prev).Scan(&st); err != nil || !st.Valid {
-				done = true
-				return nil, false, err
+			// The next status of each account in scope; the group is the
+			// accounts that have the first of them.
+			next := map[int64]int64{}
+			for _, acct := range pl.accounts() {
+				var st sql.NullInt64
+				if err := tx.QueryRowContext(ctx, query, acct, prev).Scan(&st); err != nil {
+					return nil, false, err
+				}
+				if st.Valid {
+					next[acct] = st.Int64
+				}
 			}
-			prev = int(st.Int64)
-			return group{{"account = ? AND status = ?", []any{pl.acct, prev}}}, true, nil
+			if len(next) == 0 {
+				done = true
+				return nil, false, nil
+			}
+			first := slices.Collect(maps.Values(next))
+			if desc {
+				prev = int(slices.Max(first))
+			} else {
+				prev = int(slices.Min(first))
+			}
+			var g group
+			for acct, st := range next {
+				if int(st) == prev {
+					g = append(g, probe{"account = ? AND status = ?", []any{acct, prev}})
+				}
+			}
+			return g, true, nil
 		}, nil
 	case apilog.ColumnAPI:
 		slots := make([]int64, 0, len(pl.keys))
@@ -287,31 +310,43 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 		}, nil
 	}
 	col, kind := textColumn(pl.q.Sort.Column)
-	ids := pl.s.cache.sorted(pl.acct, kind)
-	if kind == kindError {
-		// An empty error code comes last in both directions.
-		pl.s.cache.mu.RLock()
-		if len(ids) > 0 && pl.s.cache.strs[ids[0]].value == "" {
-			ids = append(slices.Clone(ids[1:]), ids[0])
-			if desc {
-				slices.Reverse(ids[:len(ids)-1])
-			}
-		} else if desc {
-			ids = slices.Clone(ids)
-			slices.Reverse(ids)
+	c := &pl.s.cache
+	var ids []int64
+	for _, acct := range pl.accounts() {
+		ids = append(ids, c.sorted(acct, kind)...)
+	}
+	c.mu.RLock()
+	value := func(id int64) string { return c.strs[id].value }
+	// The same value in several accounts is one group; an empty error
+	// code comes last in both directions.
+	order := func(a, b int64) int {
+		va, vb := value(a), value(b)
+		if kind == kindError && (va == "") != (vb == "") {
+			return cmp.Compare(len(vb), len(va))
 		}
-		pl.s.cache.mu.RUnlock()
-	} else if desc {
+		return pl.q.Sort.Directed(strings.Compare(va, vb))
+	}
+	switch {
+	case len(pl.accounts()) > 1 || kind == kindError:
+		ids = slices.Clone(ids)
+		slices.SortStableFunc(ids, order)
+	case desc:
 		ids = slices.Clone(ids)
 		slices.Reverse(ids)
 	}
+	c.mu.RUnlock()
 	return func() (group, bool, error) {
 		if len(ids) == 0 {
 			return nil, false, nil
 		}
-		id := ids[0]
-		ids = ids[1:]
-		return group{{col + " = ?", []any{id}}}, true, nil
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		var g group
+		for len(g) == 0 || len(ids) > 0 && order(ids[0], g[0].args[0].(int64)) == 0 {
+			g = append(g, probe{col + " = ?", []any{ids[0]}})
+			ids = ids[1:]
+		}
+		return g, true, nil
 	}, nil
 }
 
