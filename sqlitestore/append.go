@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 	for i := range entries {
 		entries[i].ID = ids[i]
 	}
-	s.checkpoint(ctx)
+	s.kick()
 	return nil
 }
 
@@ -134,26 +133,6 @@ func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entr
 	}
 	return applyCounts(ctx, tx, deltas)
 }
-
-// checkpoint copies the WAL back into the database and truncates it once it
-// passes walLimit. SQLite's automatic checkpoints copy pages but cannot
-// restart a WAL that readers keep using, so under steady reads the WAL
-// would grow without bound; a TRUNCATE checkpoint waits (busy_timeout) for
-// the readers of old snapshots to finish. The caller holds wmu.
-func (s *Store) checkpoint(ctx context.Context) {
-	st, err := os.Stat(s.path + "-wal")
-	if err != nil || st.Size() < walLimit {
-		return
-	}
-	// Errors are not the caller's: a checkpoint that could not finish is
-	// tried again after the next commit.
-	s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
-}
-
-// walLimit is the WAL size that triggers a TRUNCATE checkpoint: above the
-// 32 MB at which SQLite checkpoints on its own, so that it only acts when
-// readers kept those checkpoints from restarting the WAL.
-const walLimit = 48 << 20
 
 // interner resolves accounts, key slots and values to their IDs within a
 // write transaction, creating the missing ones. New IDs reach the shared

@@ -108,15 +108,14 @@ func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, 
 	if err != nil {
 		return 0, err
 	}
-	s.checkpoint(ctx)
+	s.kick()
 	return n, nil
 }
 
-// background runs the retention pruner until Close.
-func (s *Store) background() {
-	defer close(s.stopped)
+// pruner enforces the retention options until Close.
+func (s *Store) pruner() {
+	defer s.wg.Done()
 	if s.opts.MaxAge == 0 && s.opts.MaxRows == 0 {
-		<-s.stop
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -83,8 +83,9 @@ type Store struct {
 	opts  Options
 	clock func() time.Time
 
-	w *sql.DB // the one writer connection
-	r *sql.DB // read-only connections
+	w  *sql.DB // the one writer connection
+	r  *sql.DB // read-only connections
+	ck *sql.DB // the checkpointer's connection
 
 	wmu    sync.Mutex // serializes writes, so ingest is one transaction at a time
 	walLen int64      // bytes of WAL at the last check, under wmu
@@ -93,11 +94,11 @@ type Store struct {
 
 	cache cache
 
-	mu       sync.RWMutex // guards closed against Close
-	closed   bool
-	stop     chan struct{}
-	stopped  chan struct{}
-	closeErr error
+	mu     sync.RWMutex // guards closed against Close
+	closed bool
+	stop   chan struct{}  // closed by Close
+	wg     sync.WaitGroup // the background goroutines
+	kicks  chan struct{}  // commits, for the checkpointer
 }
 
 var _ apilog.Store = (*Store)(nil)
@@ -122,7 +123,7 @@ var migrations embed.FS
 // apilog database, a truncated one, or one from a newer version is refused
 // with an error naming path, and left as it was.
 func Open(path string, opts *Options) (*Store, error) {
-	s := &Store{path: path, clock: time.Now, stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{path: path, clock: time.Now, stop: make(chan struct{}), kicks: make(chan struct{}, 1)}
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -152,9 +153,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err := s.open(); err != nil {
 		s.w.Close()
 		s.r.Close()
+		s.ck.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	go s.background()
+	s.wg.Add(2)
+	go s.pruner()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -209,11 +213,9 @@ func (s *Store) open() error {
 		"PRAGMA trusted_schema = OFF",
 	}
 	// The writer's cache holds the hot ends of every index, so that a batch
-	// dirties few pages it has to read first. A checkpoint every 8,000 pages
-	// (32 MB) instead of SQLite's 1,000 copies each hot index page back once
-	// per many batches instead of once per few: it took raw ingest on this
-	// schema from about 20,000 to 50,000 rows/s on a loaded 2-core machine.
-	s.w = sql.OpenDB(&connector{dsn: dsn(s.path, "rwc"), pragmas: append(slices.Clip(common), "PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 8000")})
+	// dirties few pages it has to read first. It never checkpoints: the
+	// checkpointer does, on its own connection (see checkpointer).
+	s.w = sql.OpenDB(&connector{dsn: dsn(s.path, "rwc"), pragmas: append(slices.Clip(common), "PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 0")})
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
@@ -221,6 +223,8 @@ func (s *Store) open() error {
 	s.r = sql.OpenDB(&connector{dsn: dsn(s.path, "rw"), pragmas: append(slices.Clip(common), "PRAGMA query_only = ON", "PRAGMA cache_size = -16384")})
 	s.r.SetMaxOpenConns(s.opts.Readers)
 	s.r.SetMaxIdleConns(s.opts.Readers)
+	s.ck = sql.OpenDB(&connector{dsn: dsn(s.path, "rw"), pragmas: append(slices.Clip(common), "PRAGMA busy_timeout = 100")})
+	s.ck.SetMaxOpenConns(1)
 
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
@@ -381,9 +385,9 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
-	<-s.stopped
+	s.wg.Wait()
 	_, cerr := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(s.r.Close(), s.w.Close(), wrapf(cerr, "checkpoint on close"))
+	return errors.Join(s.r.Close(), s.ck.Close(), s.w.Close(), wrapf(cerr, "checkpoint on close"))
 }
 
 // wrapf wraps a non-nil err with the store's context.
