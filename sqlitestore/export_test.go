@@ -1,0 +1,49 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Hooks for the external tests (fault_test.go, crash_test.go), which need
+// to reach the store's own connections: pragmas are per connection, so only
+// a check on those connections shows what the store really set.
+
+// SetMaxPageCount caps the database at n pages on the writer connection, so
+// that a test can make the disk full without filling a real disk. The
+// setting lasts as long as the connection, which the writer pool keeps
+// open (MaxOpenConns 1, no lifetime limit).
+func SetMaxPageCount(s *Store, n int64) error {
+	_, err := s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	return err
+}
+
+// WriterConn takes the store's one writer connection out of its pool. Every
+// write of the store waits until the caller closes it.
+func WriterConn(ctx context.Context, s *Store) (*sql.Conn, error) {
+	return s.w.Conn(ctx)
+}
+
+// CheckpointerConn takes the checkpointer's connection out of its pool.
+func CheckpointerConn(ctx context.Context, s *Store) (*sql.Conn, error) {
+	return s.ck.Conn(ctx)
+}
+
+// ReaderConns takes n reader connections out of the pool at once, so that
+// they are n distinct connections. The caller closes them; n above
+// Options.Readers blocks until ctx ends.
+func ReaderConns(ctx context.Context, s *Store, n int) ([]*sql.Conn, error) {
+	conns := make([]*sql.Conn, 0, n)
+	for range n {
+		c, err := s.r.Conn(ctx)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
