@@ -630,14 +630,17 @@ func TestPragmas(t *testing.T) {
 				name      string
 				c         *sql.Conn
 				queryOnly string
+				busy      string
 			}
+			optBusy := strconv.FormatInt(busy.Milliseconds(), 10)
 			ck, err := sqlitestore.CheckpointerConn(ctx, s)
 			if err != nil {
 				t.Fatal(err)
 			}
-			conns := []conn{{"writer", w, "0"}, {"checkpointer", ck, "0"}}
+			// The checkpointer waits 20 ms at most: see checkpoint.go.
+			conns := []conn{{"writer", w, "0", optBusy}, {"checkpointer", ck, "0", "20"}}
 			for i, c := range rs {
-				conns = append(conns, conn{"reader " + strconv.Itoa(i), c, "1"})
+				conns = append(conns, conn{"reader " + strconv.Itoa(i), c, "1", optBusy})
 			}
 			defer func() {
 				for _, c := range conns {
@@ -648,7 +651,7 @@ func TestPragmas(t *testing.T) {
 				for _, p := range []struct{ name, want string }{
 					{"journal_mode", "wal"},
 					{"synchronous", tc.wantSync},
-					{"busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10)},
+					{"busy_timeout", c.busy},
 					{"query_only", c.queryOnly},
 					{"temp_store", "2"}, // MEMORY
 					{"trusted_schema", "0"},

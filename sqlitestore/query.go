@@ -31,6 +31,8 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
+	s.qmu.RLock()
+	defer s.qmu.RUnlock()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)

@@ -93,7 +93,8 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ck *sql.DB // the checkpointer's connection
 
-	wmu    sync.Mutex // serializes writes, so ingest is one transaction at a time
+	wmu    sync.Mutex   // serializes writes, so ingest is one transaction at a time
+	qmu    sync.RWMutex // held by queries, and by the checkpointer to restart the WAL
 	walLen int64      // bytes of WAL at the last check, under wmu
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
@@ -235,8 +236,7 @@ func (s *Store) open() error {
 	s.r = sql.OpenDB(&connector{dsn: dsn(s.path, "rw"), pragmas: append(slices.Clip(common), "PRAGMA query_only = ON", "PRAGMA cache_size = -16384")})
 	s.r.SetMaxOpenConns(s.opts.Readers)
 	s.r.SetMaxIdleConns(s.opts.Readers)
-	// The checkpointer sets its own busy timeout before each checkpoint.
-	s.ck = sql.OpenDB(&connector{dsn: dsn(s.path, "rw"), pragmas: common})
+	s.ck = sql.OpenDB(&connector{dsn: dsn(s.path, "rw"), pragmas: append(slices.Clip(common), "PRAGMA busy_timeout = 20")})
 	s.ck.SetMaxOpenConns(1)
 
 	ctx := context.Background()
