@@ -95,7 +95,7 @@ type Store struct {
 
 	wmu    sync.Mutex   // serializes writes, so ingest is one transaction at a time
 	qmu    sync.RWMutex // held by queries, and by the checkpointer to restart the WAL
-	walLen int64      // bytes of WAL at the last check, under wmu
+	walLen int64        // bytes of WAL at the last check, under wmu
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 
