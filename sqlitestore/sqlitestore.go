@@ -93,9 +93,8 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ck *sql.DB // the checkpointer's connection
 
-	wmu    sync.Mutex   // serializes writes, so ingest is one transaction at a time
-	qmu    sync.RWMutex // held by queries, and by the checkpointer to restart the WAL
-	walLen int64        // bytes of WAL at the last check, under wmu
+	wmu sync.Mutex   // serializes writes, so ingest is one transaction at a time
+	qmu sync.RWMutex // held by queries, and by the checkpointer to restart the WAL
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 
