@@ -411,14 +411,20 @@ func (pl *plan) count(ctx context.Context, tx *sql.Tx) (int, error) {
 //
 // A time-ordered page is read one of two ways: walking the time index and
 // testing each row, which reads about (off+limit)/fraction rows where
-// fraction is the share of the account's rows that match, or collecting
-// the matching rows from the other indexes and sorting them, which reads
-// total rows. The cheaper is forced, since SQLite cannot know the fraction.
+// fraction is the share of the account's rows in the time range that
+// match, or collecting the matching rows from the other indexes and
+// sorting them, which reads total rows. The walk is forced when it is the
+// cheaper, since SQLite cannot know the fraction.
 func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]int64, error) {
 	scoped := !pl.implied
 	indexed := ""
-	if pl.implied && pl.acct != 0 && pl.q.Sort.Column == apilog.ColumnTime {
+	if pl.acct != 0 && pl.q.Sort.Column == apilog.ColumnTime {
 		all, err := pl.atLeast(ctx, tx, pl.from)
+		if err == nil && !pl.toOpen {
+			var above int
+			above, err = pl.atLeast(ctx, tx, pl.to)
+			all -= above
+		}
 		if err != nil {
 			return nil, err
 		}
