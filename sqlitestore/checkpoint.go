@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"os"
+	"sync"
 	"time"
 )
 
@@ -16,13 +17,33 @@ import (
 // query lasted 30 ms: each retry found a query holding the WAL again.
 //
 // So the writer never checkpoints by itself. Once commits grow the WAL past
-// walCheckpoint, the checkpointer pauses the writer (wmu) and copies what it
-// can of the WAL with a PASSIVE checkpoint while queries go on; then it
-// holds new queries back (qmu), waits for the running ones, copies what is
-// left, and restarts the WAL from its beginning. Queries wait only for that
-// last step. Its connection waits at most 20 ms for a lock: only another
-// process (a backup, a shell) can hold one, and then it tries again later.
+// walCheckpoint, the checkpointer pauses the writer (wmu) and copies the WAL
+// with a PASSIVE checkpoint while queries go on, then waits for the queries
+// that began before the copy ended (drain), and copies again if they held
+// it back. Queries that begin after a complete copy read the database file
+// alone, so once the earlier ones are done the next commit restarts the
+// WAL from its beginning. No query ever waits for this. (Holding new
+// queries back instead made them wait up to 26 ms behind a search.) The
+// checkpointer's connection waits at most 20 ms for a lock: only another
+// process (a backup, a shell) can hold one, and then it tries again after a
+// later commit.
 const walCheckpoint = 16 << 20
+
+// passive runs a PASSIVE checkpoint and reports whether it copied the whole
+// WAL. Errors count as not done: the next round tries again.
+func (s *Store) passive() bool {
+	var busy, log, done int
+	err := s.ck.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+	return err == nil && busy == 0 && log == done
+}
+
+// drain waits for the queries that began before it was called. Queries
+// that begin meanwhile do not wait: they hold the next gate.
+func (s *Store) drain() {
+	old := s.gate.Swap(new(sync.RWMutex))
+	old.Lock()
+	old.Unlock()
+}
 
 // kick tells the checkpointer that a commit grew the WAL.
 func (s *Store) kick() {
@@ -47,10 +68,15 @@ func (s *Store) checkpointer() {
 		// A checkpoint that fails is tried again after the next commit; it is
 		// not an error of any caller's.
 		s.wmu.Lock()
-		s.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
-		s.qmu.Lock()
-		s.ck.Exec("PRAGMA wal_checkpoint(RESTART)")
-		s.qmu.Unlock()
+		for range 3 {
+			done := s.passive()
+			// Wait for the queries that began before the copy ended: they
+			// may hold snapshots the copy could not pass, or read the WAL.
+			s.drain()
+			if done {
+				break
+			}
+		}
 		s.wmu.Unlock()
 		// At most a few checkpoints a second: each ends in an fsync.
 		select {

@@ -31,8 +31,9 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
-	s.qmu.RLock()
-	defer s.qmu.RUnlock()
+	gate := s.gate.Load()
+	gate.RLock()
+	defer gate.RUnlock()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apilog/apilog"
@@ -93,8 +94,8 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ck *sql.DB // the checkpointer's connection
 
-	wmu sync.Mutex   // serializes writes, so ingest is one transaction at a time
-	qmu sync.RWMutex // held by queries, and by the checkpointer to restart the WAL
+	wmu  sync.Mutex                   // serializes writes, so ingest is one transaction at a time
+	gate atomic.Pointer[sync.RWMutex] // read-held by queries; see drain
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 
@@ -130,6 +131,7 @@ var migrations embed.FS
 // with an error naming path, and left as it was.
 func Open(path string, opts *Options) (*Store, error) {
 	s := &Store{path: path, clock: time.Now, stop: make(chan struct{}), kicks: make(chan struct{}, 1)}
+	s.gate.Store(new(sync.RWMutex))
 	if opts != nil {
 		s.opts = *opts
 	}
