@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -95,11 +94,8 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 			}
 			args = append(args, acct, v[0], v[1], v[2], int64(e.Status), v[3], v[4], e.Time.UnixNano(), int64(e.Duration), e.RequestID)
 		}
-		stmt, err := s.stmt(ctx, tx, n)
-		if err != nil {
-			return err
-		}
-		res, err := stmt.ExecContext(ctx, args...)
+		// The insert of n rows was prepared on the writer at Open.
+		res, err := tx.StmtContext(ctx, s.inserts[n]).ExecContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -113,16 +109,11 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 		}
 		i += n
 	}
-	return s.summarize(ctx, tx, entries, ids, in)
-}
-
-// stmt returns the insert of n rows, prepared at Open, for tx.
-func (s *Store) stmt(ctx context.Context, tx *sql.Tx, n int) (*sql.Stmt, error) {
-	return tx.StmtContext(ctx, s.inserts[n]), nil
+	return s.summarize(ctx, tx, entries, in)
 }
 
 // summarize adds the batch to the time-bucket counts.
-func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, _ []int64, in *interner) error {
+func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, in *interner) error {
 	deltas := map[countKey]int64{}
 	for i := range entries {
 		acct, err := in.account(ctx, entries[i].Account)
@@ -238,6 +229,18 @@ func (in *interner) commit() {
 	for k, id := range in.strs {
 		in.c.addStr(id, k)
 	}
+	// This store is the only writer, so every ID up to these is in the
+	// cache now: a query reading an older snapshot must not bring back a
+	// value that collect deleted since.
+	for _, id := range in.accounts {
+		in.c.maxAccount = max(in.c.maxAccount, id)
+	}
+	for _, id := range in.slots {
+		in.c.maxSlot = max(in.c.maxSlot, id)
+	}
+	for _, id := range in.strs {
+		in.c.maxS = max(in.c.maxS, id)
+	}
 }
 
 // UpsertKey creates or replaces a key; see [apilog.Store.UpsertKey].
@@ -294,20 +297,21 @@ func (s *Store) DeleteKey(ctx context.Context, account, id string) error {
 	_, err = s.w.ExecContext(ctx, `UPDATE keys SET known = 0, name = '', prefix = '', inactive = 0,
 		created_at = NULL, rotated_at = NULL, revoked_at = NULL, expires_at = NULL
 		WHERE account = (SELECT id FROM accounts WHERE name = ?) AND key_id = ?`, account, id)
-	return wrapf(err, "delete key")
+	return wrap(err, "delete key")
 }
 
-// keyTime stores a key's instant as Unix nanoseconds, NULL for the zero
-// time. Instants beyond what int64 nanoseconds hold are clamped: a key's
-// times are only ever compared with the present.
+// keyTime stores a key's instant exactly, whatever its year (they are
+// compared with Query.Now, which may be any instant), and the zero time as
+// NULL.
 func keyTime(t time.Time) any {
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return nil
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return int64(math.MinInt64)
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return int64(math.MaxInt64)
 	}
-	return t.UnixNano()
+	b, err := t.MarshalBinary()
+	if err != nil {
+		// Only a zone offset that is not a whole minute fails; the instant
+		// is what counts.
+		b, _ = t.UTC().MarshalBinary()
+	}
+	return b
 }

@@ -31,10 +31,12 @@ type slotKey struct {
 }
 
 // cache mirrors the small tables in memory: accounts, key slots and interned
-// values. Rows are append-only (AUTOINCREMENT IDs are never reused), so a
-// query brings it up to date by reading the rows past the highest IDs it
-// has, inside its own read transaction; the writer adds what it interned
-// only after its commit, so the cache never holds a rolled-back ID.
+// values. IDs only grow (AUTOINCREMENT never reuses one), so a query brings
+// the cache up to date by reading the rows past the highest IDs it has,
+// inside its own read transaction. The writer adds what it interned only
+// after its commit, so the cache never holds a rolled-back ID. Interned
+// values that no row uses any more are deleted by collect, and leave the
+// cache once no query can still read a row that used them.
 type cache struct {
 	mu                        sync.RWMutex
 	maxAccount, maxSlot, maxS int64
@@ -46,7 +48,6 @@ type cache struct {
 	strs         map[int64]strKey     // ID → value (with its account and kind)
 	byKind       map[[2]int64][]int64 // (account, kind) → IDs in the order added, for matching a search
 	order        map[[2]int64][]int64 // (account, kind) → IDs by value, for sorting; see sorted
-	dead         []int64              // IDs deleted from strs, to leave the cache at the next purge
 }
 
 // idsOf returns the IDs of every value of kind.
@@ -62,26 +63,25 @@ func (c *cache) idsOf(kind int64) []int64 {
 	return ids
 }
 
-// bury records values deleted from strs. The writer stops using them at
-// once; queries see them until the next purge.
-func (c *cache) bury(ids []int64) {
+// forget stops the writer from using values deleted from strs; queries
+// still read them until purge.
+func (c *cache) forget(ids []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ids {
 		delete(c.strIDs, c.strs[id])
 	}
-	c.dead = append(c.dead, ids...)
 }
 
-// purge drops the values buried before from the cache.
-func (c *cache) purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.dead) == 0 {
+// purge drops forgotten values from the cache.
+func (c *cache) purge(ids []int64) {
+	if len(ids) == 0 {
 		return
 	}
-	dead := make(map[int64]bool, len(c.dead))
-	for _, id := range c.dead {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	dead := make(map[int64]bool, len(ids))
+	for _, id := range ids {
 		dead[id] = true
 		delete(c.strs, id)
 	}
@@ -89,7 +89,6 @@ func (c *cache) purge() {
 		c.byKind[k] = slices.DeleteFunc(list, func(id int64) bool { return dead[id] })
 		delete(c.order, k) // rebuilt by the next sort
 	}
-	c.dead = nil
 }
 
 // queryer is what refresh reads through: the writer or a read transaction.

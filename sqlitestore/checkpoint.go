@@ -22,12 +22,16 @@ import (
 // that began before the copy ended (drain), and copies again if they held
 // it back. Queries that begin after a complete copy read the database file
 // alone, so once the earlier ones are done the next commit restarts the
-// WAL from its beginning. No query ever waits for this. (Holding new
-// queries back instead made them wait up to 26 ms behind a search.) The
+// WAL from its beginning. No query ever waits for this (holding new
+// queries back instead made them wait up to 26 ms behind a search), and
+// ingest waits for queries at most drainWait per round. The
 // checkpointer's connection waits at most 20 ms for a lock: only another
 // process (a backup, a shell) can hold one, and then it tries again after a
 // later commit.
-const walCheckpoint = 16 << 20
+const (
+	walCheckpoint = 16 << 20
+	drainWait     = 50 * time.Millisecond
+)
 
 // passive runs a PASSIVE checkpoint and reports whether it copied the whole
 // WAL. Errors count as not done: the next round tries again.
@@ -39,10 +43,28 @@ func (s *Store) passive() bool {
 
 // drain waits for the queries that began before it was called. Queries
 // that begin meanwhile do not wait: they hold the next gate.
-func (s *Store) drain() {
+func (s *Store) drain() { s.drainFor(-1) }
+
+// drainFor is drain for at most d (no limit when d < 0); it reports whether
+// those queries are done.
+func (s *Store) drainFor(d time.Duration) bool {
 	old := s.gate.Swap(new(sync.RWMutex))
-	old.Lock()
-	old.Unlock()
+	done := make(chan struct{})
+	go func() {
+		old.Lock()
+		old.Unlock()
+		close(done)
+	}()
+	if d < 0 {
+		<-done
+		return true
+	}
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // kick tells the checkpointer that a commit grew the WAL.
@@ -72,8 +94,9 @@ func (s *Store) checkpointer() {
 			done := s.passive()
 			// Wait for the queries that began before the copy ended: they
 			// may hold snapshots the copy could not pass, or read the WAL.
-			s.drain()
-			if done {
+			// A query slower than drainWait leaves it to a later round, so
+			// that ingest waits at most that long.
+			if !s.drainFor(drainWait) || done {
 				break
 			}
 		}

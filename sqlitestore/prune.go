@@ -23,9 +23,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	if before.Before(time.Unix(0, 0)) {
 		return 0, nil
 	}
-	cutoff := before.UnixNano()
-	if before.After(time.Unix(0, 1<<63-1)) {
-		cutoff = 1<<63 - 1 // every row but one at the last instant is older
+	last := before.UnixNano() - 1 // the newest time to delete
+	if before.After(time.Unix(0, maxTS)) {
+		last = maxTS
 	}
 	s.cache.mu.RLock()
 	accounts := make([]int64, 0, len(s.cache.accountNames))
@@ -34,14 +34,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	}
 	s.cache.mu.RUnlock()
 	total := 0
-	defer func() {
-		if total > 0 {
-			s.collect(ctx)
-		}
-	}()
 	for _, acct := range accounts {
 		for {
-			n, err := s.deleteBatch(ctx, "SELECT id FROM entries WHERE account = ? AND ts < ? LIMIT ?", acct, cutoff, pruneBatch)
+			n, err := s.deleteBatch(ctx, "SELECT id FROM entries WHERE account = ? AND ts <= ? LIMIT ?", acct, last, pruneBatch)
 			total += n
 			if err != nil {
 				return total, fmt.Errorf("sqlitestore: prune: %w", err)
@@ -51,15 +46,17 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			}
 		}
 	}
+	if total > 0 {
+		return total, s.collect(ctx)
+	}
 	return total, nil
 }
 
 // pruneRows deletes the oldest rows, by ID, beyond max.
-func (s *Store) pruneRows(ctx context.Context, max int) (int, error) {
-	total := 0
+func (s *Store) pruneRows(ctx context.Context, max int) (total int, err error) {
 	defer func() {
-		if total > 0 {
-			s.collect(ctx)
+		if total > 0 && err == nil {
+			err = s.collect(ctx)
 		}
 	}()
 	for {
@@ -150,11 +147,17 @@ func (s *Store) prune(ctx context.Context) {
 
 // collect deletes the interned values that no row refers to any more, so
 // that a pruned store's dictionaries (and the cache that mirrors them) stop
-// growing while new client IPs and paths keep arriving. Values collected
-// by the previous run leave the cache now: a query that began before they
-// were deleted may still be reading rows that refer to them.
+// growing while new client IPs and paths keep arriving. They leave the
+// cache once the queries that began before they were deleted are done:
+// those may be reading rows that referred to them.
 func (s *Store) collect(ctx context.Context) error {
-	s.cache.purge()
+	s.collectMu.Lock() // one at a time, so that each purges what it drained for
+	defer s.collectMu.Unlock()
+	var dead []int64
+	defer func() {
+		s.drain()
+		s.cache.purge(dead)
+	}()
 	for _, f := range [...]struct {
 		kind int64
 		col  string
@@ -162,16 +165,20 @@ func (s *Store) collect(ctx context.Context) error {
 		ids := s.cache.idsOf(f.kind)
 		for len(ids) > 0 {
 			n := min(len(ids), pruneBatch)
-			if err := s.collectBatch(ctx, f.col, ids[:n]); err != nil {
+			d, err := s.collectBatch(ctx, f.col, ids[:n])
+			if err != nil {
 				return fmt.Errorf("sqlitestore: collect %s values: %w", f.col, err)
 			}
+			dead = append(dead, d...)
 			ids = ids[n:]
 		}
 	}
 	return nil
 }
 
-func (s *Store) collectBatch(ctx context.Context, col string, ids []int64) error {
+// collectBatch deletes the values among ids that no row of col refers to,
+// and returns their IDs.
+func (s *Store) collectBatch(ctx context.Context, col string, ids []int64) ([]int64, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var dead []int64
@@ -192,8 +199,9 @@ func (s *Store) collectBatch(ctx context.Context, col string, ids []int64) error
 		}
 		return rows.Err()
 	})
-	if err == nil {
-		s.cache.bury(dead)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	s.cache.forget(dead) // before the next Append can intern them again
+	return dead, nil
 }

@@ -107,8 +107,8 @@ type plan struct {
 	acct int64 // 0 for all accounts
 	none bool  // nothing can match
 
-	// from and to bound ts as [from, to); math.MinInt64 and math.MaxInt64
-	// when open (no row has ts = MaxInt64 and is excluded by it: see count).
+	// from and to bound ts as [from, to); from is minTS when open, and
+	// toOpen is set when to is (a row may have ts = maxTS).
 	from, to int64
 	toOpen   bool
 	where    []string // besides the account and time range
@@ -125,11 +125,10 @@ type plan struct {
 
 // keyRow is a key slot as rows show it at q.Now.
 type keyRow struct {
-	account int64
-	keyID   string
-	name    string
-	prefix  string
-	status  apilog.KeyStatus
+	keyID  string
+	name   string
+	prefix string
+	status apilog.KeyStatus
 }
 
 func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, error) {
@@ -212,7 +211,7 @@ func (pl *plan) accounts() []int64 {
 
 // loadKeys reads the key slots in scope with their current state.
 func (pl *plan) loadKeys(ctx context.Context, tx *sql.Tx) error {
-	query := "SELECT id, account, key_id, known, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at FROM keys"
+	query := "SELECT id, key_id, known, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at FROM keys"
 	var args []any
 	if pl.acct != 0 {
 		query += " WHERE account = ?"
@@ -230,16 +229,18 @@ func (pl *plan) loadKeys(ctx context.Context, tx *sql.Tx) error {
 			k     keyRow
 			known bool
 			key   apilog.Key
-			times [4]sql.NullInt64
+			times [4][]byte
 		)
-		if err := rows.Scan(&slot, &k.account, &k.keyID, &known, &key.Name, &key.Prefix, &key.Inactive,
+		if err := rows.Scan(&slot, &k.keyID, &known, &key.Name, &key.Prefix, &key.Inactive,
 			&times[0], &times[1], &times[2], &times[3]); err != nil {
 			return err
 		}
 		if known {
 			for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
-				if times[i].Valid {
-					*t = time.Unix(0, times[i].Int64)
+				if times[i] != nil {
+					if err := t.UnmarshalBinary(times[i]); err != nil {
+						return fmt.Errorf("key slot %d: %w", slot, err)
+					}
 				}
 			}
 			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(pl.q.Now)
@@ -461,6 +462,9 @@ func (pl *plan) orderSQL() string {
 	}
 	const tie = ", e.ts DESC, e.id DESC"
 	value := func(col string) string { return "(SELECT value FROM strs WHERE id = " + col + ")" }
+	// An IP hash kept as its 32 bytes sorts as its hex text, like the
+	// others: SQLite would put every BLOB after every TEXT.
+	ipValue := "(SELECT CASE WHEN typeof(value) = 'blob' THEN lower(hex(value)) ELSE value END FROM strs WHERE id = e.ip)"
 	switch pl.q.Sort.Column {
 	case apilog.ColumnTime:
 		return "e.ts" + dir + ", e.id DESC"
@@ -471,7 +475,7 @@ func (pl *plan) orderSQL() string {
 	case apilog.ColumnEndpoint:
 		return value("e.endpoint") + dir + tie
 	case apilog.ColumnIP:
-		return value("e.ip") + dir + tie
+		return ipValue + dir + tie
 	case apilog.ColumnError:
 		return value("e.error") + " = '', " + value("e.error") + dir + tie
 	case apilog.ColumnAPI:

@@ -311,8 +311,9 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 	}
 	col, kind := textColumn(pl.q.Sort.Column)
 	c := &pl.s.cache
+	accounts := pl.accounts() // before the read lock: it takes it too
 	var ids []int64
-	for _, acct := range pl.accounts() {
+	for _, acct := range accounts {
 		ids = append(ids, c.sorted(acct, kind)...)
 	}
 	c.mu.RLock()
@@ -327,7 +328,7 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 		return pl.q.Sort.Directed(strings.Compare(va, vb))
 	}
 	switch {
-	case len(pl.accounts()) > 1 || kind == kindError:
+	case len(accounts) > 1 || kind == kindError:
 		ids = slices.Clone(ids)
 		slices.SortStableFunc(ids, order)
 	case desc:

@@ -15,7 +15,8 @@ CREATE TABLE accounts (
 -- One slot per (account, key ID) ever seen, the empty "no key" ID
 -- included, so that rows refer to a key that may be created, changed or
 -- deleted later. known is 0 until UpsertKey stores the key's details and
--- again after DeleteKey.
+-- again after DeleteKey. Its times are time.Time's binary encoding, exact
+-- for any instant; NULL is the zero time.
 CREATE TABLE keys (
 	id         INTEGER PRIMARY KEY AUTOINCREMENT,
 	account    INTEGER NOT NULL REFERENCES accounts (id),
@@ -24,10 +25,10 @@ CREATE TABLE keys (
 	name       TEXT NOT NULL DEFAULT '',
 	prefix     TEXT NOT NULL DEFAULT '',
 	inactive   INTEGER NOT NULL DEFAULT 0,
-	created_at INTEGER,
-	rotated_at INTEGER,
-	revoked_at INTEGER,
-	expires_at INTEGER,
+	created_at BLOB,
+	rotated_at BLOB,
+	revoked_at BLOB,
+	expires_at BLOB,
 	UNIQUE (account, key_id)
 ) STRICT;
 
