@@ -43,9 +43,16 @@ func TestCollectDuringQuery(t *testing.T) {
 	}
 	// ...a pruner tick with both limits runs and collects /gone (twice:
 	// the second collect used to purge what the first had just deleted)...
-	s.opts.MaxAge, s.opts.MaxRows, s.clock = 24*time.Hour, 2, func() time.Time { return now }
 	done := make(chan struct{})
-	go func() { s.prune(ctx); close(done) }()
+	go func() { // what a pruner tick with MaxAge and MaxRows does
+		defer close(done)
+		if _, err := s.Prune(ctx, now.Add(-24*time.Hour)); err != nil {
+			t.Error(err)
+		}
+		if _, err := s.pruneRows(ctx, 2); err != nil {
+			t.Error(err)
+		}
+	}()
 	time.Sleep(200 * time.Millisecond) // the deletes are done; the purge waits for this query
 	// ...and the query goes on in its snapshot, which still has /gone.
 	q, _ := apilog.Query{Account: "a", Now: now}.Normalize()
