@@ -96,6 +96,9 @@ func BenchmarkQuery(b *testing.B) {
 		{"search-ab12", apilog.Query{Search: search("ab12")}},
 		{"search-flux-total", apilog.Query{Search: search("flux"), PageSize: 1}},
 		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
+		{"status-5xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
 		{"last-hour", apilog.Query{From: benchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
 	}
 	for _, col := range apilog.Columns {
