@@ -82,7 +82,9 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	case pl.fast() && q.Sort.Column == apilog.ColumnTime:
 		ids, err = pl.timePage(ctx, tx, off, limit)
 	case pl.fast() && pl.from == minTS && pl.toOpen:
-		ids, err = pl.walkPage(ctx, tx, off, limit)
+		ids, err = pl.walkPage(ctx, tx, off, limit, false)
+	case q.Sort.Column != apilog.ColumnTime && pl.walkCheaper(ctx, tx, off, limit, total):
+		ids, err = pl.walkPage(ctx, tx, off, limit, true)
 	default:
 		ids, err = pl.page(ctx, tx, off, limit, total)
 	}
@@ -451,6 +453,21 @@ func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// walkCheaper reports whether a filtered page sorted by a column is cheaper
+// to read by walking the column's values and testing their rows, about
+// (off+limit)/fraction rows where fraction is the share of the rows in scope
+// that match, than by sorting the total matching rows. A broad filter (2xx,
+// a search for "flux") walks; a narrow one sorts. Errors choose the sort.
+func (pl *plan) walkCheaper(ctx context.Context, tx *sql.Tx, off, limit, total int) bool {
+	all, err := pl.atLeast(ctx, tx, pl.from)
+	if err == nil && !pl.toOpen {
+		var above int
+		above, err = pl.atLeast(ctx, tx, pl.to)
+		all -= above
+	}
+	return err == nil && float64(off+limit)*float64(all)/float64(max(total, 1)) < float64(total)
 }
 
 // orderSQL is the ORDER BY clause of the query's sort, ties broken by time

@@ -152,11 +152,22 @@ type group []probe
 // walkPage returns the IDs of rows [off, off+limit) of the view sorted by a
 // column other than time. It walks the column's distinct values in order
 // and reads each value's rows off its index, newest first, until the page
-// is full; the groups before off are skipped by their counts.
-func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+// is full; the groups before off are skipped by their counts. With
+// filtered set, each value's rows are tested against the query's filters.
+func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filtered bool) ([]int64, error) {
 	next, err := pl.groups(ctx, tx)
 	if err != nil {
 		return nil, err
+	}
+	from := "entries e"
+	var filter string
+	var fargs []any
+	if filtered {
+		where, args := pl.whereSQL(true)
+		filter, fargs = " AND ("+strings.TrimPrefix(where, " WHERE ")+")", args
+		// SQLite would rather use a filter's index and sort the group.
+		from += " INDEXED BY entries_" + map[apilog.Column]string{apilog.ColumnAPI: "key", apilog.ColumnMethod: "method",
+			apilog.ColumnEndpoint: "endpoint", apilog.ColumnStatus: "status", apilog.ColumnError: "error", apilog.ColumnIP: "ip"}[pl.q.Sort.Column]
 	}
 	var out []int64
 	skip := off
@@ -165,8 +176,12 @@ func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 		if err != nil || !ok {
 			return out, err
 		}
+		for i := range g {
+			g[i].cond += filter
+			g[i].args = append(slices.Clip(g[i].args), fargs...)
+		}
 		if skip > 0 {
-			n, err := g.count(ctx, tx)
+			n, err := g.count(ctx, tx, from)
 			if err != nil {
 				return nil, err
 			}
@@ -175,7 +190,7 @@ func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 				continue
 			}
 		}
-		ids, err := g.rows(ctx, tx, skip, limit-len(out))
+		ids, err := g.rows(ctx, tx, from, skip, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -189,11 +204,11 @@ func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 // index that ends in ts >> 30 and sorted exactly within each such second.
 const groupOrder = " ORDER BY ts >> 30 DESC, ts DESC, id DESC"
 
-func (g group) count(ctx context.Context, tx *sql.Tx) (int, error) {
+func (g group) count(ctx context.Context, tx *sql.Tx, from string) (int, error) {
 	n := 0
 	for _, p := range g {
 		var m int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries WHERE "+p.cond, p.args...).Scan(&m); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+from+" WHERE "+p.cond, p.args...).Scan(&m); err != nil {
 			return 0, err
 		}
 		n += m
@@ -202,7 +217,7 @@ func (g group) count(ctx context.Context, tx *sql.Tx) (int, error) {
 }
 
 // rows returns the IDs of the group's rows [skip, skip+limit) in order.
-func (g group) rows(ctx context.Context, tx *sql.Tx, skip, limit int) ([]int64, error) {
+func (g group) rows(ctx context.Context, tx *sql.Tx, from string, skip, limit int) ([]int64, error) {
 	if len(g) == 1 {
 		p := g[0]
 		cond, args := p.cond, p.args
@@ -210,12 +225,12 @@ func (g group) rows(ctx context.Context, tx *sql.Tx, skip, limit int) ([]int64, 
 			// Find the second that holds row skip on the index alone, so that
 			// only that second's rows are read from the table.
 			var sec int64
-			if err := tx.QueryRowContext(ctx, "SELECT ts >> 30 FROM entries WHERE "+cond+" ORDER BY ts >> 30 DESC LIMIT 1 OFFSET ?",
+			if err := tx.QueryRowContext(ctx, "SELECT ts >> 30 FROM "+from+" WHERE "+cond+" ORDER BY ts >> 30 DESC LIMIT 1 OFFSET ?",
 				append(args, skip)...).Scan(&sec); err != nil {
 				return nil, err
 			}
 			var before int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries WHERE "+cond+" AND ts >> 30 > ?",
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+from+" WHERE "+cond+" AND ts >> 30 > ?",
 				append(args, sec)...).Scan(&before); err != nil {
 				return nil, err
 			}
@@ -223,12 +238,12 @@ func (g group) rows(ctx context.Context, tx *sql.Tx, skip, limit int) ([]int64, 
 			args = append(slices.Clip(args), sec)
 			skip -= before
 		}
-		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM entries WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
+		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM "+from+" WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
 		return window(s, 0, limit), err
 	}
 	var streams [][]idTime
 	for _, p := range g {
-		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM entries WHERE "+p.cond+groupOrder+" LIMIT ?", append(slices.Clip(p.args), skip+limit)...)
+		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM "+from+" WHERE "+p.cond+groupOrder+" LIMIT ?", append(slices.Clip(p.args), skip+limit)...)
 		if err != nil {
 			return nil, err
 		}
