@@ -137,67 +137,44 @@ type interner struct {
 }
 
 func (in *interner) account(ctx context.Context, name string) (int64, error) {
-	in.c.mu.RLock()
-	id, ok := in.c.accounts[name]
-	in.c.mu.RUnlock()
-	if ok {
-		return id, nil
-	}
-	if id, ok := in.accounts[name]; ok {
-		return id, nil
-	}
-	id, err := in.insert(ctx, "accounts (name) VALUES (?)", "accounts WHERE name = ?", name)
-	if err != nil {
-		return 0, err
-	}
-	if in.accounts == nil {
-		in.accounts = map[string]int64{}
-	}
-	in.accounts[name] = id
-	return id, nil
+	return intern(in, in.c.accounts, &in.accounts, name, func() (int64, error) {
+		return in.insert(ctx, "accounts (name) VALUES (?)", "accounts WHERE name = ?", name)
+	})
 }
 
 func (in *interner) slot(ctx context.Context, acct int64, keyID string) (int64, error) {
-	k := slotKey{acct, keyID}
-	in.c.mu.RLock()
-	id, ok := in.c.slots[k]
-	in.c.mu.RUnlock()
-	if ok {
-		return id, nil
-	}
-	if id, ok := in.slots[k]; ok {
-		return id, nil
-	}
-	id, err := in.insert(ctx, "keys (account, key_id) VALUES (?, ?)", "keys WHERE account = ? AND key_id = ?", acct, keyID)
-	if err != nil {
-		return 0, err
-	}
-	if in.slots == nil {
-		in.slots = map[slotKey]int64{}
-	}
-	in.slots[k] = id
-	return id, nil
+	return intern(in, in.c.slots, &in.slots, slotKey{acct, keyID}, func() (int64, error) {
+		return in.insert(ctx, "keys (account, key_id) VALUES (?, ?)", "keys WHERE account = ? AND key_id = ?", acct, keyID)
+	})
 }
 
 func (in *interner) str(ctx context.Context, acct, kind int64, value string) (int64, error) {
-	k := strKey{acct, kind, value}
+	return intern(in, in.c.strIDs, &in.strs, strKey{acct, kind, value}, func() (int64, error) {
+		return in.insert(ctx, "strs (account, kind, value) VALUES (?, ?, ?)", "strs WHERE account = ? AND kind = ? AND value = ?",
+			acct, kind, encodeValue(kind, value))
+	})
+}
+
+// intern returns k's ID from the shared cache, from what this transaction
+// interned, or from insert, which it remembers for commit.
+func intern[K comparable](in *interner, shared map[K]int64, local *map[K]int64, k K, insert func() (int64, error)) (int64, error) {
 	in.c.mu.RLock()
-	id, ok := in.c.strIDs[k]
+	id, ok := shared[k]
 	in.c.mu.RUnlock()
 	if ok {
 		return id, nil
 	}
-	if id, ok := in.strs[k]; ok {
+	if id, ok := (*local)[k]; ok {
 		return id, nil
 	}
-	id, err := in.insert(ctx, "strs (account, kind, value) VALUES (?, ?, ?)", "strs WHERE account = ? AND kind = ? AND value = ?", acct, kind, encodeValue(kind, value))
+	id, err := insert()
 	if err != nil {
 		return 0, err
 	}
-	if in.strs == nil {
-		in.strs = map[strKey]int64{}
+	if *local == nil {
+		*local = map[K]int64{}
 	}
-	in.strs[k] = id
+	(*local)[k] = id
 	return id, nil
 }
 

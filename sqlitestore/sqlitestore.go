@@ -257,6 +257,7 @@ func (s *Store) open() error {
 		}
 		s.inserts[n] = st
 	}
+	s.cache.init() // before any goroutine reads the maps
 	return s.cache.refresh(ctx, s.w)
 }
 
