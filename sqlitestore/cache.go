@@ -114,33 +114,25 @@ func (c *cache) refresh(ctx context.Context, q queryer) error {
 		id int64
 		k  strKey
 	}
-	var accounts []account
-	var slots []slot
-	var strs []str
-	if err := scanAll(ctx, q, "SELECT id, name FROM accounts WHERE id > ? ORDER BY id", maxA, func(sc func(...any) error) error {
-		var a account
-		err := sc(&a.id, &a.name)
-		accounts = append(accounts, a)
-		return err
-	}); err != nil {
+	accounts, err := queryAll(ctx, q, "SELECT id, name FROM accounts WHERE id > ? ORDER BY id", []any{maxA}, func(sc scanFunc) (a account, err error) {
+		return a, sc(&a.id, &a.name)
+	})
+	if err != nil {
 		return err
 	}
-	if err := scanAll(ctx, q, "SELECT id, account, key_id FROM keys WHERE id > ? ORDER BY id", maxSlot, func(sc func(...any) error) error {
-		var s slot
-		err := sc(&s.id, &s.k.account, &s.k.keyID)
-		slots = append(slots, s)
-		return err
-	}); err != nil {
+	slots, err := queryAll(ctx, q, "SELECT id, account, key_id FROM keys WHERE id > ? ORDER BY id", []any{maxSlot}, func(sc scanFunc) (s slot, err error) {
+		return s, sc(&s.id, &s.k.account, &s.k.keyID)
+	})
+	if err != nil {
 		return err
 	}
-	if err := scanAll(ctx, q, "SELECT id, account, kind, value FROM strs WHERE id > ? ORDER BY id", maxS, func(sc func(...any) error) error {
-		var s str
+	strs, err := queryAll(ctx, q, "SELECT id, account, kind, value FROM strs WHERE id > ? ORDER BY id", []any{maxS}, func(sc scanFunc) (s str, err error) {
 		var v any
-		err := sc(&s.id, &s.k.account, &s.k.kind, &v)
+		err = sc(&s.id, &s.k.account, &s.k.kind, &v)
 		s.k.value = decodeValue(v)
-		strs = append(strs, s)
-		return err
-	}); err != nil {
+		return s, err
+	})
+	if err != nil {
 		return err
 	}
 	if len(accounts)+len(slots)+len(strs) == 0 {
@@ -205,20 +197,29 @@ func (c *cache) addStr(id int64, k strKey) {
 	c.byKind[ak] = append(c.byKind[ak], id)
 }
 
-// scanAll runs query and calls row for each result row with a scan func.
-func scanAll(ctx context.Context, q queryer, query string, arg any, row func(scan func(...any) error) error) error {
-	rows, err := q.QueryContext(ctx, query, arg)
+// scanFunc reads the current result row into dest, as sql.Rows.Scan.
+type scanFunc = func(dest ...any) error
+
+// queryAll runs query and returns one value per result row, read by row.
+func queryAll[T any](ctx context.Context, q queryer, query string, args []any, row func(scanFunc) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
+	var out []T
 	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return fmt.Errorf("load: %w", err)
+		v, err := row(rows.Scan)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, v)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
+
+// scanID reads a row of one integer.
+func scanID(sc scanFunc) (id int64, err error) { return id, sc(&id) }
 
 // encodeValue returns how a value is stored: an IP hash of 64 lowercase hex
 // digits as its 32 bytes, which halves what the 50,000 or so distinct hashes

@@ -67,53 +67,64 @@ func (pl *plan) buckets(ctx context.Context, tx *sql.Tx, i int, lo, hi int64, de
 	if desc {
 		query += " DESC"
 	}
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []bucket
-	for rows.Next() {
-		var b bucket
-		if err := rows.Scan(&b.b, &b.n); err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, query, args, func(sc scanFunc) (b bucket, err error) { return b, sc(&b.b, &b.n) })
 }
 
 // atLeast returns the number of rows in scope with ts >= x: the buckets
 // above x's at each level, and the rows of x's smallest bucket counted on
-// the time index.
+// the time index. A query asks for the same bounds more than once (its
+// total, then its page plan), so the answers are kept in the plan.
 func (pl *plan) atLeast(ctx context.Context, tx *sql.Tx, x int64) (int, error) {
-	if x <= 0 {
-		return pl.total(ctx, tx)
+	x = max(x, 0) // no row is older than 1970
+	if n, ok := pl.counted[x]; ok {
+		return n, nil
 	}
-	n := 0
-	for i, l := range levels {
-		_, hi := span(i, x)
-		bs, err := pl.buckets(ctx, tx, i, x>>l+1, hi, false)
-		if err != nil {
-			return 0, err
-		}
+	sum := func(i int, lo, hi int64) (int, error) {
+		bs, err := pl.buckets(ctx, tx, i, lo, hi, false)
+		n := 0
 		for _, b := range bs {
 			n += int(b.n)
 		}
+		return n, err
 	}
-	last := levels[len(levels)-1]
-	m, err := pl.countTime(ctx, tx, x, x|(1<<last-1))
-	return n + m, err
+	var n int
+	if x == 0 {
+		var err error
+		if n, err = sum(0, 0, maxTS); err != nil {
+			return 0, err
+		}
+	} else {
+		for i, l := range levels {
+			_, hi := span(i, x)
+			m, err := sum(i, x>>l+1, hi)
+			if err != nil {
+				return 0, err
+			}
+			n += m
+		}
+		last := levels[len(levels)-1]
+		m, err := pl.countTime(ctx, tx, x, x|(1<<last-1))
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	if pl.counted == nil {
+		pl.counted = map[int64]int{}
+	}
+	pl.counted[x] = n
+	return n, nil
 }
 
-// total returns the number of rows in scope.
-func (pl *plan) total(ctx context.Context, tx *sql.Tx) (int, error) {
-	bs, err := pl.buckets(ctx, tx, 0, 0, 1<<63-1, false)
-	n := 0
-	for _, b := range bs {
-		n += int(b.n)
+// inRange returns the number of rows in scope within the query's time
+// range: the total of the unfiltered view.
+func (pl *plan) inRange(ctx context.Context, tx *sql.Tx) (int, error) {
+	n, err := pl.atLeast(ctx, tx, pl.from)
+	if err != nil || pl.toOpen {
+		return n, err
 	}
-	return n, err
+	above, err := pl.atLeast(ctx, tx, pl.to)
+	return n - above, err
 }
 
 // countTime counts the rows in scope with ts in [lo, hi] on the time index.

@@ -82,24 +82,16 @@ func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, 
 	defer s.wmu.Unlock()
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		n = 0
-		rows, err := tx.QueryContext(ctx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING account, ts", args...)
+		deleted, err := queryAll(ctx, tx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING account, ts", args,
+			func(sc scanFunc) (at [2]int64, err error) { return at, sc(&at[0], &at[1]) })
 		if err != nil {
 			return err
 		}
 		deltas := map[countKey]int64{}
-		for rows.Next() {
-			var acct, ts int64
-			if err := rows.Scan(&acct, &ts); err != nil {
-				rows.Close()
-				return err
-			}
-			addCount(deltas, acct, ts, -1)
-			n++
+		for _, at := range deleted {
+			addCount(deltas, at[0], at[1], -1)
 		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
+		n = len(deleted)
 		return applyCounts(ctx, tx, deltas)
 	})
 	if err != nil {
@@ -183,21 +175,10 @@ func (s *Store) collectBatch(ctx context.Context, col string, ids []int64) ([]in
 	defer s.wmu.Unlock()
 	var dead []int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		dead = dead[:0]
-		rows, err := tx.QueryContext(ctx, "DELETE FROM strs WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM entries WHERE "+
-			col+" = strs.id) RETURNING id", jsonIDs(ids))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			dead = append(dead, id)
-		}
-		return rows.Err()
+		var err error
+		dead, err = queryAll(ctx, tx, "DELETE FROM strs WHERE id IN (SELECT value FROM json_each(?)) AND NOT EXISTS (SELECT 1 FROM entries WHERE "+
+			col+" = strs.id) RETURNING id", []any{jsonIDs(ids)}, scanID)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -56,17 +56,10 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 		return page, err
 	}
 	var total int
-	switch {
-	case !pl.fast():
+	if pl.fast() {
+		total, err = pl.inRange(ctx, tx)
+	} else {
 		total, err = pl.count(ctx, tx)
-	case pl.toOpen:
-		total, err = pl.atLeast(ctx, tx, pl.from)
-	default:
-		var above int
-		if total, err = pl.atLeast(ctx, tx, pl.from); err == nil {
-			above, err = pl.atLeast(ctx, tx, pl.to)
-			total -= above
-		}
 	}
 	if err != nil {
 		return page, err
@@ -116,6 +109,7 @@ type plan struct {
 	where    []string // besides the account and time range
 	args     []any
 	keys     map[int64]keyRow // every slot in scope
+	counted  map[int64]int    // atLeast's answers
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -423,12 +417,7 @@ func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]
 	scoped := !pl.implied
 	indexed := ""
 	if pl.acct != 0 && pl.q.Sort.Column == apilog.ColumnTime {
-		all, err := pl.atLeast(ctx, tx, pl.from)
-		if err == nil && !pl.toOpen {
-			var above int
-			above, err = pl.atLeast(ctx, tx, pl.to)
-			all -= above
-		}
+		all, err := pl.inRange(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
@@ -438,21 +427,7 @@ func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]
 	}
 	where, args := pl.whereSQL(scoped)
 	query := "SELECT e.id FROM entries e" + indexed + where + " ORDER BY " + pl.orderSQL() + " LIMIT ? OFFSET ?"
-	args = append(args, limit, off)
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := make([]int64, 0, limit)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryAll(ctx, tx, query, append(args, limit, off), scanID)
 }
 
 // walkCheaper reports whether a filtered page sorted by a column is cheaper
@@ -461,12 +436,7 @@ func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]
 // that match, than by sorting the total matching rows. A broad filter (2xx,
 // a search for "flux") walks; a narrow one sorts. Errors choose the sort.
 func (pl *plan) walkCheaper(ctx context.Context, tx *sql.Tx, off, limit, total int) bool {
-	all, err := pl.atLeast(ctx, tx, pl.from)
-	if err == nil && !pl.toOpen {
-		var above int
-		above, err = pl.atLeast(ctx, tx, pl.to)
-		all -= above
-	}
+	all, err := pl.inRange(ctx, tx)
 	return err == nil && float64(off+limit)*float64(all)/float64(max(total, 1)) < float64(total)
 }
 

@@ -36,7 +36,7 @@ func (pl *plan) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 		r += n
 	}
 	if !desc && pl.from != minTS {
-		total, err := pl.total(ctx, tx)
+		total, err := pl.atLeast(ctx, tx, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -97,20 +97,7 @@ func (pl *plan) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 type idTime struct{ id, ts int64 }
 
 func readIDTimes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]idTime, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []idTime
-	for rows.Next() {
-		var x idTime
-		if err := rows.Scan(&x.id, &x.ts); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, tx, query, args, func(sc scanFunc) (x idTime, err error) { return x, sc(&x.id, &x.ts) })
 }
 
 // mergeStreams merges streams each sorted by cmp.
