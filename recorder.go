@@ -1,0 +1,540 @@
+package apilog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Errors that [Recorder.Record] returns for an entry it did not queue. The
+// entry is counted in [RecorderStats.Dropped].
+var (
+	// ErrQueueFull means the recorder's queue was full: at once in the
+	// default mode, or for RecorderOptions.BlockTimeout in blocking mode.
+	ErrQueueFull = errors.New("apilog: recorder queue full")
+
+	// ErrRecorderClosed means Record was called after Close.
+	ErrRecorderClosed = errors.New("apilog: recorder closed")
+)
+
+// RecorderOptions configures a [Recorder]. The zero value of every field
+// is a useful default.
+type RecorderOptions struct {
+	// QueueSize bounds the entries accepted and not yet written, which
+	// bounds the memory the recorder holds while the store is slow or
+	// down. Default 65,536.
+	QueueSize int
+
+	// BatchSize is the most entries written to the store in one Append.
+	// Default 1,000.
+	BatchSize int
+
+	// BatchDelay is how long the first entry of a batch waits for more
+	// before the batch is written anyway. Default 50 ms.
+	BatchDelay time.Duration
+
+	// BlockTimeout, when positive, makes Record wait up to this long for
+	// room in a full queue before dropping the entry. By default Record
+	// never waits: a full queue drops the newest entry, so a slow database
+	// never slows the API it records.
+	BlockTimeout time.Duration
+
+	// RetryFor is how long a batch the store refuses is retried, with
+	// backoff from 10 ms up to 1 s between attempts, before its entries
+	// are counted as failed. It lets a locked, full or restarting database
+	// recover without losing entries. Default 30 s. Entries the store
+	// rejects as invalid (ErrBadEntry) are never retried.
+	RetryFor time.Duration
+
+	// OnError, if set, is called with every loss: how many entries and
+	// why (ErrQueueFull, an invalid entry's ErrBadEntry, or the store's
+	// error after the retries). Across all calls, lost adds up to the
+	// Dropped and Failed counts, except for the entries Record refused
+	// after Close. Full-queue drops are reported in sums, from the
+	// recorder's goroutine, at most once per batch; an invalid entry from
+	// the goroutine that recorded it. It must not block for long.
+	OnError func(err error, lost int)
+
+	// Logger receives the same losses, and each failed attempt to write,
+	// at Warn and Error level. Nil means slog.Default(). Entries are never
+	// logged, only counts and the store's errors.
+	Logger *slog.Logger
+}
+
+// RecorderStats counts what a Recorder did with the entries it was given.
+// At every instant Recorded = Written + Dropped + Failed + Pending.
+type RecorderStats struct {
+	Recorded int64 // calls to Record
+	Written  int64 // entries the store committed
+	Dropped  int64 // entries not queued (full queue, closed) or abandoned at a Close that ran out of time
+	Failed   int64 // entries that failed validation, or that the store refused past the retries
+	Pending  int64 // entries queued or being written
+
+	Batches int64 // successful Appends
+	Retries int64 // Appends that failed and were tried again
+}
+
+// Recorder writes entries to a Store in the background, in batches, so that
+// recording a request costs the request almost nothing. Its methods are safe
+// for concurrent use.
+//
+// Every entry given to Record ends in exactly one of the counts of
+// [RecorderStats]: written, dropped or failed; none vanishes. [Recorder.Flush]
+// waits until the entries recorded before it are written.
+type Recorder struct {
+	store   Store
+	opt     RecorderOptions
+	log     *slog.Logger
+	wake    chan struct{} // a nudge for the writer; capacity 1
+	closing chan struct{} // closed by Close: Record refuses and the writer drains
+	exited  chan struct{} // closed when the writer returns
+	abort   context.CancelFunc
+	ctx     context.Context // the writer's; cancelled when Close runs out of time
+
+	mu       sync.Mutex
+	queue    ring
+	firstAt  time.Time     // when the oldest queued entry was queued
+	room     chan struct{} // closed when the writer takes entries; nil when no one waits
+	inflight int64
+	seq      int64 // entries queued, ever
+	done     int64 // entries resolved (written, failed or abandoned), ever
+	flushes  []*flushWait
+	stats    RecorderStats
+	reported int64 // Dropped already reported to OnError
+
+	reportedAt time.Time // of the last drop report; the writer's own
+	closeOnce  sync.Once
+}
+
+// flushWait is a Flush waiting for the entries up to seq to be resolved.
+type flushWait struct {
+	seq  int64
+	lost int64 // entries up to seq that were not written
+	err  error // the last reason
+	done chan struct{}
+}
+
+// NewRecorder returns a Recorder writing to store and starts its writer
+// goroutine; stop it with Close. A nil opts means the defaults.
+func NewRecorder(store Store, opts *RecorderOptions) *Recorder {
+	var opt RecorderOptions
+	if opts != nil {
+		opt = *opts
+	}
+	if opt.QueueSize <= 0 {
+		opt.QueueSize = 65536
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 1000
+	}
+	if opt.BatchDelay <= 0 {
+		opt.BatchDelay = 50 * time.Millisecond
+	}
+	if opt.RetryFor <= 0 {
+		opt.RetryFor = 30 * time.Second
+	}
+	r := &Recorder{
+		store:   store,
+		opt:     opt,
+		log:     opt.Logger,
+		wake:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		exited:  make(chan struct{}),
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.ctx, r.abort = context.WithCancel(context.Background())
+	go r.run()
+	return r
+}
+
+// Record queues e to be written and returns at once. A zero e.Time is
+// set to the current time. It returns nil when e was queued, an error
+// wrapping [ErrBadEntry] when e is not valid (counted as failed), and
+// [ErrQueueFull] or [ErrRecorderClosed] when e was dropped.
+func (r *Recorder) Record(e Entry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	invalid := e.Validate()
+	r.mu.Lock()
+	r.stats.Recorded++
+	if invalid != nil {
+		r.stats.Failed++
+		r.mu.Unlock()
+		r.lost(invalid, 1)
+		return invalid
+	}
+	var timer *time.Timer
+	for r.full() {
+		if r.isClosing() {
+			break
+		}
+		if r.opt.BlockTimeout <= 0 {
+			r.stats.Dropped++
+			r.mu.Unlock()
+			return ErrQueueFull
+		}
+		if timer == nil {
+			timer = time.NewTimer(r.opt.BlockTimeout)
+			defer timer.Stop()
+		}
+		if r.room == nil {
+			r.room = make(chan struct{})
+		}
+		room := r.room
+		r.mu.Unlock()
+		select {
+		case <-room:
+		case <-r.closing:
+		case <-timer.C:
+			r.mu.Lock()
+			if !r.full() && !r.isClosing() {
+				continue // room came with the timeout
+			}
+			r.stats.Dropped++
+			r.mu.Unlock()
+			return ErrQueueFull
+		}
+		r.mu.Lock()
+	}
+	if r.isClosing() {
+		r.stats.Dropped++
+		r.mu.Unlock()
+		return ErrRecorderClosed
+	}
+	if r.queue.len() == 0 {
+		r.firstAt = time.Now()
+		r.nudge()
+	}
+	r.queue.push(e, r.opt.QueueSize)
+	r.seq++
+	if r.queue.len() == r.opt.BatchSize {
+		r.nudge()
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+// full reports whether the queue is at its bound, which counts the batch
+// being written too, since the memory it holds is as real.
+func (r *Recorder) full() bool {
+	return int64(r.queue.len())+r.inflight >= int64(r.opt.QueueSize)
+}
+
+func (r *Recorder) isClosing() bool {
+	select {
+	case <-r.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// nudge wakes the writer without blocking.
+func (r *Recorder) nudge() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Flush returns when every entry recorded before the call has been
+// written to the store, or has failed, or when ctx ends. It returns an
+// error when some of those entries failed or were abandoned, saying how
+// many and why.
+func (r *Recorder) Flush(ctx context.Context) error {
+	w := r.waitFor()
+	if w == nil {
+		return nil
+	}
+	r.nudge()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		r.mu.Lock()
+		for i, f := range r.flushes {
+			if f == w {
+				r.flushes = append(r.flushes[:i], r.flushes[i+1:]...)
+				break
+			}
+		}
+		r.mu.Unlock()
+		return fmt.Errorf("apilog: flush: %w", ctx.Err())
+	}
+	if w.lost > 0 {
+		return fmt.Errorf("apilog: flush: %d entries were not written: %w", w.lost, w.err)
+	}
+	return nil
+}
+
+// waitFor registers a wait for the entries queued so far, or returns nil
+// when they are all resolved.
+func (r *Recorder) waitFor() *flushWait {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done >= r.seq {
+		return nil
+	}
+	w := &flushWait{seq: r.seq, done: make(chan struct{})}
+	r.flushes = append(r.flushes, w)
+	return w
+}
+
+// Close stops intake, writes what is queued, and stops the writer. If ctx
+// ends first, the write in progress is cancelled, the entries still queued
+// are counted as dropped, and Close returns an error saying how many were
+// lost. Close returns an error too when queued entries failed. A second
+// Close waits for the first to finish and returns nil.
+func (r *Recorder) Close(ctx context.Context) error {
+	first := false
+	r.closeOnce.Do(func() {
+		first = true
+		r.mu.Lock()
+		close(r.closing)
+		r.mu.Unlock()
+	})
+	if !first {
+		<-r.exited
+		return nil
+	}
+	w := r.waitFor()
+	if w != nil {
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			r.abort() // the writer resolves everything and returns
+			<-w.done
+		}
+	}
+	<-r.exited
+	r.abort()
+	if w != nil && w.lost > 0 {
+		return fmt.Errorf("apilog: close: %d entries were not written: %w", w.lost, w.err)
+	}
+	return nil
+}
+
+// Stats returns the counters as of one instant.
+func (r *Recorder) Stats() RecorderStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Pending = int64(r.queue.len()) + r.inflight
+	return s
+}
+
+// run is the writer: it takes batches off the queue and writes them until
+// the recorder is closed and the queue is empty.
+func (r *Recorder) run() {
+	defer close(r.exited)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	batch := make([]Entry, 0, min(r.opt.BatchSize, r.opt.QueueSize))
+	for {
+		r.mu.Lock()
+		for {
+			n := r.queue.len()
+			if n == 0 && r.isClosing() {
+				r.mu.Unlock()
+				r.reportDrops(true)
+				return
+			}
+			if n >= r.opt.BatchSize || n > 0 && (len(r.flushes) > 0 || r.isClosing() || time.Since(r.firstAt) >= r.opt.BatchDelay) {
+				break
+			}
+			// Sleep until the batch is due, or unreported drops are.
+			var wait <-chan time.Time
+			d := time.Duration(-1)
+			if n > 0 {
+				d = r.opt.BatchDelay - time.Since(r.firstAt)
+			}
+			if r.stats.Dropped > r.reported {
+				if dd := max(time.Second-time.Since(r.reportedAt), 0); d < 0 || dd < d {
+					d = dd
+				}
+			}
+			if d >= 0 {
+				timer.Reset(d)
+				wait = timer.C
+			}
+			r.mu.Unlock()
+			r.reportDrops(false)
+			select {
+			case <-r.wake:
+			case <-wait:
+			case <-r.closing:
+			case <-r.ctx.Done():
+			}
+			r.mu.Lock()
+			if r.ctx.Err() != nil {
+				r.abandonLocked()
+				r.mu.Unlock()
+				r.reportDrops(true)
+				return
+			}
+		}
+		batch = r.queue.take(batch[:0], r.opt.BatchSize)
+		r.inflight = int64(len(batch))
+		if r.queue.len() > 0 {
+			r.firstAt = time.Now()
+		}
+		r.mu.Unlock()
+
+		err := r.write(batch)
+		if err != nil {
+			r.lost(err, len(batch)) // before a Flush waiting for them returns
+		}
+
+		r.mu.Lock()
+		r.inflight = 0
+		if r.room != nil {
+			close(r.room)
+			r.room = nil
+		}
+		if err == nil {
+			r.stats.Written += int64(len(batch))
+			r.stats.Batches++
+		} else {
+			r.stats.Failed += int64(len(batch))
+		}
+		r.resolveLocked(int64(len(batch)), err)
+		if r.ctx.Err() != nil {
+			r.abandonLocked()
+		}
+		r.mu.Unlock()
+		clear(batch) // let the entries' strings go
+		if r.ctx.Err() != nil {
+			r.reportDrops(true)
+			return
+		}
+		r.reportDrops(false)
+	}
+}
+
+// write appends batch, retrying with backoff for opt.RetryFor.
+func (r *Recorder) write(batch []Entry) error {
+	start := time.Now()
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := r.store.Append(r.ctx, batch)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrBadEntry) || r.ctx.Err() != nil {
+			return err
+		}
+		if time.Since(start)+backoff > r.opt.RetryFor {
+			return fmt.Errorf("%d attempts over %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
+		}
+		r.mu.Lock()
+		r.stats.Retries++
+		r.mu.Unlock()
+		r.log.Warn("apilog: writing a batch failed; retrying", "entries", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-r.ctx.Done():
+			return fmt.Errorf("%d attempts, then close ran out of time: %w", attempt, err)
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// resolveLocked marks the next n entries resolved; err is nil when they
+// were written.
+func (r *Recorder) resolveLocked(n int64, err error) {
+	from := r.done
+	r.done += n
+	kept := r.flushes[:0]
+	for _, f := range r.flushes {
+		if err != nil && f.seq > from {
+			f.lost += min(f.seq, r.done) - from
+			f.err = err
+		}
+		if f.seq <= r.done {
+			close(f.done)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	clear(r.flushes[len(kept):])
+	r.flushes = kept
+}
+
+// abandonLocked drops everything queued: Close ran out of time.
+func (r *Recorder) abandonLocked() {
+	n := r.queue.len()
+	if n == 0 {
+		return
+	}
+	r.queue.take(nil, n)
+	r.stats.Dropped += int64(n)
+	r.resolveLocked(int64(n), errAbandoned)
+}
+
+// reportDrops reports the entries dropped since the last report, at most
+// once a second unless final, so that an overload is one line a second.
+func (r *Recorder) reportDrops(final bool) {
+	if !final && time.Since(r.reportedAt) < time.Second {
+		return
+	}
+	r.mu.Lock()
+	n := r.stats.Dropped - r.reported
+	r.reported = r.stats.Dropped
+	r.mu.Unlock()
+	if n > 0 {
+		r.reportedAt = time.Now()
+	}
+	if n > 0 {
+		r.lost(ErrQueueFull, int(n))
+	}
+}
+
+func (r *Recorder) lost(err error, n int) {
+	r.log.Error("apilog: entries lost", "entries", n, "err", err)
+	if r.opt.OnError != nil {
+		r.opt.OnError(err, n)
+	}
+}
+
+// errAbandoned is why entries still queued when Close ran out of time were
+// not written.
+var errAbandoned = errors.New("abandoned: Close's context ended first")
+
+// ring is a FIFO of entries that grows as needed up to its limit.
+type ring struct {
+	buf        []Entry
+	head, size int
+}
+
+func (q *ring) len() int { return q.size }
+
+// push adds e; the caller has checked that the queue has room.
+func (q *ring) push(e Entry, limit int) {
+	if q.size == len(q.buf) {
+		grown := make([]Entry, min(max(2*len(q.buf), 64), limit))
+		n := copy(grown, q.buf[q.head:])
+		copy(grown[n:], q.buf[:q.head])
+		q.buf, q.head = grown, 0
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = e
+	q.size++
+}
+
+// take moves up to n entries from the front to dst.
+func (q *ring) take(dst []Entry, n int) []Entry {
+	n = min(n, q.size)
+	for range n {
+		if dst != nil {
+			dst = append(dst, q.buf[q.head])
+		}
+		q.buf[q.head] = Entry{}
+		q.head = (q.head + 1) % len(q.buf)
+	}
+	q.size -= n
+	return dst
+}
