@@ -30,7 +30,7 @@ import (
 // TestMain sends to a child function by these variables instead of running
 // the tests.
 const (
-	childEnv = "SQLITESTORE_TEST_CHILD" // "lock" or "crash"
+	childEnv = "SQLITESTORE_TEST_CHILD" // "lock", "crash" or "record"
 	dbEnv    = "SQLITESTORE_TEST_DB"    // the database file
 	seedEnv  = "SQLITESTORE_TEST_SEED"  // crash: the seed of the batches
 	syncEnv  = "SQLITESTORE_TEST_SYNC"  // crash: "full" for SyncFull
@@ -44,8 +44,10 @@ func TestMain(m *testing.M) {
 		os.Exit(lockChild(os.Getenv(dbEnv)))
 	case "crash":
 		os.Exit(crashChild(os.Getenv(dbEnv)))
+	case "record":
+		os.Exit(recordChild(os.Getenv(dbEnv), os.Getenv(seedEnv)))
 	default:
-		fmt.Fprintf(os.Stderr, "%s=%q: want lock or crash\n", childEnv, mode)
+		fmt.Fprintf(os.Stderr, "%s=%q: want lock, crash or record\n", childEnv, mode)
 		os.Exit(2)
 	}
 }
@@ -61,7 +63,7 @@ type child struct {
 // startChild runs the test binary as a child in mode, with env added to
 // its environment. The child is killed when the test ends, in case the
 // test fails before it waits for the child.
-func startChild(t *testing.T, mode string, env ...string) *child {
+func startChild(t testing.TB, mode string, env ...string) *child {
 	t.Helper()
 	c := &child{cmd: exec.Command(os.Args[0], "-test.run=^$"), stderr: &bytes.Buffer{}}
 	c.cmd.Env = append(os.Environ(), append([]string{childEnv + "=" + mode}, env...)...)
