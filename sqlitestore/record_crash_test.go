@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -141,4 +144,54 @@ func TestRecorderCrash(t *testing.T) {
 //	go test -run '^$' -bench RecorderCrash -benchtime 1000x ./sqlitestore
 func BenchmarkRecorderCrash(b *testing.B) {
 	recordCrashes(b, b.N)
+}
+
+// TestRecorderRidesOutALock: another process holds the write lock for a
+// while; the recorder's batches fail with SQLITE_BUSY and are retried, and
+// once the lock is gone every entry is written.
+func TestRecorderRidesOutALock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "logs.db")
+	makeStore(t, path, 10)
+	s := openStore(t, path, &sqlitestore.Options{BusyTimeout: 50 * time.Millisecond})
+
+	c := startChild(t, "lock", dbEnv+"="+path)
+	if line, err := bufio.NewReader(c.stdout).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("child said %q (%v), want locked; stderr:\n%s", line, err, c.stderr)
+	}
+	var lost atomic.Int64
+	rec := apilog.NewRecorder(s, &apilog.RecorderOptions{
+		OnError: func(_ error, n int) { lost.Add(int64(n)) },
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	batch := apilogtest.NewSynthetic(3, "acct_lock", 4, t0).Entries(2500)
+	for _, e := range batch {
+		if err := rec.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if st := rec.Stats(); st.Written != 0 || st.Retries == 0 || st.Pending != 2500 {
+		t.Fatalf("while locked: stats %+v, want retries and everything pending", st)
+	}
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("lock child: %v; stderr:\n%s", err, c.stderr)
+	}
+	released := time.Now()
+	flushCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := rec.Flush(flushCtx); err != nil {
+		t.Fatalf("Flush after the lock was released: %v", err)
+	}
+	t.Logf("written %v after the lock was released", time.Since(released).Round(time.Millisecond))
+	if err := rec.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := rec.Stats(); st.Written != 2500 || st.Failed != 0 || st.Dropped != 0 || lost.Load() != 0 {
+		t.Errorf("stats %+v, %d reported lost: want all 2,500 written", st, lost.Load())
+	}
+	if got := totalRows(t, s); got != 10+2500 {
+		t.Errorf("%d rows in the store, want %d", got, 10+2500)
+	}
 }
