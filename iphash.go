@@ -85,6 +85,9 @@ func (h *HMACHasher) HashIP(addr netip.Addr) string {
 	if !addr.IsValid() {
 		return ""
 	}
+	if h.pool.New == nil {
+		panic("apilog: an HMACHasher must be made by NewIPHasher")
+	}
 	addr = canonicalAddr(addr)
 	slot := &h.cache[cacheSlot(addr)]
 	slot.mu.Lock()
@@ -167,8 +170,10 @@ const maxForwardedLen = 8 << 10
 // any other header, such as X-Real-IP, as a comma-separated list of
 // addresses, each optionally with a port. Read only the header your proxies
 // overwrite or append to: a header they pass through unchanged is the
-// client's to forge. A missing, oversized (over 8 KB) or unparsable header,
-// or an "unknown" or obfuscated hop, gives the peer.
+// client's to forge. A missing or oversized (over 8 KB) header, or an
+// unparsable, "unknown" or obfuscated hop right of the client's, gives the
+// peer; note that a client can pad the header past 8 KB to be recorded as
+// the proxy. Prefixes may be IPv4 or IPv6, IPv4-mapped ones included.
 func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Addr {
 	peer := parsePeer(r.RemoteAddr)
 	if !peer.IsValid() || !inPrefixes(peer, trusted) {
@@ -186,20 +191,27 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Ad
 	if size == 0 || size > maxForwardedLen {
 		return peer
 	}
+	forwarded := header == "Forwarded"
 	var hops []string
-	if header == "Forwarded" {
-		var ok bool
-		if hops, ok = forwardedFor(values); !ok {
-			return peer
-		}
+	if forwarded {
+		hops = forwardedElements(values)
 	} else {
 		for _, v := range values {
 			hops = append(hops, strings.Split(v, ",")...)
 		}
 	}
+	// Right to left: what is left of the first untrusted hop was written by
+	// the client, so whether it parses does not matter.
 	var addr netip.Addr
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, ok := parseHop(hops[i])
+		hop, ok := hops[i], true
+		if forwarded {
+			hop, ok = forwardedFor(hop)
+		}
+		var a netip.Addr
+		if ok {
+			a, ok = parseHop(hop)
+		}
 		if !ok {
 			return peer
 		}
@@ -213,6 +225,10 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Ad
 
 func inPrefixes(addr netip.Addr, prefixes []netip.Prefix) bool {
 	for _, p := range prefixes {
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// ::ffff:10.0.0.0/104 means 10.0.0.0/8, and the address is unmapped.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		if p.Contains(addr) {
 			return true
 		}
@@ -274,84 +290,95 @@ func validPort(s string) bool {
 	return true
 }
 
-// forwardedFor returns the for= node of every element of RFC 7239
-// Forwarded header values, in order. It reports false when the syntax is
-// broken or an element has no for= parameter.
-func forwardedFor(values []string) ([]string, bool) {
-	var hops []string
+// forwardedElements splits RFC 7239 Forwarded header values into their
+// elements, at the commas outside quoted strings.
+func forwardedElements(values []string) []string {
+	var elements []string
 	for _, v := range values {
-		var (
-			node  string
-			found bool
-		)
-		for i := 0; ; {
-			// One pair: token "=" (token / quoted-string), or an empty pair.
-			for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
+		start, quoted := 0, false
+		for i := 0; i < len(v); i++ {
+			switch {
+			case quoted && v[i] == '\\':
 				i++
+			case v[i] == '"':
+				quoted = !quoted
+			case !quoted && v[i] == ',':
+				elements = append(elements, v[start:i])
+				start = i + 1
 			}
-			start := i
-			for i < len(v) && isToken(v[i]) {
-				i++
-			}
-			name := v[start:i]
-			if name != "" {
-				if i >= len(v) || v[i] != '=' {
-					return nil, false
-				}
-				i++
-				var val string
-				if i < len(v) && v[i] == '"' {
-					var b strings.Builder
-					for i++; ; i++ {
-						if i >= len(v) {
-							return nil, false // unterminated quoted-string
-						}
-						if v[i] == '\\' && i+1 < len(v) {
-							i++
-						} else if v[i] == '"' {
-							i++
-							break
-						}
-						b.WriteByte(v[i])
-					}
-					val = b.String()
-				} else {
-					start := i
-					for i < len(v) && isToken(v[i]) {
-						i++
-					}
-					val = v[start:i]
-				}
-				if strings.EqualFold(name, "for") {
-					if found {
-						return nil, false // two for= in one element
-					}
-					node, found = val, true
-				}
-			}
-			for i < len(v) && (v[i] == ' ' || v[i] == '\t') {
-				i++
-			}
-			if i < len(v) && v[i] == ';' {
-				i++
-				continue
-			}
-			if i < len(v) && v[i] != ',' {
-				return nil, false
-			}
-			// The end of an element.
-			if !found {
-				return nil, false
-			}
-			hops = append(hops, node)
-			node, found = "", false
-			if i >= len(v) {
-				break
-			}
+		}
+		elements = append(elements, v[start:])
+	}
+	return elements
+}
+
+// forwardedFor returns the for= node of one Forwarded element. It reports
+// false when the element is malformed or has no for= parameter, or two.
+func forwardedFor(element string) (string, bool) {
+	var (
+		node  string
+		found bool
+	)
+	v := element
+	for i := 0; ; {
+		// One pair: token "=" (token / quoted-string), or an empty pair.
+		i = skipSpace(v, i)
+		start := i
+		for i < len(v) && isToken(v[i]) {
 			i++
 		}
+		name := v[start:i]
+		if name != "" {
+			if i >= len(v) || v[i] != '=' {
+				return "", false
+			}
+			i++
+			var val string
+			if i < len(v) && v[i] == '"' {
+				var b strings.Builder
+				for i++; ; i++ {
+					if i >= len(v) {
+						return "", false // unterminated quoted-string
+					}
+					if v[i] == '\\' && i+1 < len(v) {
+						i++
+					} else if v[i] == '"' {
+						i++
+						break
+					}
+					b.WriteByte(v[i])
+				}
+				val = b.String()
+			} else {
+				start := i
+				for i < len(v) && isToken(v[i]) {
+					i++
+				}
+				val = v[start:i]
+			}
+			if strings.EqualFold(name, "for") {
+				if found {
+					return "", false
+				}
+				node, found = val, true
+			}
+		}
+		i = skipSpace(v, i)
+		if i >= len(v) {
+			return node, found
+		}
+		if v[i] != ';' {
+			return "", false
+		}
+		i++
 	}
-	return hops, true
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
 }
 
 // isToken reports whether c is a tchar of RFC 9110.

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -55,6 +56,7 @@ func TestClientAddr(t *testing.T) {
 		{name: "bad port", remote: "10.0.0.2:1", values: []string{"198.51.100.1:http"}, trusted: trusted, want: "10.0.0.2"},
 		{name: "invalid left of the client is not read", remote: "10.0.0.2:1", values: []string{"garbage, 198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
 
+		{name: "IPv4-mapped trusted prefix", remote: "10.0.0.2:1", values: []string{"198.51.100.1"}, trusted: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}, want: "198.51.100.1"},
 		{name: "X-Real-IP", remote: "10.0.0.2:1", header: "X-Real-IP", values: []string{"198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
 		{name: "X-Real-IP lower case option", remote: "10.0.0.2:1", header: "x-real-ip", values: []string{"198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
 		{name: "X-Forwarded-For ignored when X-Real-IP is the header", remote: "10.0.0.2:1", header: "X-Real-IP", trusted: trusted, want: "10.0.0.2"},
@@ -67,6 +69,10 @@ func TestClientAddr(t *testing.T) {
 		{name: "Forwarded without for", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"proto=https"}, trusted: trusted, want: "10.0.0.2"},
 		{name: "Forwarded unterminated", remote: "10.0.0.2:1", header: "Forwarded", values: []string{`for="198.51.100.1`}, trusted: trusted, want: "10.0.0.2"},
 		{name: "Forwarded two for", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"for=1.1.1.1;for=198.51.100.1"}, trusted: trusted, want: "10.0.0.2"},
+		{name: "Forwarded junk left of the client", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"garbage, for=198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
+		{name: "Forwarded element without for left of the client", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"proto=http, for=198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
+		{name: "Forwarded two for left of the client", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"for=1.1.1.1;for=2.2.2.2, for=198.51.100.1"}, trusted: trusted, want: "198.51.100.1"},
+		{name: "Forwarded comma in quotes", remote: "10.0.0.2:1", header: "Forwarded", values: []string{`for="a,b", for=198.51.100.1;by="x,y"`}, trusted: trusted, want: "198.51.100.1"},
 		{name: "Forwarded junk", remote: "10.0.0.2:1", header: "Forwarded", values: []string{"for=198.51.100.1 junk"}, trusted: trusted, want: "10.0.0.2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +128,14 @@ func TestHMACHasher(t *testing.T) {
 	if other.HashIP(netip.MustParseAddr("203.0.113.7")) == want {
 		t.Error("two secrets give one hash")
 	}
+	func() {
+		defer func() {
+			if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "NewIPHasher") {
+				t.Errorf("a zero HMACHasher: panic %v, want one that says to use NewIPHasher", v)
+			}
+		}()
+		new(apilog.HMACHasher).HashIP(netip.MustParseAddr("203.0.113.7"))
+	}()
 	if got := h.HashIP(netip.Addr{}); got != "" {
 		t.Errorf("HashIP(invalid) = %q, want empty", got)
 	}
@@ -175,8 +189,38 @@ func FuzzClientAddr(f *testing.F) {
 		if got.Zone() != "" || got.Is4In6() {
 			t.Fatalf("ClientAddr = %v, not canonical", got)
 		}
-		if got != peer && got.Is4() && !strings.Contains(strings.ReplaceAll(value, `\`, ""), got.String()) {
+		// From an untrusted peer, the header is never read.
+		r.RemoteAddr = "203.0.113.9:1"
+		if untrusted := apilog.ClientAddr(r, trusted, header); untrusted != netip.MustParseAddr("203.0.113.9") {
+			t.Fatalf("ClientAddr from an untrusted peer = %v", untrusted)
+		}
+		if got == peer {
+			return
+		}
+		// Otherwise the answer is one of the header's addresses, and every
+		// address right of it is a trusted proxy: the rightmost untrusted.
+		plain := strings.ReplaceAll(value, `\`, "")
+		if got.Is4() && !strings.Contains(plain, got.String()) {
 			t.Fatalf("ClientAddr = %v, from neither the peer nor the header %q", got, value)
 		}
+		if !inTrusted(got) || http.CanonicalHeaderKey(header) == "Forwarded" {
+			return
+		}
+		// A trusted answer means every hop is trusted: no untrusted IPv4
+		// address may appear in a list header.
+		for _, f := range strings.FieldsFunc(plain, func(c rune) bool { return strings.ContainsRune(` ,;="[]`, c) }) {
+			if a, err := netip.ParseAddr(f); err == nil && a.Is4() && !inTrusted(a) {
+				t.Fatalf("ClientAddr = trusted %v although %v is in the header %q", got, a, value)
+			}
+		}
 	})
+}
+
+func inTrusted(a netip.Addr) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -100,6 +100,18 @@ func Middleware(rec *Recorder, opts *MiddlewareOptions) func(http.Handler) http.
 				return
 			}
 			st := &requestState{Context: r.Context(), rw: responseWriter{ResponseWriter: w}, start: opt.Now()}
+			// What the request says about itself is read now: a middleware
+			// inside ours may rewrite r (RemoteAddr from a forwarding
+			// header, say) before we record it.
+			st.method = r.Method
+			if r.URL != nil {
+				st.path = r.URL.Path
+			}
+			if opt.Hasher != nil {
+				if addr := ClientAddr(r, opt.TrustedProxies, opt.ProxyHeader); addr.IsValid() {
+					st.ipHash = opt.Hasher.HashIP(addr)
+				}
+			}
 			st.id[0] = requestID(r.Header[opt.RequestIDHeader])
 			w.Header()[opt.RequestIDHeader] = st.id[:]
 			r = r.WithContext(st)
@@ -124,13 +136,15 @@ func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestS
 	if keyID == "" && account == "" && opt.KeyFunc != nil {
 		keyID, account = opt.KeyFunc(r)
 	}
-	if account == "" {
-		account = opt.NoKeyAccount
+	// Cutting or mending an account could make it another tenant's, so an
+	// account the store cannot take is no account.
+	if account == "" || len(account) > MaxFieldLen || !utf8.ValidString(account) {
+		keyID, account = "", opt.NoKeyAccount
 	}
 	if errorCode == "" && opt.ErrorCodeHeader != "" {
-		errorCode = cleanText(st.rw.Header().Get(opt.ErrorCodeHeader), MaxFieldLen)
+		errorCode = st.rw.Header().Get(opt.ErrorCodeHeader)
 	}
-	method := r.Method
+	method := st.method
 	if method == "" {
 		method = http.MethodGet // as net/http reads it
 	}
@@ -138,26 +152,19 @@ func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestS
 	if status == 0 {
 		status = http.StatusOK
 	}
-	e := Entry{
+	// Record counts and reports every entry it does not queue.
+	_ = rec.Record(Entry{
 		Account:   account,
-		KeyID:     keyID,
+		KeyID:     cleanText(keyID, MaxFieldLen),
 		RequestID: st.id[0],
 		Method:    cleanText(method, MaxFieldLen),
+		Endpoint:  cleanText(st.path, maxPathLen),
 		Status:    status,
-		ErrorCode: errorCode,
+		ErrorCode: cleanText(errorCode, MaxFieldLen),
+		IPHash:    st.ipHash,
 		Time:      st.start,
 		Duration:  max(opt.Now().Sub(st.start), 0),
-	}
-	if r.URL != nil {
-		e.Endpoint = cleanText(r.URL.Path, maxPathLen)
-	}
-	if opt.Hasher != nil {
-		if addr := ClientAddr(r, opt.TrustedProxies, opt.ProxyHeader); addr.IsValid() {
-			e.IPHash = opt.Hasher.HashIP(addr)
-		}
-	}
-	// Record counts and reports every entry it does not queue.
-	_ = rec.Record(e)
+	})
 }
 
 // SetKey attaches the API key and account of the request that ctx belongs
@@ -204,6 +211,8 @@ type requestState struct {
 	rw    responseWriter
 	start time.Time
 	id    [1]string // the response header's value slice, too
+
+	method, path, ipHash string
 
 	mu                        sync.Mutex
 	keyID, account, errorCode string
@@ -296,7 +305,9 @@ func plainASCII(s string) bool {
 
 // responseWriter captures the status a handler sends. The optional
 // interfaces it has all pass through to the wrapped writer, and Unwrap
-// lets http.ResponseController reach the rest.
+// lets http.ResponseController reach the rest. It has them whether or not
+// the wrapped writer does, as net/http's own writers do; on one that does
+// not, Flush does nothing and Hijack returns http.ErrNotSupported.
 type responseWriter struct {
 	http.ResponseWriter
 	status int // 0 until the handler commits to one
@@ -321,14 +332,16 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 
 // ReadFrom implements io.ReaderFrom, which net/http's writer uses to send
 // files with sendfile.
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+func (w *responseWriter) ReadFrom(src io.Reader) (n int64, err error) {
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
 	}
-	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	if n > 0 && w.status == 0 {
+		w.status = http.StatusOK // the first bytes sent the header
+	}
+	return n, err
 }
 
 // Flush implements http.Flusher.
@@ -336,10 +349,11 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // FlushError is what http.ResponseController's Flush calls.
 func (w *responseWriter) FlushError() error {
-	if w.status == 0 {
-		w.status = http.StatusOK
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusOK // a flush sends the header
 	}
-	return http.NewResponseController(w.ResponseWriter).Flush()
+	return err
 }
 
 // Hijack implements http.Hijacker. A hijacked connection, such as a

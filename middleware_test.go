@@ -78,6 +78,28 @@ func TestMiddlewareStatus(t *testing.T) {
 	}
 }
 
+// TestMiddlewareFlushUnsupported: a flush the wrapped writer cannot do
+// sends no header, so the status is still the handler's.
+func TestMiddlewareFlushUnsupported(t *testing.T) {
+	s := &fakeStore{}
+	rec := apilog.NewRecorder(s, nil)
+	h := apilog.Middleware(rec, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).Flush(); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("Flush through a writer without it = %v, want ErrNotSupported", err)
+		}
+		w.(http.Flusher).Flush()
+		if _, _, err := w.(http.Hijacker).Hijack(); !errors.Is(err, http.ErrNotSupported) {
+			t.Errorf("Hijack through a writer without it = %v, want ErrNotSupported", err)
+		}
+		w.WriteHeader(404)
+	}))
+	h.ServeHTTP(&benchWriter{h: http.Header{}}, httptest.NewRequest("GET", "/v1/models", nil))
+	closeRecorder(t, rec)
+	if w := s.written(); len(w) != 1 || w[0].Status != 404 {
+		t.Errorf("recorded %+v, want status 404", w)
+	}
+}
+
 func TestMiddlewarePanic(t *testing.T) {
 	for _, v := range []any{"boom", http.ErrAbortHandler} {
 		t.Run(fmt.Sprint(v), func(t *testing.T) {
@@ -133,11 +155,19 @@ func TestMiddlewareWriterInterfaces(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := w.(io.ReaderFrom); !ok {
-			t.Error("the writer lost io.ReaderFrom")
+		rf, ok := w.(io.ReaderFrom)
+		if !ok {
+			t.Fatal("the writer lost io.ReaderFrom")
 		}
-		io.Copy(w, strings.NewReader("streamed"))
+		// Only Read, so that this is ReadFrom's work, not a WriterTo's.
+		if n, err := rf.ReadFrom(struct{ io.Reader }{strings.NewReader("streamed")}); n != 8 || err != nil {
+			t.Errorf("ReadFrom = %d, %v", n, err)
+		}
 		w.(http.Flusher).Flush()
+	})
+	mux.HandleFunc("/empty-copy", func(w http.ResponseWriter, r *http.Request) {
+		w.(io.ReaderFrom).ReadFrom(struct{ io.Reader }{strings.NewReader("")}) // sends nothing
+		w.WriteHeader(404)
 	})
 	srv := httptest.NewServer(apilog.Middleware(rec, nil)(mux))
 	defer srv.Close()
@@ -152,7 +182,7 @@ func TestMiddlewareWriterInterfaces(t *testing.T) {
 		t.Fatalf("hijacked response: %v, %v", resp, err)
 	}
 	conn.Close()
-	for _, path := range []string{"/controller", "/stream"} {
+	for _, path := range []string{"/controller", "/stream", "/empty-copy"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -168,7 +198,7 @@ func TestMiddlewareWriterInterfaces(t *testing.T) {
 	for _, e := range s.written() {
 		got[e.Endpoint] = e.Status
 	}
-	if want := map[string]int{"/ws": 101, "/controller": 202, "/stream": 200}; !cmp.Equal(got, want) {
+	if want := map[string]int{"/ws": 101, "/controller": 202, "/stream": 200, "/empty-copy": 404}; !cmp.Equal(got, want) {
 		t.Errorf("recorded statuses %v, want %v", got, want)
 	}
 }
@@ -494,8 +524,9 @@ func TestMiddlewareHashesTheClientIP(t *testing.T) {
 			if want := h.HashIP(netip.MustParseAddr(tt.want)); e.IPHash != want {
 				t.Errorf("ip hash %s, want the hash of %s", e.IPHash, tt.want)
 			}
-			if strings.Contains(e.IPHash, tt.want) {
-				t.Errorf("the raw address is in the entry: %+v", e)
+			dump := fmt.Sprintf("%+v", e)
+			if strings.Contains(dump, tt.want) || tt.xff != "" && strings.Contains(dump, tt.xff) {
+				t.Errorf("a raw address is in the entry: %+v", e)
 			}
 		})
 	}
@@ -540,23 +571,49 @@ func TestMiddlewareSearchByIP(t *testing.T) {
 	}
 }
 
-// TestMiddlewareRejectedEntryIsCounted: a host that attaches an account the
-// store cannot take loses that row visibly, never the request.
-func TestMiddlewareRejectedEntryIsCounted(t *testing.T) {
-	s := &fakeStore{}
-	var l losses
-	log, _ := quietLogger()
-	rec := apilog.NewRecorder(s, &apilog.RecorderOptions{OnError: l.onError, Logger: log})
-	h := apilog.Middleware(rec, nil)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apilog.SetKey(r.Context(), "k", strings.Repeat("a", 300))
-		w.WriteHeader(204)
-	}))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/models", nil))
-	closeRecorder(t, rec)
-	if w.Code != 204 || len(s.written()) != 0 || rec.Stats().Failed != 1 || l.total() != 1 {
-		t.Errorf("code %d, %d written, stats %+v, %d reported: want the response untouched and one failed entry reported",
-			w.Code, len(s.written()), rec.Stats(), l.total())
+// TestMiddlewareHostValues: what the host attaches is made safe like the
+// request's own text, and an account the store cannot take is recorded as
+// no account rather than cut into what could be another tenant's.
+func TestMiddlewareHostValues(t *testing.T) {
+	for _, tt := range []struct {
+		name                 string
+		keyID, account, code string
+		want                 apilog.Entry
+	}{
+		{"control characters", "key\n1", "acct_1", "E1\r\nE2\u2028", apilog.Entry{Account: "acct_1", KeyID: "key\ufffd1", ErrorCode: "E1\ufffd\ufffdE2\ufffd"}},
+		{"long code", "key_1", "acct_1", strings.Repeat("E", 300), apilog.Entry{Account: "acct_1", KeyID: "key_1", ErrorCode: strings.Repeat("E", 253) + "…"}},
+		{"long account", "key_1", strings.Repeat("a", 300), "", apilog.Entry{Account: "-"}},
+		{"invalid account", "key_1", "acct_\xff", "", apilog.Entry{Account: "-"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, w := serveOne(t, nil, func(w http.ResponseWriter, r *http.Request) {
+				apilog.SetKey(r.Context(), tt.keyID, tt.account)
+				apilog.SetErrorCode(r.Context(), tt.code)
+				w.WriteHeader(204)
+			}, httptest.NewRequest("GET", "/v1/models", nil))
+			got := apilog.Entry{Account: e.Account, KeyID: e.KeyID, ErrorCode: e.ErrorCode}
+			if diff := cmp.Diff(tt.want, got); diff != "" || w.Code != 204 {
+				t.Errorf("code %d; entry (-want +got):\n%s", w.Code, diff)
+			}
+		})
+	}
+}
+
+// TestMiddlewareReadsTheRequestFirst: a middleware inside ours that
+// rewrites the request (as chi's RealIP sets RemoteAddr from
+// X-Forwarded-For) does not change what is recorded.
+func TestMiddlewareReadsTheRequestFirst(t *testing.T) {
+	h := testHasher(t)
+	r := httptest.NewRequest("POST", "/v1/models", nil)
+	r.RemoteAddr = "203.0.113.7:1"
+	r.Header.Set("X-Forwarded-For", "198.51.100.1")
+	e, _ := serveOne(t, &apilog.MiddlewareOptions{Hasher: h}, func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = r.Header.Get("X-Forwarded-For") + ":1"
+		r.Method = "DELETE"
+		r.URL.Path = "/internal/rewritten"
+	}, r)
+	if e.IPHash != h.HashIP(netip.MustParseAddr("203.0.113.7")) || e.Method != "POST" || e.Endpoint != "/v1/models" {
+		t.Errorf("recorded %s %s from %s, want POST /v1/models from the peer", e.Method, e.Endpoint, e.IPHash)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -71,7 +72,7 @@ type RecorderStats struct {
 	Written  int64 // entries the store committed
 	Dropped  int64 // entries not queued (full queue, closed) or abandoned at a Close that ran out of time
 	Failed   int64 // entries that failed validation, or that the store refused past the retries
-	Pending  int64 // entries queued or being written
+	Pending  int64 // entries queued, being written, or in a Record waiting for room
 
 	Batches int64 // successful Appends
 	Retries int64 // Appends that failed and were tried again
@@ -97,28 +98,36 @@ type Recorder struct {
 	mu       sync.Mutex
 	queue    ring
 	firstAt  time.Time     // when the oldest queued entry was queued
-	room     chan struct{} // closed when the writer takes entries; nil when no one waits
-	inflight int64
-	seq      int64 // entries queued, ever
-	done     int64 // entries resolved (written, failed or abandoned), ever
+	room     chan struct{} // closed when a write ends; nil when no one waits
+	inflight int64         // entries in the batch being written
+	waiting  int64         // Record calls waiting for room
+	seq      int64         // entries queued, ever
+	done     int64         // of those, resolved: written, failed or abandoned
 	flushes  []*flushWait
 	stats    RecorderStats
-	reported int64 // Dropped already reported to OnError
 
-	reportedAt time.Time // of the last drop report; the writer's own
-	closeOnce  sync.Once
+	// Losses of queued entries, for Flush to report each once.
+	lost, lostReported int64
+	lastLoss           error
+
+	// Full-queue drops, reported to OnError in sums.
+	fullDrops, fullReported int64
+	reportedAt              time.Time // the writer's own
+
+	closeOnce sync.Once
 }
 
 // flushWait is a Flush waiting for the entries up to seq to be resolved.
 type flushWait struct {
 	seq  int64
-	lost int64 // entries up to seq that were not written
-	err  error // the last reason
+	lost int64 // queued entries up to seq that were not written, ever
+	err  error // why, the last reason
 	done chan struct{}
 }
 
-// NewRecorder returns a Recorder writing to store and starts its writer
-// goroutine; stop it with Close. A nil opts means the defaults.
+// NewRecorder returns a Recorder writing to store, which must not be nil,
+// and starts its writer goroutine; stop it with Close. A nil opts means
+// the defaults.
 func NewRecorder(store Store, opts *RecorderOptions) *Recorder {
 	var opt RecorderOptions
 	if opts != nil {
@@ -166,20 +175,15 @@ func (r *Recorder) Record(e Entry) error {
 	if invalid != nil {
 		r.stats.Failed++
 		r.mu.Unlock()
-		r.lost(invalid, 1)
+		r.report(invalid, 1)
 		return invalid
 	}
 	var timer *time.Timer
-	for r.full() {
-		if r.isClosing() {
-			break
-		}
-		if r.opt.BlockTimeout <= 0 {
-			r.stats.Dropped++
-			r.mu.Unlock()
-			return ErrQueueFull
-		}
+	for r.full() && !r.isClosing() {
 		if timer == nil {
+			if r.opt.BlockTimeout <= 0 {
+				break
+			}
 			timer = time.NewTimer(r.opt.BlockTimeout)
 			defer timer.Stop()
 		}
@@ -187,25 +191,31 @@ func (r *Recorder) Record(e Entry) error {
 			r.room = make(chan struct{})
 		}
 		room := r.room
+		r.waiting++
 		r.mu.Unlock()
+		timedOut := false
 		select {
 		case <-room:
 		case <-r.closing:
 		case <-timer.C:
-			r.mu.Lock()
-			if !r.full() && !r.isClosing() {
-				continue // room came with the timeout
-			}
-			r.stats.Dropped++
-			r.mu.Unlock()
-			return ErrQueueFull
+			timedOut = true
 		}
 		r.mu.Lock()
+		r.waiting--
+		if timedOut {
+			break // room that came with the timeout is used below
+		}
 	}
-	if r.isClosing() {
+	switch {
+	case r.isClosing():
 		r.stats.Dropped++
 		r.mu.Unlock()
 		return ErrRecorderClosed
+	case r.full():
+		r.stats.Dropped++
+		r.fullDrops++
+		r.mu.Unlock()
+		return ErrQueueFull
 	}
 	if r.queue.len() == 0 {
 		r.firstAt = time.Now()
@@ -243,31 +253,26 @@ func (r *Recorder) nudge() {
 	}
 }
 
-// Flush returns when every entry recorded before the call has been
-// written to the store, or has failed, or when ctx ends. It returns an
-// error when some of those entries failed or were abandoned, saying how
-// many and why.
+// Flush returns when every entry queued before the call has been written
+// to the store, or has failed, or when ctx ends. It returns an error when
+// some of those entries were not written, saying how many and why, unless
+// an earlier Flush or Close already reported them. (Entries Record did not
+// queue were reported by its error.)
 func (r *Recorder) Flush(ctx context.Context) error {
 	w := r.waitFor()
-	if w == nil {
-		return nil
-	}
-	r.nudge()
-	select {
-	case <-w.done:
-	case <-ctx.Done():
-		r.mu.Lock()
-		for i, f := range r.flushes {
-			if f == w {
-				r.flushes = append(r.flushes[:i], r.flushes[i+1:]...)
-				break
-			}
+	if w != nil {
+		r.nudge()
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			r.mu.Lock()
+			r.flushes = slices.DeleteFunc(r.flushes, func(f *flushWait) bool { return f == w })
+			r.mu.Unlock()
+			return fmt.Errorf("apilog: flush: %w", ctx.Err())
 		}
-		r.mu.Unlock()
-		return fmt.Errorf("apilog: flush: %w", ctx.Err())
 	}
-	if w.lost > 0 {
-		return fmt.Errorf("apilog: flush: %d entries were not written: %w", w.lost, w.err)
+	if err := r.lossSince(w); err != nil {
+		return fmt.Errorf("apilog: flush: %w", err)
 	}
 	return nil
 }
@@ -280,16 +285,35 @@ func (r *Recorder) waitFor() *flushWait {
 	if r.done >= r.seq {
 		return nil
 	}
-	w := &flushWait{seq: r.seq, done: make(chan struct{})}
+	w := &flushWait{seq: r.seq, lost: r.lost, err: r.lastLoss, done: make(chan struct{})}
 	r.flushes = append(r.flushes, w)
 	return w
+}
+
+// lossSince returns an error for the queued entries up to w's (up to the
+// last resolved when w is nil) that were not written and that no Flush has
+// reported yet, and marks them reported.
+func (r *Recorder) lossSince(w *flushWait) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lost, why := r.lost, r.lastLoss
+	if w != nil {
+		lost, why = w.lost, w.err
+	}
+	n := lost - r.lostReported
+	if n <= 0 {
+		return nil
+	}
+	r.lostReported = lost
+	return fmt.Errorf("%d entries were not written: %w", n, why)
 }
 
 // Close stops intake, writes what is queued, and stops the writer. If ctx
 // ends first, the write in progress is cancelled, the entries still queued
 // are counted as dropped, and Close returns an error saying how many were
-// lost. Close returns an error too when queued entries failed. A second
-// Close waits for the first to finish and returns nil.
+// lost. Close returns an error too when queued entries failed (unless a
+// Flush reported them). A second Close waits for the first to finish, or
+// for its own ctx, and returns nil.
 func (r *Recorder) Close(ctx context.Context) error {
 	first := false
 	r.closeOnce.Do(func() {
@@ -299,9 +323,14 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.mu.Unlock()
 	})
 	if !first {
-		<-r.exited
-		return nil
+		select {
+		case <-r.exited:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("apilog: close: %w", ctx.Err())
+		}
 	}
+	r.nudge()
 	w := r.waitFor()
 	if w != nil {
 		select {
@@ -313,8 +342,8 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	<-r.exited
 	r.abort()
-	if w != nil && w.lost > 0 {
-		return fmt.Errorf("apilog: close: %d entries were not written: %w", w.lost, w.err)
+	if err := r.lossSince(w); err != nil {
+		return fmt.Errorf("apilog: close: %w", err)
 	}
 	return nil
 }
@@ -324,24 +353,30 @@ func (r *Recorder) Stats() RecorderStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.stats
-	s.Pending = int64(r.queue.len()) + r.inflight
+	s.Pending = int64(r.queue.len()) + r.inflight + r.waiting
 	return s
 }
 
 // run is the writer: it takes batches off the queue and writes them until
-// the recorder is closed and the queue is empty.
+// the recorder is closed and the queue is empty, or Close runs out of time.
 func (r *Recorder) run() {
 	defer close(r.exited)
+	defer r.reportDrops(true)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	batch := make([]Entry, 0, min(r.opt.BatchSize, r.opt.QueueSize))
 	for {
 		r.mu.Lock()
 		for {
+			if r.ctx.Err() != nil {
+				n := r.abandonLocked()
+				r.mu.Unlock()
+				r.report(errAbandoned, n)
+				return
+			}
 			n := r.queue.len()
 			if n == 0 && r.isClosing() {
 				r.mu.Unlock()
-				r.reportDrops(true)
 				return
 			}
 			if n >= r.opt.BatchSize || n > 0 && (len(r.flushes) > 0 || r.isClosing() || time.Since(r.firstAt) >= r.opt.BatchDelay) {
@@ -353,7 +388,7 @@ func (r *Recorder) run() {
 			if n > 0 {
 				d = r.opt.BatchDelay - time.Since(r.firstAt)
 			}
-			if r.stats.Dropped > r.reported {
+			if r.fullDrops > r.fullReported {
 				if dd := max(time.Second-time.Since(r.reportedAt), 0); d < 0 || dd < d {
 					d = dd
 				}
@@ -371,12 +406,6 @@ func (r *Recorder) run() {
 			case <-r.ctx.Done():
 			}
 			r.mu.Lock()
-			if r.ctx.Err() != nil {
-				r.abandonLocked()
-				r.mu.Unlock()
-				r.reportDrops(true)
-				return
-			}
 		}
 		batch = r.queue.take(batch[:0], r.opt.BatchSize)
 		r.inflight = int64(len(batch))
@@ -387,7 +416,7 @@ func (r *Recorder) run() {
 
 		err := r.write(batch)
 		if err != nil {
-			r.lost(err, len(batch)) // before a Flush waiting for them returns
+			r.report(err, len(batch)) // before a Flush waiting for them returns
 		}
 
 		r.mu.Lock()
@@ -403,15 +432,8 @@ func (r *Recorder) run() {
 			r.stats.Failed += int64(len(batch))
 		}
 		r.resolveLocked(int64(len(batch)), err)
-		if r.ctx.Err() != nil {
-			r.abandonLocked()
-		}
 		r.mu.Unlock()
 		clear(batch) // let the entries' strings go
-		if r.ctx.Err() != nil {
-			r.reportDrops(true)
-			return
-		}
 		r.reportDrops(false)
 	}
 }
@@ -435,20 +457,25 @@ func (r *Recorder) write(batch []Entry) error {
 		r.stats.Retries++
 		r.mu.Unlock()
 		r.log.Warn("apilog: writing a batch failed; retrying", "entries", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
+		r.reportDrops(false) // an overload is most likely now
 		select {
 		case <-time.After(backoff):
 		case <-r.ctx.Done():
-			return fmt.Errorf("%d attempts, then close ran out of time: %w", attempt, err)
+			return fmt.Errorf("%d attempts, then Close ran out of time: %w", attempt, err)
 		}
 		backoff = min(2*backoff, time.Second)
 	}
 }
 
-// resolveLocked marks the next n entries resolved; err is nil when they
-// were written.
+// resolveLocked marks the next n queued entries resolved; err is nil when
+// they were written.
 func (r *Recorder) resolveLocked(n int64, err error) {
 	from := r.done
 	r.done += n
+	if err != nil {
+		r.lost += n
+		r.lastLoss = err
+	}
 	kept := r.flushes[:0]
 	for _, f := range r.flushes {
 		if err != nil && f.seq > from {
@@ -465,36 +492,39 @@ func (r *Recorder) resolveLocked(n int64, err error) {
 	r.flushes = kept
 }
 
-// abandonLocked drops everything queued: Close ran out of time.
-func (r *Recorder) abandonLocked() {
+// abandonLocked drops everything queued, because Close ran out of time, and
+// returns how many entries that was.
+func (r *Recorder) abandonLocked() int {
 	n := r.queue.len()
-	if n == 0 {
-		return
+	if n > 0 {
+		r.queue.take(nil, n)
+		r.stats.Dropped += int64(n)
+		r.resolveLocked(int64(n), errAbandoned)
 	}
-	r.queue.take(nil, n)
-	r.stats.Dropped += int64(n)
-	r.resolveLocked(int64(n), errAbandoned)
+	return n
 }
 
-// reportDrops reports the entries dropped since the last report, at most
+// reportDrops reports the full-queue drops since the last report, at most
 // once a second unless final, so that an overload is one line a second.
 func (r *Recorder) reportDrops(final bool) {
 	if !final && time.Since(r.reportedAt) < time.Second {
 		return
 	}
 	r.mu.Lock()
-	n := r.stats.Dropped - r.reported
-	r.reported = r.stats.Dropped
+	n := r.fullDrops - r.fullReported
+	r.fullReported = r.fullDrops
 	r.mu.Unlock()
 	if n > 0 {
 		r.reportedAt = time.Now()
-	}
-	if n > 0 {
-		r.lost(ErrQueueFull, int(n))
+		r.report(ErrQueueFull, int(n))
 	}
 }
 
-func (r *Recorder) lost(err error, n int) {
+// report tells the logger and OnError of n lost entries.
+func (r *Recorder) report(err error, n int) {
+	if n == 0 {
+		return
+	}
 	r.log.Error("apilog: entries lost", "entries", n, "err", err)
 	if r.opt.OnError != nil {
 		r.opt.OnError(err, n)

@@ -574,3 +574,161 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 	checkNoWriter(t)
 }
+
+// TestRecorderBlockedRecordCounts: a Record waiting for room is pending,
+// and a Close while it waits drops it as closed, not as a full queue.
+func TestRecorderBlockedRecordCounts(t *testing.T) {
+	s := &fakeStore{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	var l losses
+	log, _ := quietLogger()
+	r := apilog.NewRecorder(s, &apilog.RecorderOptions{QueueSize: 2, BatchSize: 1, BlockTimeout: time.Minute, OnError: l.onError, Logger: log})
+	r.Record(entry(1))
+	<-s.entered
+	r.Record(entry(2))
+	done := make(chan error)
+	go func() { done <- r.Record(entry(3)) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Pending != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want the blocked Record pending", r.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	checkIdentity(t, r.Stats())
+	closed := make(chan error)
+	go func() { closed <- r.Close(context.Background()) }()
+	if err := <-done; !errors.Is(err, apilog.ErrRecorderClosed) {
+		t.Errorf("Record blocked when Close came = %v, want ErrRecorderClosed", err)
+	}
+	close(s.gate)
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	st := r.Stats()
+	checkIdentity(t, st)
+	if st.Written != 2 || st.Dropped != 1 || l.total() != 0 {
+		t.Errorf("stats %+v, %d reported: want 2 written and 1 dropped at close, which only its caller hears of", st, l.total())
+	}
+	checkNoWriter(t)
+}
+
+func TestRecorderCloseReasons(t *testing.T) {
+	s := &fakeStore{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	var l losses
+	log, _ := quietLogger()
+	r := apilog.NewRecorder(s, &apilog.RecorderOptions{BatchSize: 10, OnError: l.onError, Logger: log})
+	for i := range 25 {
+		r.Record(entry(i))
+	}
+	<-s.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	r.Close(ctx)
+	var abandoned, cancelled int
+	for _, err := range l.errs {
+		switch {
+		case errors.Is(err, apilog.ErrQueueFull):
+			t.Errorf("OnError(%v): nothing was dropped for a full queue", err)
+		case strings.Contains(err.Error(), "abandoned"):
+			abandoned++
+		case errors.Is(err, context.Canceled):
+			cancelled++
+		default:
+			t.Errorf("OnError(%v)", err)
+		}
+	}
+	if abandoned != 1 || cancelled != 1 {
+		t.Errorf("OnError errors %v: want the cancelled batch and the abandoned queue", l.errs)
+	}
+}
+
+func TestRecorderSecondClose(t *testing.T) {
+	s := &fakeStore{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	r := apilog.NewRecorder(s, nil)
+	r.Record(entry(1))
+	<-s.entered
+	first := make(chan error)
+	go func() { first <- r.Close(context.Background()) }()
+	time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := r.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second Close while the first waits = %v, want its own deadline", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("second Close took %v, want about its 30 ms deadline", d)
+	}
+	close(s.gate)
+	if err := <-first; err != nil {
+		t.Errorf("first Close: %v", err)
+	}
+	if err := r.Close(context.Background()); err != nil {
+		t.Errorf("Close after Close: %v", err)
+	}
+	checkNoWriter(t)
+}
+
+// TestRecorderFlushReportsEarlierLosses: a Flush called after a batch
+// already failed still says so, once.
+func TestRecorderFlushReportsEarlierLosses(t *testing.T) {
+	fault := errors.New("disk I/O error")
+	s := &fakeStore{fail: func(int) error { return fault }}
+	log, _ := quietLogger()
+	r := apilog.NewRecorder(s, &apilog.RecorderOptions{RetryFor: time.Millisecond, BatchDelay: time.Millisecond, Logger: log})
+	r.Record(entry(1))
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Failed != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v, want the entry failed", r.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := r.Flush(context.Background()); !errors.Is(err, fault) || !strings.Contains(err.Error(), "1 entries") {
+		t.Errorf("Flush after the failure = %v, want it reported", err)
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Errorf("second Flush = %v, want nil: the loss was reported", err)
+	}
+	closeRecorder(t, r)
+}
+
+// TestRecorderCloseStress closes recorders at random moments of slow
+// writes, with deadlines that often end first: Close always returns,
+// every entry is counted once, and no goroutine is left.
+func TestRecorderCloseStress(t *testing.T) {
+	log, _ := quietLogger()
+	for i := range 100 {
+		var l losses
+		delay := time.Duration(i%7) * time.Millisecond
+		s := &fakeStore{fail: func(int) error { time.Sleep(delay); return nil }}
+		r := apilog.NewRecorder(s, &apilog.RecorderOptions{QueueSize: 64, BatchSize: 8, OnError: l.onError, Logger: log})
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 50 {
+					r.Record(entry(w*1000 + j))
+				}
+			}()
+		}
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%4)*time.Millisecond)
+		closed := make(chan struct{})
+		go func() { r.Close(ctx); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Close hung; stats %+v", i, r.Stats())
+		}
+		cancel()
+		wg.Wait()
+		st := r.Stats()
+		checkIdentity(t, st)
+		if st.Pending != 0 || st.Written != int64(len(s.written())) {
+			t.Fatalf("round %d: stats %+v, %d in the store", i, st, len(s.written()))
+		}
+	}
+	checkNoWriter(t)
+}
