@@ -19,8 +19,8 @@ import (
 // is a useful default.
 type MiddlewareOptions struct {
 	// Hasher hashes the client address into Entry.IPHash; use
-	// [NewIPHasher]. Nil records no IP hash. The raw address is never
-	// recorded.
+	// [NewIPHasher]. Nil records no IP hash. The recorder's goroutine
+	// calls it, off the request's path; the raw address is never stored.
 	Hasher IPHasher
 
 	// TrustedProxies are the networks of the reverse proxies in front of
@@ -108,9 +108,7 @@ func Middleware(rec *Recorder, opts *MiddlewareOptions) func(http.Handler) http.
 				st.path = r.URL.Path
 			}
 			if opt.Hasher != nil {
-				if addr := ClientAddr(r, opt.TrustedProxies, opt.ProxyHeader); addr.IsValid() {
-					st.ipHash = opt.Hasher.HashIP(addr)
-				}
+				st.addr = ClientAddr(r, opt.TrustedProxies, opt.ProxyHeader)
 			}
 			st.id[0] = requestID(r.Header[opt.RequestIDHeader])
 			w.Header()[opt.RequestIDHeader] = st.id[:]
@@ -152,8 +150,9 @@ func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestS
 	if status == 0 {
 		status = http.StatusOK
 	}
-	// Record counts and reports every entry it does not queue.
-	_ = rec.Record(Entry{
+	// The recorder counts and reports every entry it does not queue, and
+	// hashes the address in its own goroutine.
+	q := queued{e: Entry{
 		Account:   account,
 		KeyID:     cleanText(keyID, MaxFieldLen),
 		RequestID: st.id[0],
@@ -161,10 +160,13 @@ func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestS
 		Endpoint:  cleanText(st.path, maxPathLen),
 		Status:    status,
 		ErrorCode: cleanText(errorCode, MaxFieldLen),
-		IPHash:    st.ipHash,
 		Time:      st.start,
 		Duration:  max(opt.Now().Sub(st.start), 0),
-	})
+	}}
+	if st.addr.IsValid() {
+		q.addr, q.h = st.addr, opt.Hasher
+	}
+	_ = rec.record(q)
 }
 
 // SetKey attaches the API key and account of the request that ctx belongs
@@ -212,7 +214,8 @@ type requestState struct {
 	start time.Time
 	id    [1]string // the response header's value slice, too
 
-	method, path, ipHash string
+	method, path string
+	addr         netip.Addr // the client's, hashed by the recorder
 
 	mu                        sync.Mutex
 	keyID, account, errorCode string

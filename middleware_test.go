@@ -193,6 +193,11 @@ func TestMiddlewareWriterInterfaces(t *testing.T) {
 			t.Errorf("GET /stream body %q", body)
 		}
 	}
+	// The hijacking handler may still be returning after its client read
+	// the response.
+	for deadline := time.Now().Add(5 * time.Second); rec.Stats().Recorded < 4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	closeRecorder(t, rec)
 	got := map[string]int{}
 	for _, e := range s.written() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -55,7 +56,7 @@ type RecorderOptions struct {
 	// error after the retries). Across all calls, lost adds up to the
 	// Dropped and Failed counts, except for the entries Record refused
 	// after Close. Full-queue drops are reported in sums, from the
-	// recorder's goroutine, at most once per batch; an invalid entry from
+	// recorder's goroutine, at most once a second; an invalid entry from
 	// the goroutine that recorded it. It must not block for long.
 	OnError func(err error, lost int)
 
@@ -166,10 +167,23 @@ func NewRecorder(store Store, opts *RecorderOptions) *Recorder {
 // wrapping [ErrBadEntry] when e is not valid (counted as failed), and
 // [ErrQueueFull] or [ErrRecorderClosed] when e was dropped.
 func (r *Recorder) Record(e Entry) error {
-	if e.Time.IsZero() {
-		e.Time = time.Now()
+	return r.record(queued{e: e})
+}
+
+// queued is an entry in the queue. When h is set, the writer sets the
+// entry's IPHash to h's hash of addr: the HMAC is then off the path of the
+// request the middleware records, and the address never leaves memory.
+type queued struct {
+	e    Entry
+	addr netip.Addr
+	h    IPHasher
+}
+
+func (r *Recorder) record(q queued) error {
+	if q.e.Time.IsZero() {
+		q.e.Time = time.Now()
 	}
-	invalid := e.Validate()
+	invalid := q.e.Validate()
 	r.mu.Lock()
 	r.stats.Recorded++
 	if invalid != nil {
@@ -221,7 +235,7 @@ func (r *Recorder) Record(e Entry) error {
 		r.firstAt = time.Now()
 		r.nudge()
 	}
-	r.queue.push(e, r.opt.QueueSize)
+	r.queue.push(q, r.opt.QueueSize)
 	r.seq++
 	if r.queue.len() == r.opt.BatchSize {
 		r.nudge()
@@ -364,7 +378,8 @@ func (r *Recorder) run() {
 	defer r.reportDrops(true)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	batch := make([]Entry, 0, min(r.opt.BatchSize, r.opt.QueueSize))
+	taken := make([]queued, 0, min(r.opt.BatchSize, r.opt.QueueSize))
+	batch := make([]Entry, 0, cap(taken))
 	for {
 		r.mu.Lock()
 		for {
@@ -407,12 +422,21 @@ func (r *Recorder) run() {
 			}
 			r.mu.Lock()
 		}
-		batch = r.queue.take(batch[:0], r.opt.BatchSize)
-		r.inflight = int64(len(batch))
+		taken = r.queue.take(taken[:0], r.opt.BatchSize)
+		r.inflight = int64(len(taken))
 		if r.queue.len() > 0 {
 			r.firstAt = time.Now()
 		}
 		r.mu.Unlock()
+
+		batch = batch[:0]
+		for _, q := range taken {
+			if q.h != nil {
+				q.e.IPHash = q.h.HashIP(q.addr)
+			}
+			batch = append(batch, q.e)
+		}
+		clear(taken)
 
 		err := r.write(batch)
 		if err != nil {
@@ -535,18 +559,18 @@ func (r *Recorder) report(err error, n int) {
 // not written.
 var errAbandoned = errors.New("abandoned: Close's context ended first")
 
-// ring is a FIFO of entries that grows as needed up to its limit.
+// ring is a FIFO of queued entries that grows as needed up to its limit.
 type ring struct {
-	buf        []Entry
+	buf        []queued
 	head, size int
 }
 
 func (q *ring) len() int { return q.size }
 
 // push adds e; the caller has checked that the queue has room.
-func (q *ring) push(e Entry, limit int) {
+func (q *ring) push(e queued, limit int) {
 	if q.size == len(q.buf) {
-		grown := make([]Entry, min(max(2*len(q.buf), 64), limit))
+		grown := make([]queued, min(max(2*len(q.buf), 64), limit))
 		n := copy(grown, q.buf[q.head:])
 		copy(grown[n:], q.buf[:q.head])
 		q.buf, q.head = grown, 0
@@ -556,13 +580,13 @@ func (q *ring) push(e Entry, limit int) {
 }
 
 // take moves up to n entries from the front to dst.
-func (q *ring) take(dst []Entry, n int) []Entry {
+func (q *ring) take(dst []queued, n int) []queued {
 	n = min(n, q.size)
 	for range n {
 		if dst != nil {
 			dst = append(dst, q.buf[q.head])
 		}
-		q.buf[q.head] = Entry{}
+		q.buf[q.head] = queued{}
 		q.head = (q.head + 1) % len(q.buf)
 	}
 	q.size -= n
