@@ -63,7 +63,7 @@ type MiddlewareOptions struct {
 // Middleware returns a middleware that records every request it wraps to
 // rec: method, path, status, error code, key, account, client IP hash,
 // time, duration and request ID. Recording never waits for the store.
-// A nil opts means the defaults.
+// rec must not be nil; a nil opts means the defaults.
 //
 // The status is what the handler wrote, 200 when it wrote nothing, 500
 // when it panicked (the panic goes on up), and 101 when it hijacked the
