@@ -490,6 +490,24 @@ func TestRecorderCloseRunsOutOfTime(t *testing.T) {
 	if st.Failed != 10 || st.Dropped != 15 || st.Pending != 0 || l.total() != 25 {
 		t.Errorf("stats %+v, %d reported: want the stuck batch of 10 failed and 15 dropped, all reported", st, l.total())
 	}
+	// The losses come with their reasons: the cancelled batch and the
+	// abandoned queue, not a full queue.
+	var abandoned, cancelled int
+	for _, err := range l.errs {
+		switch {
+		case errors.Is(err, apilog.ErrQueueFull):
+			t.Errorf("OnError(%v): nothing was dropped for a full queue", err)
+		case strings.Contains(err.Error(), "abandoned"):
+			abandoned++
+		case errors.Is(err, context.Canceled):
+			cancelled++
+		default:
+			t.Errorf("OnError(%v)", err)
+		}
+	}
+	if abandoned != 1 || cancelled != 1 {
+		t.Errorf("OnError errors %v: want the cancelled batch and the abandoned queue", l.errs)
+	}
 	checkNoWriter(t)
 }
 
@@ -610,36 +628,6 @@ func TestRecorderBlockedRecordCounts(t *testing.T) {
 		t.Errorf("stats %+v, %d reported: want 2 written and 1 dropped at close, which only its caller hears of", st, l.total())
 	}
 	checkNoWriter(t)
-}
-
-func TestRecorderCloseReasons(t *testing.T) {
-	s := &fakeStore{gate: make(chan struct{}), entered: make(chan struct{}, 1)}
-	var l losses
-	log, _ := quietLogger()
-	r := apilog.NewRecorder(s, &apilog.RecorderOptions{BatchSize: 10, OnError: l.onError, Logger: log})
-	for i := range 25 {
-		r.Record(entry(i))
-	}
-	<-s.entered
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	r.Close(ctx)
-	var abandoned, cancelled int
-	for _, err := range l.errs {
-		switch {
-		case errors.Is(err, apilog.ErrQueueFull):
-			t.Errorf("OnError(%v): nothing was dropped for a full queue", err)
-		case strings.Contains(err.Error(), "abandoned"):
-			abandoned++
-		case errors.Is(err, context.Canceled):
-			cancelled++
-		default:
-			t.Errorf("OnError(%v)", err)
-		}
-	}
-	if abandoned != 1 || cancelled != 1 {
-		t.Errorf("OnError errors %v: want the cancelled batch and the abandoned queue", l.errs)
-	}
 }
 
 func TestRecorderSecondClose(t *testing.T) {
