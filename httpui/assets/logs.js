@@ -1,0 +1,231 @@
+// apilog Logs page: updates the table in place from the JSON API, so that
+// search, filters, sort, paging, selection and export work without a page
+// load (and so without leaving fullscreen). Data only ever reaches the page
+// through textContent and attribute setters, never as HTML.
+(() => {
+  "use strict";
+  document.documentElement.classList.add("js");
+  const $ = (s, el = document) => el.querySelector(s);
+  const $$ = (s, el = document) => Array.from(el.querySelectorAll(s));
+  const root = $("#logs"), filters = $("#filters"), rowsForm = $("#rows"), tbody = $("#tbody");
+  const fmtLocal = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  const fmtUTC = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC", timeZoneName: "short" });
+  const utcBox = $("#utc");
+
+  function showTimes(scope = document) {
+    const utc = utcBox && utcBox.checked;
+    for (const t of $$("time[datetime]", scope)) {
+      const d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = (utc ? fmtUTC : fmtLocal).format(d);
+    }
+  }
+  if (utcBox) {
+    utcBox.checked = localStorage.getItem("apilog-utc") === "1";
+    utcBox.addEventListener("change", () => { localStorage.setItem("apilog-utc", utcBox.checked ? "1" : "0"); showTimes(); });
+  }
+  showTimes();
+
+  // Fullscreen, with a CSS fallback where the API is refused.
+  const fsButton = $("#fullscreen");
+  if (fsButton) {
+    fsButton.addEventListener("click", async () => {
+      if (document.fullscreenElement || root.classList.contains("fullscreen-fallback")) {
+        if (document.fullscreenElement) await document.exitFullscreen();
+        root.classList.remove("fullscreen-fallback");
+        return;
+      }
+      try { await root.requestFullscreen(); } catch { root.classList.add("fullscreen-fallback"); }
+    });
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape") root.classList.remove("fullscreen-fallback"); });
+  }
+  if (!filters || !rowsForm) return; // the error state
+
+  // Selection of the current page's rows.
+  const selectAll = $("#select-all"), selected = $("#selected");
+  function updateSelection() {
+    const boxes = $$("input[name=id]", tbody), n = boxes.filter((b) => b.checked).length;
+    selected.textContent = n.toLocaleString() + " selected";
+    selectAll.checked = n > 0 && n === boxes.length;
+    selectAll.indeterminate = n > 0 && n < boxes.length;
+  }
+  selectAll.addEventListener("change", () => {
+    for (const b of $$("input[name=id]", tbody)) b.checked = selectAll.checked;
+    updateSelection();
+  });
+  tbody.addEventListener("change", (e) => { if (e.target.name === "id") updateSelection(); });
+  tbody.addEventListener("click", (e) => {
+    const b = e.target.closest("button.copy");
+    if (b && navigator.clipboard) navigator.clipboard.writeText(b.previousElementSibling.title);
+  });
+
+  // The view's state is the URL's query.
+  function stateFromFilters() {
+    const p = new URLSearchParams();
+    const fd = new FormData(filters);
+    const range = fd.get("range") || "";
+    for (const [k, v] of fd) {
+      if (v === "" || ((k === "from" || k === "to") && range !== "custom")) continue;
+      if (k === "from" || k === "to") {
+        const d = new Date(v); // datetime-local is the user's local time
+        if (!isNaN(d)) p.append(k, d.toISOString());
+        continue;
+      }
+      p.append(k, v);
+    }
+    return p;
+  }
+
+  let controller = null;
+  async function load(params, push) {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    root.classList.add("loading");
+    try {
+      const res = await fetch("api/logs?" + params.toString(), { signal: controller.signal, headers: { Accept: "application/json" } });
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.error || "the logs could not be read");
+      render(body, params);
+      clearError();
+      const url = params.toString() ? "?" + params.toString() : location.pathname;
+      if (push) history.pushState(null, "", url);
+    } catch (err) {
+      if (err.name !== "AbortError") showError(err.message);
+    } finally {
+      root.classList.remove("loading");
+    }
+  }
+
+  function showError(msg) {
+    let bar = $("#js-error");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.id = "js-error"; bar.className = "error"; bar.setAttribute("role", "alert");
+      filters.after(bar);
+    }
+    bar.textContent = msg;
+  }
+  function clearError() { const bar = $("#js-error"); if (bar) bar.remove(); }
+
+  // The key status icons, cloned from the legend's own SVG.
+  const icons = {};
+  for (const span of $$(".legend .ks")) icons[span.className.replace("ks k-", "")] = span.firstElementChild;
+
+  function el(tag, props = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === "text") e.textContent = v; else if (k === "class") e.className = v; else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c) e.append(c);
+    return e;
+  }
+
+  function row(r) {
+    const tr = el("tr", { "data-id": String(r.id) });
+    tr.append(el("td", {}, el("input", { type: "checkbox", name: "id", value: String(r.id), "aria-label": "Select row " + r.id })));
+    const api = el("td");
+    if (r.key.name) {
+      const label = { active: "Active", rotated: "Rotated", expired: "Expired", revoked: "Revoked or inactive" }[r.key.status] || "";
+      const icon = el("span", { class: "ks k-" + r.key.color, role: "img", "aria-label": label, title: label });
+      if (icons[r.key.color]) icon.append(icons[r.key.color].cloneNode(true));
+      api.append(icon, " ", r.key.name, " ", el("code", { class: "prefix", text: r.key.prefix }));
+    } else {
+      api.append(el("span", { class: "muted", text: "No key" }));
+    }
+    tr.append(api);
+    tr.append(el("td", { text: r.method }));
+    tr.append(el("td", { class: "ep" }, el("code", { text: r.endpoint })));
+    const means = { green: "Success", blue: "Redirect", amber: "Client error", red: "Server error" }[r.status_color] || "Other";
+    tr.append(el("td", {}, el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + means }))));
+    tr.append(el("td", { text: r.error_code }));
+    const ip = el("td", {}, el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) }));
+    if (r.ip_hash) ip.append(el("button", { type: "button", class: "copy", "aria-label": "Copy IP hash", text: "⧉" }));
+    tr.append(ip);
+    tr.append(el("td", {}, el("time", { datetime: r.time, title: r.duration_ms + " ms · request " + r.request_id, text: r.time })));
+    return tr;
+  }
+
+  function render(body, params) {
+    tbody.replaceChildren(...body.rows.map(row));
+    showTimes(tbody);
+    updateSelection();
+    // The export form carries the view, so an export is of this page.
+    for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
+    for (const [k, v] of params) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
+    // Sort headers: a click sorts by the column, a second flips it.
+    $$("thead th[aria-sort]").forEach((th, i) => {
+      const a = $("a", th), col = columns[i];
+      const on = body.sort === col;
+      th.setAttribute("aria-sort", on ? (body.dir === "asc" ? "ascending" : "descending") : "none");
+      $(".arrow", a).textContent = on ? (body.dir === "asc" ? "▲" : "▼") : "";
+      const p = new URLSearchParams(params);
+      p.delete("page");
+      const dir = on ? (body.dir === "asc" ? "desc" : "asc") : (col === "time" ? "desc" : "asc");
+      if (col === "time" && dir === "desc") { p.delete("sort"); p.delete("dir"); } else { p.set("sort", col); p.set("dir", dir); }
+      a.setAttribute("href", "?" + p.toString());
+    });
+    // Pager.
+    const pager = $(".pager");
+    const link = (label, rel, page) => {
+      if (!page) return el("span", { class: "disabled", text: label });
+      const p = new URLSearchParams(params);
+      if (page > 1) p.set("page", String(page)); else p.delete("page");
+      return el("a", { href: "?" + p.toString(), rel, text: label });
+    };
+    const n = body.page, last = body.total_pages;
+    pager.replaceChildren(
+      link("« First", "first", n > 1 && 1), link("‹ Previous", "prev", n > 1 && Math.min(n - 1, last)),
+      el("span", { id: "page-text", text: body.page_text }),
+      link("Next ›", "next", n < last && n + 1), link("Last »", "last", n < last && last),
+      el("span", { id: "range-text", class: "muted", text: body.range_text + " rows" }));
+    const empty = $("#empty");
+    const filtered = ["q", "status", "method", "key", "range"].some((k) => params.has(k));
+    empty.hidden = body.total_rows !== 0;
+    empty.textContent = !filtered ? "No API requests yet" : params.get("q") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
+  }
+  const columns = ["api", "method", "endpoint", "status", "error", "ip", "time"];
+
+  function sortAndKeep(p) {
+    // The filter form holds the sort as hidden fields; keep them current.
+    const cur = new URLSearchParams(location.search);
+    for (const k of ["sort", "dir"]) {
+      p.delete(k);
+      if (cur.has(k)) p.set(k, cur.get(k));
+    }
+    return p;
+  }
+
+  let timer = 0;
+  filters.addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(timer); load(sortAndKeep(stateFromFilters()), true); });
+  filters.addEventListener("input", (e) => {
+    if (e.target.name !== "q") return;
+    clearTimeout(timer);
+    timer = setTimeout(() => load(sortAndKeep(stateFromFilters()), true), 250);
+  });
+  filters.addEventListener("change", (e) => {
+    if (e.target.name === "q") return;
+    const custom = $(".custom-range");
+    custom.classList.toggle("hidden-until-custom", filters.elements.range.value !== "custom");
+    if (e.target.name === "range" && e.target.value === "custom") return; // wait for the dates
+    load(sortAndKeep(stateFromFilters()), true);
+  });
+  $(".clear").addEventListener("click", (e) => {
+    e.preventDefault();
+    filters.reset();
+    for (const b of $$("input[type=checkbox]", filters)) b.checked = false;
+    filters.elements.q.value = ""; filters.elements.method.value = ""; filters.elements.range.value = "";
+    $(".custom-range").classList.add("hidden-until-custom");
+    load(new URLSearchParams(), true);
+  });
+  document.addEventListener("click", (e) => {
+    const a = e.target.closest("thead a.sort, .pager a");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    load(new URLSearchParams(a.getAttribute("href").slice(1)), true);
+  });
+  window.addEventListener("popstate", () => {
+    const p = new URLSearchParams(location.search);
+    filters.elements.q.value = p.get("q") || "";
+    load(p, false);
+  });
+  updateSelection();
+})();

@@ -1,0 +1,277 @@
+// Package httpui serves the Logs page of an apilog store as one
+// http.Handler: the page, its JSON API, CSV and JSON exports and its assets,
+// all behind one authorization and one tenant scope. Mount it under any
+// prefix; every link it makes is relative:
+//
+//	h, err := httpui.New(store, &httpui.Options{Authorize: viewerOf})
+//	mux.Handle("/logs/", http.StripPrefix("/logs", h))
+//
+// Without Options.Authorize it answers only loopback clients, as an
+// operator seeing every account; set AllowUnauthenticated only when the
+// host guards the route itself.
+package httpui
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// Viewer is who looks at the page and so which rows they may see.
+type Viewer struct {
+	// Account is the one tenant whose rows the viewer sees.
+	Account string
+	// AllAccounts shows every tenant's rows, for operators. Account must
+	// then be empty.
+	AllAccounts bool
+	// Name is shown on the page ("Signed in as …"); optional.
+	Name string
+}
+
+// ErrForbidden is what an Authorize func returns (or wraps) to refuse a
+// request; the handler answers 403. Any other error is answered 403 too,
+// without its text.
+var ErrForbidden = errors.New("httpui: forbidden")
+
+// Options configures the handler. The zero value serves loopback clients
+// only.
+type Options struct {
+	// Authorize decides who the viewer of a request is. Every route goes
+	// through it; its Viewer scopes every query. Optional: without it only
+	// loopback clients are served, as an operator of all accounts.
+	Authorize func(r *http.Request) (Viewer, error)
+
+	// AllowUnauthenticated serves everyone, without Authorize, as an
+	// operator of all accounts. Only for a host that guards the route
+	// itself.
+	AllowUnauthenticated bool
+
+	// PublicAssets serves the stylesheet, script and icons without
+	// Authorize. They hold no data.
+	PublicAssets bool
+
+	// Hasher is the recorder's IP hasher, so that a search for
+	// ip:203.0.113.7 finds that address's rows. Optional.
+	Hasher apilog.IPHasher
+
+	// Logger receives store errors, which the page reports without their
+	// detail. Default slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+//go:embed assets templates
+var files embed.FS
+
+// Handler is the Logs page. Create one with [New].
+type Handler struct {
+	store  apilog.Store
+	opt    Options
+	log    *slog.Logger
+	page   *template.Template
+	assets http.Handler
+}
+
+// New returns the Logs page of store.
+func New(store apilog.Store, opts *Options) (*Handler, error) {
+	if store == nil {
+		return nil, errors.New("httpui: no store")
+	}
+	h := &Handler{store: store}
+	if opts != nil {
+		h.opt = *opts
+	}
+	if h.opt.Authorize != nil && h.opt.AllowUnauthenticated {
+		return nil, errors.New("httpui: Options.Authorize and AllowUnauthenticated both set; choose one")
+	}
+	h.log = h.opt.Logger
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.opt.Now == nil {
+		h.opt.Now = time.Now
+	}
+	var err error
+	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
+		return nil, fmt.Errorf("httpui: templates: %w", err)
+	}
+	assets, err := fs.Sub(files, "assets")
+	if err != nil {
+		return nil, err
+	}
+	h.assets = http.StripPrefix("/assets/", http.FileServerFS(assets))
+	return h, nil
+}
+
+// csp allows the page's own script and stylesheet and nothing else: no
+// inline script or style, no other origin, no framing.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", csp)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("X-Frame-Options", "DENY")
+
+	path := r.URL.Path
+	if path == "" {
+		// Mounted at /logs and asked for /logs: relative links need the
+		// slash.
+		u := *r.URL
+		u.Path = strings.SplitN(r.RequestURI, "?", 2)[0] + "/"
+		if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+			u.Path = "/"
+		}
+		http.Redirect(w, r, u.Path+queryOf(r), http.StatusMovedPermanently)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed: the Logs page only reads")
+		return
+	}
+	isAsset := strings.HasPrefix(path, "/assets/")
+	if isAsset && h.opt.PublicAssets {
+		h.serveAsset(w, r)
+		return
+	}
+	viewer, status, msg := h.authorize(r)
+	if status != 0 {
+		h.fail(w, r, status, msg)
+		return
+	}
+	switch {
+	case isAsset:
+		h.serveAsset(w, r)
+	case path == "/":
+		h.servePage(w, r, viewer)
+	case path == "/api/logs":
+		h.serveAPI(w, r, viewer)
+	case path == "/export.csv":
+		h.serveExport(w, r, viewer, apilog.CSV)
+	case path == "/export.json":
+		h.serveExport(w, r, viewer, apilog.JSON)
+	default:
+		h.fail(w, r, http.StatusNotFound, "no such page")
+	}
+}
+
+func queryOf(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return "?" + r.URL.RawQuery
+}
+
+// authorize returns the request's viewer, or the status and message that
+// refuse it.
+func (h *Handler) authorize(r *http.Request) (Viewer, int, string) {
+	switch {
+	case h.opt.Authorize != nil:
+		v, err := h.opt.Authorize(r)
+		if err != nil {
+			return Viewer{}, http.StatusForbidden, "you may not see these logs"
+		}
+		if (v.Account == "") == !v.AllAccounts {
+			h.log.Error("httpui: Authorize returned a viewer with neither or both of Account and AllAccounts")
+			return Viewer{}, http.StatusForbidden, "you may not see these logs"
+		}
+		return v, 0, ""
+	case h.opt.AllowUnauthenticated, fromLoopback(r):
+		return Viewer{AllAccounts: true, Name: "operator"}, 0, ""
+	}
+	return Viewer{}, http.StatusForbidden, "the Logs page serves only this machine until the host sets httpui.Options.Authorize (or AllowUnauthenticated, when it guards the route itself)"
+}
+
+// fromLoopback reports whether r came from this machine directly. A request
+// that a proxy on this machine forwarded is not: its forwarding headers
+// show it.
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return false
+	}
+	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host"} {
+		if _, ok := r.Header[name]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	h.assets.ServeHTTP(w, r)
+}
+
+// fail answers an error: JSON for the API and exports, the page's error
+// state for the page, text otherwise. msg is shown as is: never an
+// internal error's text.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch p := r.URL.Path; {
+	case p == "/api/logs" || strings.HasPrefix(p, "/export."):
+		writeJSON(w, status, map[string]string{"error": msg})
+	case p == "/":
+		h.renderPage(w, status, &pageData{Error: msg, Title: "Logs"})
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintln(w, msg)
+	}
+}
+
+// queryFailed answers a failed query: a bad parameter names itself, and a
+// store error is logged and reported without its detail.
+func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var bad *errParam
+	switch {
+	case errors.As(err, &bad):
+		h.fail(w, r, http.StatusBadRequest, bad.Error())
+	case errors.Is(err, apilog.ErrBadQuery):
+		h.fail(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), apilog.ErrBadQuery.Error()+": "))
+	case errors.Is(err, context.Canceled):
+		// The client left.
+	default:
+		h.log.Error("httpui: query failed", "err", err)
+		h.fail(w, r, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists")
+	}
+}
+
+// load parses the request's view and runs its query.
+func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error) {
+	v, err := parseView(r.URL.Query())
+	if err != nil {
+		return v, apilog.Page{}, err
+	}
+	q, err := v.query(viewer, h.opt.Hasher, h.opt.Now())
+	if err != nil {
+		return v, apilog.Page{}, err
+	}
+	p, err := h.store.Query(r.Context(), q)
+	return v, p, err
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v) // the client is gone if this fails
+}

@@ -1,0 +1,467 @@
+package httpui_test
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/memstore"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// xss are values a hostile client or key name could put in a row.
+var xss = []string{`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`, `javascript:alert(1)`}
+
+// newStore returns a store with rows of two accounts: acct_a has 1,200
+// rows (3 pages) and one row of hostile text; acct_b has 10.
+func newStore(t *testing.T) *memstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s := memstore.New(nil)
+	t.Cleanup(func() { s.Close() })
+	for _, k := range []apilog.Key{
+		{ID: "k1", Account: "acct_a", Name: "production-api", Prefix: "bye_AB12"},
+		{ID: "k2", Account: "acct_a", Name: xss[1], Prefix: "bye_XSS0", RevokedAt: t0},
+		{ID: "k1", Account: "acct_b", Name: "other-tenant-key", Prefix: "bye_BBBB"},
+	} {
+		if err := s.UpsertKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var entries []apilog.Entry
+	for i := range 1200 {
+		e := apilog.Entry{Account: "acct_a", KeyID: "k1", Method: "GET", Endpoint: "/v1/models", Status: 200,
+			IPHash: strings.Repeat("ab", 32), Time: t0.Add(-time.Duration(i) * time.Second), RequestID: "req-a"}
+		if i%4 == 1 {
+			e.Method, e.Endpoint, e.Status, e.ErrorCode = "POST", "/v1/generate/image/flux-pro", 401, "BSE4006"
+		}
+		entries = append(entries, e)
+	}
+	entries = append(entries, apilog.Entry{Account: "acct_a", KeyID: "k2", Method: "POST", Endpoint: "/v1/" + xss[0],
+		Status: 500, ErrorCode: xss[2], Time: t0.Add(time.Second), RequestID: "req-xss"})
+	for i := range 10 {
+		entries = append(entries, apilog.Entry{Account: "acct_b", KeyID: "k1", Method: "DELETE", Endpoint: "/v1/secret-of-b",
+			Status: 204, Time: t0.Add(-time.Duration(i) * time.Minute), RequestID: "req-b"})
+	}
+	if err := s.Append(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func asViewer(account string) func(*http.Request) (httpui.Viewer, error) {
+	return func(r *http.Request) (httpui.Viewer, error) {
+		if r.Header.Get("Authorization") != "Bearer ok" {
+			return httpui.Viewer{}, httpui.ErrForbidden
+		}
+		return httpui.Viewer{Account: account}, nil
+	}
+}
+
+func newHandler(t *testing.T, s apilog.Store, opts *httpui.Options) http.Handler {
+	t.Helper()
+	if opts == nil {
+		opts = &httpui.Options{Authorize: asViewer("acct_a")}
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return t0.Add(time.Hour) }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	h, err := httpui.New(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func get(t *testing.T, h http.Handler, target string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("GET", target, nil)
+	r.Header.Set("Authorization", "Bearer ok")
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+type apiPage struct {
+	Rows []struct {
+		ID          int64  `json:"id"`
+		Method      string `json:"method"`
+		Endpoint    string `json:"endpoint"`
+		Status      int    `json:"status"`
+		StatusClass string `json:"status_class"`
+		StatusColor string `json:"status_color"`
+		ErrorCode   string `json:"error_code"`
+		Key         struct {
+			ID, Name, Prefix, Status, Icon, Color string
+		} `json:"key"`
+	} `json:"rows"`
+	Page       int    `json:"page"`
+	PageSize   int    `json:"page_size"`
+	TotalRows  int    `json:"total_rows"`
+	TotalPages int    `json:"total_pages"`
+	Sort       string `json:"sort"`
+	Dir        string `json:"dir"`
+}
+
+func decodeAPI(t *testing.T, w *httptest.ResponseRecorder) apiPage {
+	t.Helper()
+	if w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var p apiPage
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+		t.Fatalf("%v: %s", err, w.Body)
+	}
+	return p
+}
+
+func TestRoutes(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	for _, tt := range []struct {
+		method, path string
+		code         int
+		contentType  string
+		disposition  string
+		cache        string
+	}{
+		{"GET", "/", 200, "text/html; charset=utf-8", "", "no-store"},
+		{"HEAD", "/", 200, "text/html; charset=utf-8", "", "no-store"},
+		{"GET", "/api/logs", 200, "application/json", "", "no-store"},
+		{"GET", "/export.csv", 200, "text/csv; charset=utf-8", `attachment; filename="logs-20261125T130000Z-page-1.csv"`, "no-store"},
+		{"GET", "/export.json?page=2", 200, "application/json", `attachment; filename="logs-20261125T130000Z-page-2.json"`, "no-store"},
+		{"GET", "/assets/logs.css", 200, "text/css; charset=utf-8", "", "public, max-age=3600"},
+		{"GET", "/assets/logs.js", 200, "text/javascript; charset=utf-8", "", "public, max-age=3600"},
+		{"GET", "/nope", 404, "text/plain; charset=utf-8", "", "no-store"},
+		{"POST", "/", 405, "text/html; charset=utf-8", "", "no-store"},
+		{"DELETE", "/api/logs", 405, "application/json", "", "no-store"},
+		{"PUT", "/export.csv", 405, "application/json", "", "no-store"},
+	} {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.path, nil)
+			r.Header.Set("Authorization", "Bearer ok")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			res := w.Result()
+			if got, want := res.StatusCode, tt.code; got != want {
+				t.Errorf("status = %d, want %d: %s", got, want, w.Body)
+			}
+			if got, want := res.Header.Get("Content-Type"), tt.contentType; got != want {
+				t.Errorf("Content-Type = %q, want %q", got, want)
+			}
+			if got, want := res.Header.Get("Content-Disposition"), tt.disposition; got != want {
+				t.Errorf("Content-Disposition = %q, want %q", got, want)
+			}
+			if got, want := res.Header.Get("Cache-Control"), tt.cache; got != want {
+				t.Errorf("Cache-Control = %q, want %q", got, want)
+			}
+			for name, want := range map[string]string{
+				"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+				"X-Content-Type-Options":  "nosniff",
+				"Referrer-Policy":         "no-referrer",
+			} {
+				if got := res.Header.Get(name); got != want {
+					t.Errorf("%s = %q, want %q", name, got, want)
+				}
+			}
+			if tt.code == 405 && res.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("Allow = %q", res.Header.Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestBadParameters(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	for _, tt := range []struct{ query, param string }{
+		{"page=0", "page"},
+		{"page=abc", "page"},
+		{"page=-1", "page"},
+		{"sort=foo", "sort"},
+		{"dir=up", "dir"},
+		{"status=9xx", "status"},
+		{"q=" + strings.Repeat("a", 1001), "q"},
+		{"q=%22unterminated", "q"},
+		{"from=yesterday", "from"},
+		{"to=2026-13-01T00:00:00Z", "to"},
+		{"from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z", "to"},
+		{"range=1y", "range"},
+		{"id=abc", "id"},
+	} {
+		t.Run(tt.query[:min(len(tt.query), 30)], func(t *testing.T) {
+			for _, route := range []string{"/api/logs", "/export.csv", "/export.json"} {
+				w := get(t, h, route+"?"+tt.query)
+				var body struct{ Error string }
+				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 {
+					t.Fatalf("%s: %d %s (%v), want 400 with a JSON error", route, w.Code, w.Body, err)
+				}
+				if !strings.Contains(body.Error, `"`+tt.param+`"`) {
+					t.Errorf("%s: error %q does not name the parameter %q", route, body.Error, tt.param)
+				}
+			}
+			w := get(t, h, "/?"+tt.query)
+			if w.Code != 400 || !strings.Contains(w.Body.String(), `role="alert"`) ||
+				!strings.Contains(w.Body.String(), "parameter &#34;"+tt.param+"&#34;") {
+				t.Errorf("page: %d, want 400 and the error state naming %q:\n%.600s", w.Code, tt.param, w.Body)
+			}
+		})
+	}
+}
+
+func TestAPI(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	p := decodeAPI(t, get(t, h, "/api/logs"))
+	if p.TotalRows != 1201 || p.TotalPages != 3 || p.Page != 1 || p.PageSize != 500 || len(p.Rows) != 500 || p.Sort != "time" || p.Dir != "desc" {
+		t.Errorf("default view: %d rows of %d on page %d/%d, sort %s %s", len(p.Rows), p.TotalRows, p.Page, p.TotalPages, p.Sort, p.Dir)
+	}
+	first := p.Rows[0]
+	if first.Status != 500 || first.StatusClass != "5xx" || first.StatusColor != "red" || first.Key.Status != "revoked" || first.Key.Icon != "signal" || first.Key.Color != "pink" {
+		t.Errorf("newest row %+v", first)
+	}
+
+	p = decodeAPI(t, get(t, h, "/api/logs?q=status:4xx&sort=endpoint&dir=asc&page=1"))
+	if p.TotalRows != 300 || p.Sort != "endpoint" || p.Dir != "asc" {
+		t.Errorf("status:4xx: %d rows, sort %s %s", p.TotalRows, p.Sort, p.Dir)
+	}
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{
+		{"status=4xx", 300},
+		{"status=4xx&status=5xx", 301},
+		{"status=2xx,5xx", 901},
+		{"method=post", 301},
+		{"key=k2", 1},
+		{"range=1h", 1201 - 1200 + 3600 - 1}, // rows from t0+1h-1h = t0 on: 1 at t0+1s and t0 itself
+		{"from=2026-11-25T11:59:00Z&to=2026-11-25T12:00:00Z", 60},
+		{"q=flux", 300},
+		{"q=bye_xss0", 1},
+		{"page=3", 1201},
+		{"page=99", 1201},
+	} {
+		p := decodeAPI(t, get(t, h, "/api/logs?"+tt.query))
+		if tt.query == "range=1h" {
+			tt.want = 2
+		}
+		if p.TotalRows != tt.want {
+			t.Errorf("%s: %d rows, want %d", tt.query, p.TotalRows, tt.want)
+		}
+	}
+}
+
+// TestTenantScope: whatever the route and parameters, a viewer of acct_a
+// sees nothing of acct_b.
+func TestTenantScope(t *testing.T) {
+	s := newStore(t)
+	pb, err := s.Query(context.Background(), apilog.Query{Account: "acct_b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idB := pb.Rows[0].ID
+	h := newHandler(t, s, nil)
+	for _, target := range []string{
+		"/", "/api/logs", "/api/logs?key=k1", "/api/logs?q=secret-of-b", "/api/logs?method=DELETE",
+		"/export.csv", "/export.json", "/export.csv?id=" + itoa(idB), "/export.json?id=" + itoa(idB) + "&page=2",
+		"/?q=other-tenant-key", "/api/logs?account=acct_b",
+	} {
+		w := get(t, h, target)
+		body := w.Body.String()
+		if w.Code != 200 || strings.Contains(body, "secret-of-b") || strings.Contains(body, "bye_BBBB") || strings.Contains(body, "req-b") {
+			t.Errorf("%s: %d, and acct_b's rows show:\n%.300s", target, w.Code, body)
+		}
+	}
+	// A selection exports exactly the selected rows of the page.
+	pa := decodeAPI(t, get(t, h, "/api/logs"))
+	w := get(t, h, "/export.csv?id="+itoa(pa.Rows[3].ID)+"&id="+itoa(pa.Rows[7].ID)+"&id="+itoa(idB))
+	recs, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("selected export: %d records (%v), want a header and 2 rows", len(recs), err)
+	}
+	if !strings.Contains(w.Header().Get("Content-Disposition"), "selected-2") {
+		t.Errorf("Content-Disposition %q", w.Header().Get("Content-Disposition"))
+	}
+	// No selection: the whole current page.
+	w = get(t, h, "/export.csv?page=3")
+	recs, _ = csv.NewReader(w.Body).ReadAll()
+	if len(recs) != 1+201 {
+		t.Errorf("page 3 export: %d records, want a header and 201 rows", len(recs))
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAuthorization(t *testing.T) {
+	s := newStore(t)
+	loopback := func(r *http.Request) { r.RemoteAddr = "127.0.0.1:5000" }
+	remote := func(r *http.Request) { r.RemoteAddr = "203.0.113.7:5000" }
+	proxied := func(r *http.Request) { r.RemoteAddr = "127.0.0.1:5000"; r.Header.Set("X-Forwarded-For", "203.0.113.7") }
+	for _, tt := range []struct {
+		name  string
+		opts  *httpui.Options
+		setup func(*http.Request)
+		auth  string
+		code  int
+	}{
+		{"default, loopback", &httpui.Options{}, loopback, "", 200},
+		{"default, remote", &httpui.Options{}, remote, "", 403},
+		{"default, proxied from remote", &httpui.Options{}, proxied, "", 403},
+		{"allow unauthenticated", &httpui.Options{AllowUnauthenticated: true}, remote, "", 200},
+		{"authorize ok", &httpui.Options{Authorize: asViewer("acct_a")}, remote, "Bearer ok", 200},
+		{"authorize refused", &httpui.Options{Authorize: asViewer("acct_a")}, loopback, "Bearer bad", 403},
+		{"authorize error not shown", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) {
+			return httpui.Viewer{}, errors.New("db password is hunter2")
+		}}, remote, "", 403},
+		{"viewer without scope", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{}, nil }}, remote, "", 403},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHandler(t, s, tt.opts)
+			for _, path := range []string{"/", "/api/logs", "/export.csv", "/assets/logs.css"} {
+				r := httptest.NewRequest("GET", path, nil)
+				tt.setup(r)
+				if tt.auth != "" {
+					r.Header.Set("Authorization", tt.auth)
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != tt.code {
+					t.Errorf("%s: %d, want %d: %.200s", path, w.Code, tt.code, w.Body)
+				}
+				if strings.Contains(w.Body.String(), "hunter2") {
+					t.Errorf("%s: the Authorize error's text reached the client", path)
+				}
+				if tt.name == "default, remote" && path == "/api/logs" && !strings.Contains(w.Body.String(), "Authorize") {
+					t.Errorf("the refusal does not tell the operator what to configure: %s", w.Body)
+				}
+			}
+		})
+	}
+	if _, err := httpui.New(s, &httpui.Options{Authorize: asViewer("a"), AllowUnauthenticated: true}); err == nil {
+		t.Error("New accepted Authorize and AllowUnauthenticated together")
+	}
+	h := newHandler(t, s, &httpui.Options{Authorize: asViewer("acct_a"), PublicAssets: true})
+	r := httptest.NewRequest("GET", "/assets/logs.css", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Errorf("PublicAssets: %d", w.Code)
+	}
+}
+
+// TestEscaping: hostile text in rows is text on the page and in the JSON.
+func TestEscaping(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	body := get(t, h, "/").Body.String()
+	for _, bad := range []string{"<script>alert", "<img src=x", `href="javascript:`} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page holds %q unescaped", bad)
+		}
+	}
+	for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;", "javascript:alert(1)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page does not show %q as text", want)
+		}
+	}
+	if strings.Count(body, "<script") != 1 {
+		t.Errorf("page has %d script elements, want only its own", strings.Count(body, "<script"))
+	}
+	api := get(t, h, "/api/logs").Body.String()
+	if strings.Contains(api, "<script>") || !strings.Contains(api, `\u003cscript\u003e`) {
+		t.Error("JSON does not escape < >")
+	}
+}
+
+func TestPage(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	body := get(t, h, "/?sort=status&dir=asc&page=2&q=GET").Body.String()
+	for _, want := range []string{
+		"<title>Logs</title>", "Monitor API logs.",
+		`aria-sort="ascending"`, `href="?dir=desc&amp;q=GET&amp;sort=status"`, // a second click flips; paging resets
+		"Page 2 of 2", "501–900 of 900 rows",
+		`rel="first"`, `rel="prev"`,
+		`<time datetime="2026-11-25T`, `class="b b-green"`, `<span class="visually-hidden"> Success</span>`,
+		`aria-label="Active"`, "Revoked or inactive", // legend
+		`name="id"`, `formaction="export.csv"`, `formaction="export.json"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if n := strings.Count(body, `<tr data-id=`); n != 400 {
+		t.Errorf("page 2 of 900 rows has %d rows, want 400", n)
+	}
+	for _, tt := range []struct{ query, want string }{
+		{"q=nothing-matches", "No rows match “nothing-matches”"},
+		{"status=3xx", "No rows match these filters"},
+	} {
+		if body := get(t, h, "/?"+tt.query).Body.String(); !strings.Contains(body, tt.want) {
+			t.Errorf("%s: page lacks %q", tt.query, tt.want)
+		}
+	}
+	empty := newHandler(t, memstore.New(nil), nil)
+	if body := get(t, empty, "/").Body.String(); !strings.Contains(body, "No API requests yet") {
+		t.Error("empty store: no empty state")
+	}
+}
+
+func TestGzip(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	w := get(t, h, "/", "Accept-Encoding", "gzip, br")
+	if w.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	}
+	compressed := w.Body.Len()
+	zr, err := gzip.NewReader(w.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(html), "<title>Logs</title>") {
+		t.Errorf("gzip body: %v", err)
+	}
+	t.Logf("500-row page: %d bytes, %d gzip-compressed", len(html), compressed)
+}
+
+func TestMountedUnderAPrefix(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/logs/", http.StripPrefix("/logs", newHandler(t, newStore(t), nil)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	do := func(path string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer ok")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for path, code := range map[string]int{"/logs/": 200, "/logs/api/logs": 200, "/logs/assets/logs.js": 200} {
+		if res := do(path); res.StatusCode != code {
+			t.Errorf("%s: %d, want %d", path, res.StatusCode, code)
+		}
+	}
+	if res := do("/logs?q=x"); res.StatusCode != 301 && res.StatusCode != 307 || res.Header.Get("Location") != "/logs/?q=x" {
+		t.Errorf("/logs: %d to %q, want a redirect to /logs/?q=x", res.StatusCode, res.Header.Get("Location"))
+	}
+}

@@ -1,0 +1,215 @@
+package httpui
+
+import (
+	"bytes"
+	"compress/gzip"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// pageData is everything the page template shows, worked out here so that
+// the template only places it.
+type pageData struct {
+	Title     string
+	Error     string
+	Viewer    Viewer
+	Rows      []rowData
+	Columns   []columnData
+	Pager     pager
+	Hidden    []hidden // the view as form fields, for the export form
+	Sorting   []hidden // the sort, for the filter form
+	Statuses  []choice
+	Methods   []choice
+	Ranges    []choice
+	Search    string
+	From, To  string // datetime-local values, UTC
+	Custom    bool
+	Empty     string
+	ClearHref string
+	Filtered  bool
+}
+
+type rowData struct {
+	ID                  int64
+	KeyName, KeyPrefix  string
+	KeyStatus           apilog.KeyStatus
+	Method, Endpoint    string
+	Status              int
+	Class, Color, Means string
+	ErrorCode           string
+	IPHash, IPShort     string
+	TimeISO, TimeUTC    string
+	RequestID, Duration string
+}
+
+type columnData struct {
+	Label, Href, AriaSort, Arrow string
+}
+
+type pager struct {
+	First, Prev, Next, Last string // hrefs; empty when there is no such page
+	PageText, RangeText     string
+}
+
+type hidden struct{ Name, Value string }
+
+type choice struct {
+	Value, Label string
+	On           bool
+}
+
+var columnLabels = map[apilog.Column]string{
+	apilog.ColumnAPI: "API", apilog.ColumnMethod: "Method", apilog.ColumnEndpoint: "Endpoint",
+	apilog.ColumnStatus: "Status", apilog.ColumnError: "Error code", apilog.ColumnIP: "IP hash",
+	apilog.ColumnTime: "Timestamp",
+}
+
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+var funcs = template.FuncMap{
+	// icon is a key status icon: a reference to its symbol in the page,
+	// so that 500 rows do not repeat the drawing.
+	"icon": func(s apilog.KeyStatus) template.HTML {
+		if s.Icon() == "" {
+			return ""
+		}
+		return template.HTML(`<svg><use href="#i-` + s.Icon() + `"/></svg>`)
+	},
+}
+
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewer) {
+	v, p, err := h.load(r, viewer)
+	if err != nil {
+		h.queryFailed(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	d := buildPage(v, p, viewer)
+	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		var buf bytes.Buffer
+		if err := h.page.Execute(&buf, d); err != nil {
+			h.log.Error("httpui: render", "err", err)
+			http.Error(w, "the page could not be shown", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Vary", "Accept-Encoding")
+		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+		gz.Write(buf.Bytes())
+		gz.Close()
+		return
+	}
+	h.renderPage(w, http.StatusOK, d)
+}
+
+func (h *Handler) renderPage(w http.ResponseWriter, status int, d *pageData) {
+	var buf bytes.Buffer
+	if err := h.page.Execute(&buf, d); err != nil {
+		h.log.Error("httpui: render", "err", err)
+		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// href is a link to the page with the view v, relative to the page.
+func href(v url.Values) string {
+	if s := v.Encode(); s != "" {
+		return "?" + s
+	}
+	return "./"
+}
+
+func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
+	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./"}
+	for _, c := range apilog.Columns {
+		col := columnData{Label: columnLabels[c], AriaSort: "none"}
+		next := apilog.Sort{Column: c}
+		if v.Sort.Column == c {
+			col.AriaSort, col.Arrow = "ascending", "▲"
+			next.Dir = apilog.Desc
+			if v.Sort.Dir == apilog.Desc {
+				col.AriaSort, col.Arrow = "descending", "▼"
+				next.Dir = apilog.Asc
+			}
+		}
+		next, _ = next.Normalize()
+		w := v
+		w.Sort, w.Page = next, 1
+		col.Href = href(w.values(nil))
+		d.Columns = append(d.Columns, col)
+	}
+	at := func(page int) string {
+		w := v
+		w.Page = page
+		return href(w.values(nil))
+	}
+	d.Pager = pager{PageText: p.PageText(), RangeText: p.RangeText() + " rows"}
+	if p.Number > 1 {
+		d.Pager.First, d.Pager.Prev = at(1), at(min(p.Number-1, p.TotalPages))
+	}
+	if p.Number < p.TotalPages {
+		d.Pager.Next, d.Pager.Last = at(p.Number+1), at(p.TotalPages)
+	}
+	for k, vals := range v.values(nil) {
+		for _, val := range vals {
+			d.Hidden = append(d.Hidden, hidden{k, val})
+			if k == "sort" || k == "dir" {
+				d.Sorting = append(d.Sorting, hidden{k, val})
+			}
+		}
+	}
+	for _, c := range []apilog.StatusClass{apilog.StatusSuccess, apilog.StatusRedirect, apilog.StatusClientError, apilog.StatusServerError} {
+		d.Statuses = append(d.Statuses, choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())})
+	}
+	d.Methods = []choice{{Value: "", Label: "All methods", On: len(v.Methods) == 0}}
+	for _, m := range methods {
+		d.Methods = append(d.Methods, choice{Value: m, Label: m, On: len(v.Methods) == 1 && v.Methods[0] == m})
+	}
+	d.Ranges = []choice{{Value: "", Label: "All time", On: v.Range == ""}}
+	for _, r := range ranges {
+		d.Ranges = append(d.Ranges, choice{Value: r.value, Label: r.label, On: v.Range == r.value})
+	}
+	d.Ranges = append(d.Ranges, choice{Value: "custom", Label: "Custom…", On: v.Range == "custom"})
+	d.Custom = v.Range == "custom"
+	if !v.From.IsZero() {
+		d.From = v.From.Format("2006-01-02T15:04")
+	}
+	if !v.To.IsZero() {
+		d.To = v.To.Format("2006-01-02T15:04")
+	}
+	d.Filtered = v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != ""
+	if p.TotalRows == 0 {
+		d.Empty = "No API requests yet"
+		if d.Filtered {
+			d.Empty = "No rows match these filters"
+			if v.Q != "" {
+				d.Empty = "No rows match “" + v.Q + "”"
+			}
+		}
+	}
+	d.Rows = make([]rowData, len(p.Rows))
+	for i := range p.Rows {
+		r := &p.Rows[i]
+		c := apilog.ClassOf(r.Status)
+		d.Rows[i] = rowData{
+			ID: r.ID, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
+			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status,
+			Class: c.Short(), Color: c.Color(), Means: c.Meaning(),
+			ErrorCode: r.ErrorCode, IPHash: r.IPHash, IPShort: r.IPHash[:min(12, len(r.IPHash))],
+			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
+			RequestID: r.RequestID, Duration: strconv.FormatFloat(float64(r.Duration.Microseconds())/1000, 'f', 1, 64) + " ms",
+		}
+	}
+	return d
+}

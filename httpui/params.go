@@ -1,0 +1,241 @@
+package httpui
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// maxSearchLen bounds the search box, in bytes.
+const maxSearchLen = 1000
+
+// ranges are the preset time ranges of the filter, by their URL value.
+var ranges = []struct {
+	value, label string
+	span         time.Duration
+}{
+	{"1h", "Last hour", time.Hour},
+	{"24h", "Last 24 hours", 24 * time.Hour},
+	{"7d", "Last 7 days", 7 * 24 * time.Hour},
+}
+
+// view is the state of the page as its URL holds it.
+type view struct {
+	Q        string
+	Statuses []string // "2xx" …, in the order of apilog's classes
+	Methods  []string
+	Keys     []string
+	Range    string    // a preset of ranges, "custom" or ""
+	From, To time.Time // for "custom"; zero is open
+	Sort     apilog.Sort
+	Page     int
+	IDs      []int64 // a selection, for exports
+}
+
+// errParam is a bad query parameter; its message names it and is safe to
+// show.
+type errParam struct {
+	name string
+	err  error
+}
+
+func (e *errParam) Error() string {
+	msg := e.err.Error()
+	msg = strings.TrimPrefix(msg, apilog.ErrBadQuery.Error()+": ")
+	return fmt.Sprintf("parameter %q: %s", e.name, msg)
+}
+
+func (e *errParam) Unwrap() error { return e.err }
+
+func badParam(name, format string, args ...any) error {
+	return &errParam{name: name, err: fmt.Errorf("%w: "+format, append([]any{apilog.ErrBadQuery}, args...)...)}
+}
+
+// parseView reads the page state from a URL query. Every error is an
+// *errParam. Other parameters are left alone: the host may use some (a
+// viewer switch, say) and links gather others.
+func parseView(v url.Values) (view, error) {
+	var w view
+	var err error
+	w.Q = v.Get("q")
+	if len(w.Q) > maxSearchLen {
+		return view{}, badParam("q", "%d bytes, over %d", len(w.Q), maxSearchLen)
+	}
+	var classes []apilog.StatusClass
+	for _, s := range splitList(v["status"]) {
+		c, err := apilog.ParseStatusClass(s)
+		if err != nil {
+			return view{}, &errParam{"status", err}
+		}
+		if !slices.Contains(classes, c) {
+			classes = append(classes, c)
+		}
+	}
+	slices.Sort(classes)
+	for _, c := range classes {
+		w.Statuses = append(w.Statuses, c.Short())
+	}
+	for _, m := range splitList(v["method"]) {
+		if len(m) > apilog.MaxFieldLen {
+			return view{}, badParam("method", "%d bytes, over %d", len(m), apilog.MaxFieldLen)
+		}
+		if m = strings.ToUpper(m); !slices.Contains(w.Methods, m) {
+			w.Methods = append(w.Methods, m)
+		}
+	}
+	for _, k := range v["key"] {
+		if k != "" && !slices.Contains(w.Keys, k) {
+			w.Keys = append(w.Keys, k)
+		}
+	}
+	if len(w.Methods) > apilog.MaxFilterValues || len(w.Keys) > apilog.MaxFilterValues {
+		return view{}, badParam("method", "more than %d values", apilog.MaxFilterValues)
+	}
+	switch w.Range = v.Get("range"); w.Range {
+	case "", "custom", "1h", "24h", "7d":
+	default:
+		return view{}, badParam("range", "%q: want 1h, 24h, 7d or custom", w.Range)
+	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &w.From}, {"to", &w.To}} {
+		s := v.Get(b.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			// A datetime-local input sends "2026-11-25T10:30" in the user's
+			// zone, which the page's script turns into RFC 3339; without
+			// script it is read as UTC.
+			if t, err = time.Parse("2006-01-02T15:04", s); err != nil {
+				return view{}, badParam(b.name, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
+			}
+		}
+		*b.t = t.UTC()
+		if w.Range == "" {
+			w.Range = "custom"
+		}
+	}
+	if !w.From.IsZero() && !w.To.IsZero() && !w.From.Before(w.To) {
+		return view{}, badParam("to", "%s is not after from", w.To.Format(time.RFC3339))
+	}
+	if w.Sort, err = apilog.ParseSort(v.Get("sort"), v.Get("dir")); err != nil {
+		name := "sort"
+		if errors.Is(err, apilog.ErrBadQuery) && strings.Contains(err.Error(), "direction") {
+			name = "dir"
+		}
+		return view{}, &errParam{name, err}
+	}
+	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
+		return view{}, &errParam{"page", err}
+	}
+	for _, s := range v["id"] {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id < 1 {
+			return view{}, badParam("id", "%q: want a row ID", s)
+		}
+		if !slices.Contains(w.IDs, id) {
+			w.IDs = append(w.IDs, id)
+		}
+		if len(w.IDs) > apilog.MaxPageSize {
+			return view{}, badParam("id", "more than %d values", apilog.MaxPageSize)
+		}
+	}
+	return w, nil
+}
+
+// splitList reads repeated and comma-separated values alike.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// query returns the store query of the view for viewer at now.
+func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilog.Query, error) {
+	search, err := apilog.ParseSearch(w.Q, hasher)
+	if err != nil {
+		return apilog.Query{}, &errParam{"q", err}
+	}
+	q := apilog.Query{
+		Account:     viewer.Account,
+		AllAccounts: viewer.AllAccounts,
+		Search:      search,
+		Methods:     w.Methods,
+		KeyIDs:      w.Keys,
+		Sort:        w.Sort,
+		Page:        w.Page,
+		PageSize:    apilog.DefaultPageSize,
+		Now:         now,
+		From:        w.From,
+		To:          w.To,
+	}
+	for _, r := range ranges {
+		if w.Range == r.value {
+			q.From, q.To = now.Add(-r.span), time.Time{}
+		}
+	}
+	for _, s := range w.Statuses {
+		c, _ := apilog.ParseStatusClass(s)
+		q.StatusClasses = append(q.StatusClasses, c)
+	}
+	return q, nil
+}
+
+// values returns the URL query of the view, without the selection, with
+// changes applied by set (a nil value deletes the key).
+func (w view) values(set map[string][]string) url.Values {
+	v := url.Values{}
+	if w.Q != "" {
+		v.Set("q", w.Q)
+	}
+	if len(w.Statuses) > 0 {
+		v["status"] = w.Statuses
+	}
+	if len(w.Methods) > 0 {
+		v["method"] = w.Methods
+	}
+	if len(w.Keys) > 0 {
+		v["key"] = w.Keys
+	}
+	if w.Range != "" {
+		v.Set("range", w.Range)
+	}
+	if w.Range == "custom" {
+		if !w.From.IsZero() {
+			v.Set("from", w.From.Format(time.RFC3339Nano))
+		}
+		if !w.To.IsZero() {
+			v.Set("to", w.To.Format(time.RFC3339Nano))
+		}
+	}
+	if w.Sort != apilog.DefaultSort {
+		v.Set("sort", string(w.Sort.Column))
+		v.Set("dir", string(w.Sort.Dir))
+	}
+	if w.Page > 1 {
+		v.Set("page", strconv.Itoa(w.Page))
+	}
+	for k, val := range set {
+		if val == nil {
+			v.Del(k)
+		} else {
+			v[k] = val
+		}
+	}
+	return v
+}
