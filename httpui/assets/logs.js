@@ -9,7 +9,7 @@
   const $$ = (s, el = document) => Array.from(el.querySelectorAll(s));
   const root = $("#logs"), filters = $("#filters"), rowsForm = $("#rows"), tbody = $("#tbody");
   const fmtLocal = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-  const fmtUTC = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC", timeZoneName: "short" });
+  const fmtUTC = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" });
   const utcBox = $("#utc");
 
   function showTimes(scope = document) {
@@ -138,7 +138,12 @@
     tr.append(el("td", {}, el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + means }))));
     tr.append(el("td", { text: r.error_code }));
     const ip = el("td", {}, el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) }));
-    if (r.ip_hash) ip.append(el("button", { type: "button", class: "copy", "aria-label": "Copy IP hash", text: "⧉" }));
+    if (r.ip_hash) {
+      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg"), use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+      use.setAttribute("href", "#i-copy");
+      svg.append(use);
+      ip.append(el("button", { type: "button", class: "copy", "aria-label": "Copy IP hash", title: "Copy IP hash" }, svg));
+    }
     tr.append(ip);
     tr.append(el("td", {}, el("time", { datetime: r.time, title: r.duration_ms + " ms · request " + r.request_id, text: r.time })));
     return tr;

@@ -1,0 +1,233 @@
+package httpui_test
+
+import (
+	"context"
+	"encoding/csv"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog/httpui"
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+)
+
+var updateScreenshot = flag.Bool("update-screenshot", false, "write testdata/logs-page.png from the browser test")
+
+// requireBrowserEnv makes a missing browser a failure rather than a skip;
+// CI sets it.
+const requireBrowserEnv = "APILOG_REQUIRE_BROWSER"
+
+// browserPath finds Chromium: $APILOG_BROWSER, or chromium on the PATH.
+func browserPath(t *testing.T) string {
+	if p := os.Getenv("APILOG_BROWSER"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "no Chromium found (apt-get install -y chromium, or set APILOG_BROWSER)"
+	if os.Getenv(requireBrowserEnv) != "" {
+		t.Fatalf("%s, and %s is set", msg, requireBrowserEnv)
+	}
+	t.Skip(msg + "; skipping the browser tests")
+	return ""
+}
+
+// TestBrowser drives the page in headless Chromium: search, sort, paging,
+// selection and export, fullscreen, and a hostile row, each step in one
+// page so that the in-place updates are what is tested.
+func TestBrowser(t *testing.T) {
+	path := browserPath(t)
+	h := newHandler(t, newStore(t), &httpui.Options{
+		Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/logs/", http.StripPrefix("/logs", h))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("screen-info", "{1280x800}"), chromedp.WindowSize(1280, 800),
+		chromedp.UserDataDir(t.TempDir()))
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	// waitFor polls a JavaScript condition.
+	waitFor := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("waiting for %s (%s): %v; page says %q", what, js, err, eval(`document.querySelector("#range-text").textContent`))
+		}
+	}
+
+	run("load", chromedp.Navigate(srv.URL+"/logs/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+	waitFor("500 rows", `document.querySelectorAll("#tbody tr").length === 500`)
+	if got := eval(`document.querySelector("#page-text").textContent`); got != "Page 1 of 3" {
+		t.Errorf("pager says %q", got)
+	}
+	if got := eval(`document.querySelector("time").textContent`); strings.Contains(got, "UTC") {
+		t.Errorf("time %q not shown in the browser's zone format", got)
+	}
+
+	// Search narrows the rows as one types.
+	run("type a search", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "flux"))
+	waitFor("the search to apply", `document.querySelector("#range-text").textContent.includes("of 300 rows")`)
+	if got := eval(`[...document.querySelectorAll("#tbody .ep")].every(td => td.textContent.includes("flux")) + " " + location.search`); got != "true ?q=flux" {
+		t.Errorf("after typing flux: every row matches, URL: %q", got)
+	}
+
+	// A click on a header sorts; a second flips the order.
+	statusHeader := `[...document.querySelectorAll("thead th")].find(th => th.textContent.startsWith("Status"))`
+	run("sort by status", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
+	waitFor("ascending status", statusHeader+`.getAttribute("aria-sort") === "ascending"`)
+	run("sort again", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
+	waitFor("descending status", statusHeader+`.getAttribute("aria-sort") === "descending"`)
+	if got := eval(`location.search`); got != "?q=flux&sort=status&dir=desc" {
+		t.Errorf("URL after sorting: %q", got)
+	}
+
+	// Clear, then page 2.
+	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows")`)
+	run("next page", chromedp.Click(chromedp.CSS(`.pager a[rel=next]`)))
+	waitFor("page 2", `document.querySelector("#page-text").textContent === "Page 2 of 3"`)
+	if got := eval(`location.search`); got != "?page=2" {
+		t.Errorf("URL on page 2: %q", got)
+	}
+
+	// Select all and export: the CSV holds exactly this page.
+	dir := t.TempDir()
+	progress := chromedp.Events(ctx, browser.DownloadProgress)
+	run("allow downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true),
+		})
+		return err
+	}))
+	run("select all", chromedp.Click(chromedp.ID("select-all")))
+	if got := eval(`document.querySelector("#selected").textContent`); got != "500 selected" {
+		t.Errorf("selection says %q", got)
+	}
+	pageTimes := eval(`[...document.querySelectorAll("#tbody time")].map(t => t.getAttribute("datetime")).join("\n")`)
+	run("export CSV", chromedp.Click(chromedp.CSS(`button[formaction="export.csv"]`)))
+	var file string
+	for ev, err := range progress {
+		if err != nil {
+			t.Fatalf("download: %v", err)
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			file = filepath.Join(dir, ev.GUID)
+			break
+		}
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recs) != 501 {
+		t.Fatalf("exported CSV: %d records (%v), want a header and the 500 rows of page 2", len(recs), err)
+	}
+	var csvTimes []string
+	for _, r := range recs[1:] {
+		csvTimes = append(csvTimes, r[0])
+	}
+	if !sameTimes(strings.Split(pageTimes, "\n"), csvTimes) {
+		t.Errorf("the CSV's rows are not the page's rows")
+	}
+
+	// Fullscreen stays on through search and sort.
+	run("fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
+	fullscreen := `(document.fullscreenElement !== null || document.querySelector("#logs").classList.contains("fullscreen-fallback"))`
+	waitFor("fullscreen", fullscreen)
+	run("search in fullscreen", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "bye_xss0"))
+	waitFor("one row", `document.querySelector("#range-text").textContent.includes("of 1 rows")`)
+	run("sort in fullscreen", chromedp.Click(chromedp.CSS(`thead th:nth-child(4) a`)))
+	waitFor("endpoint sort", `location.search.includes("sort=endpoint")`)
+	if got := eval(fullscreen + ` + ""`); got != "true" {
+		t.Error("searching and sorting left fullscreen")
+	}
+
+	// The hostile row is text: no element came from it, nothing ran.
+	if got := eval(`String(window.pwned) + " " + document.querySelectorAll("#tbody img, #tbody script").length + " " + document.querySelector("#tbody tr td:nth-child(2)").textContent.includes("<img src=x")`); got != "undefined 0 true" {
+		t.Errorf("hostile row: window.pwned, injected elements, shown as text = %q", got)
+	}
+
+	// How long a sort of 500 rows takes to redraw, fetch included.
+	run("clear again", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows")`)
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise(done => {
+		const tbody = document.querySelector("#tbody"), t0 = performance.now();
+		new MutationObserver((_, obs) => { obs.disconnect(); requestAnimationFrame(() => done(performance.now() - t0)); }).observe(tbody, {childList: true});
+		document.querySelector("thead th:nth-child(3) a").click();
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sort of 500 rows redrawn in %.0f ms (request, JSON and DOM)", ms)
+
+	if *updateScreenshot {
+		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
+		run("reload", chromedp.Navigate(srv.URL+"/logs/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("testdata", "logs-page.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func sameTimes(page, exported []string) bool {
+	if len(page) != len(exported) {
+		return false
+	}
+	parse := func(ss []string) []int64 {
+		var out []int64
+		for _, s := range ss {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return nil
+			}
+			out = append(out, t.UnixNano())
+		}
+		slices.Sort(out)
+		return out
+	}
+	a, b := parse(page), parse(exported)
+	return a != nil && slices.Equal(a, b)
+}
+
+func ptr[T any](v T) *T { return &v }
