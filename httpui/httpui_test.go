@@ -397,7 +397,7 @@ func TestPage(t *testing.T) {
 		"Page 2 of 2", "501–900 of 900 rows",
 		`rel="first"`, `rel="prev"`,
 		`<time datetime="2026-11-25T`, `class="b b-green"`, `<span class="visually-hidden"> Success</span>`,
-		`aria-label="Active"`, "Revoked or inactive", // legend
+		`role="img" title="Active"`, "Revoked or inactive", // legend
 		`name="id"`, `formaction="export.csv"`, `formaction="export.json"`,
 	} {
 		if !strings.Contains(body, want) {

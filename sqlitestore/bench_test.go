@@ -18,10 +18,9 @@ import (
 
 var benchRows = flag.Int("rows", 1_000_000, "rows in the benchmark database")
 
-const benchAccount = "acct_bench"
+const benchAccount = apilogtest.BenchAccount
 
-// benchStart is where the benchmark data's times begin.
-var benchStart = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+var benchStart = apilogtest.BenchStart
 
 // benchStore opens the benchmark database of *benchRows synthetic rows in
 // one account plus a tenth as many in another, building it on first use in
@@ -39,24 +38,8 @@ func benchStore(b *testing.B) *sqlitestore.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.Background()
-		main := apilogtest.NewSynthetic(1, benchAccount, 200, benchStart)
-		other := apilogtest.NewSynthetic(2, "acct_other", 20, benchStart)
-		for _, g := range []*apilogtest.Synthetic{main, other} {
-			for _, k := range g.Keys {
-				if err := s.UpsertKey(ctx, k); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		for n := 0; n < *benchRows; n += 1000 {
-			batch := main.Entries(min(1000, *benchRows-n))
-			if n%10_000 == 0 {
-				batch = append(batch, other.Entries(1000)...)
-			}
-			if err := s.Append(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
+		if err := apilogtest.FillBench(context.Background(), s, *benchRows); err != nil {
+			b.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
 			b.Fatal(err)

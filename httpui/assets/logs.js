@@ -12,6 +12,21 @@
   const fmtUTC = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" });
   const utcBox = $("#utc");
 
+  // Copy buttons for the IP hashes: added here, since without script
+  // they could not work, and 500 of them would weigh on the page.
+  function addCopyButtons(scope) {
+    for (const code of $$("td.ip code[title]", scope)) {
+      if (!code.title) continue;
+      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg"), use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+      use.setAttribute("href", "#i-copy");
+      svg.append(use);
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "copy"; b.title = "Copy IP hash"; b.setAttribute("aria-label", "Copy IP hash");
+      b.append(svg);
+      code.after(b);
+    }
+  }
+
   function showTimes(scope = document) {
     const utc = utcBox && utcBox.checked;
     for (const t of $$("time[datetime]", scope)) {
@@ -24,6 +39,7 @@
     utcBox.addEventListener("change", () => { localStorage.setItem("apilog-utc", utcBox.checked ? "1" : "0"); showTimes(); });
   }
   showTimes();
+  if ($("#tbody")) addCopyButtons($("#tbody"));
 
   // Fullscreen, with a CSS fallback where the API is refused.
   const fsButton = $("#fullscreen");
@@ -79,7 +95,8 @@
   async function load(params, push) {
     if (controller) controller.abort();
     controller = new AbortController();
-    root.classList.add("loading");
+    // Dimming the table repaints it: only for a load slow enough to see.
+    const dim = setTimeout(() => root.classList.add("loading"), 300);
     try {
       const res = await fetch("api/logs?" + params.toString(), { signal: controller.signal, headers: { Accept: "application/json" } });
       const body = await res.json();
@@ -91,6 +108,7 @@
     } catch (err) {
       if (err.name !== "AbortError") showError(err.message);
     } finally {
+      clearTimeout(dim);
       root.classList.remove("loading");
     }
   }
@@ -125,7 +143,7 @@
     const api = el("td");
     if (r.key.name) {
       const label = { active: "Active", rotated: "Rotated", expired: "Expired", revoked: "Revoked or inactive" }[r.key.status] || "";
-      const icon = el("span", { class: "ks k-" + r.key.color, role: "img", "aria-label": label, title: label });
+      const icon = el("span", { class: "ks k-" + r.key.color, role: "img", title: label });
       if (icons[r.key.color]) icon.append(icons[r.key.color].cloneNode(true));
       api.append(icon, " ", r.key.name, " ", el("code", { class: "prefix", text: r.key.prefix }));
     } else {
@@ -137,14 +155,7 @@
     const means = { green: "Success", blue: "Redirect", amber: "Client error", red: "Server error" }[r.status_color] || "Other";
     tr.append(el("td", {}, el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + means }))));
     tr.append(el("td", { text: r.error_code }));
-    const ip = el("td", {}, el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) }));
-    if (r.ip_hash) {
-      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg"), use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-      use.setAttribute("href", "#i-copy");
-      svg.append(use);
-      ip.append(el("button", { type: "button", class: "copy", "aria-label": "Copy IP hash", title: "Copy IP hash" }, svg));
-    }
-    tr.append(ip);
+    tr.append(el("td", { class: "ip" }, el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) })));
     tr.append(el("td", {}, el("time", { datetime: r.time, title: r.duration_ms + " ms · request " + r.request_id, text: r.time })));
     return tr;
   }
@@ -152,6 +163,7 @@
   function render(body, params) {
     tbody.replaceChildren(...body.rows.map(row));
     showTimes(tbody);
+    addCopyButtons(tbody);
     updateSelection();
     // The export form carries the view, so an export is of this page.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();

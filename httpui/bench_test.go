@@ -1,0 +1,125 @@
+package httpui_test
+
+import (
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/sqlitestore"
+)
+
+// benchRows is the size of the benchmark's SQLite store, the same file the
+// sqlitestore benchmarks build and cache in the temporary directory.
+const benchRows = 1_000_000
+
+func benchStore(b *testing.B) *sqlitestore.Store {
+	b.Helper()
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-%d.db", sqlitestore.SchemaVersion, benchRows))
+	if _, err := os.Stat(path); err != nil {
+		b.Logf("building %s (about 30 s)", path)
+		tmp := path + ".building"
+		os.Remove(tmp)
+		s, err := sqlitestore.Open(tmp, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := apilogtest.FillBench(context.Background(), s, benchRows); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := sqlitestore.Open(path, &sqlitestore.Options{SkipCheck: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkPage serves the page and its JSON from a SQLite store of a
+// million rows, as the server sees it (no network):
+//
+//	go test -run '^$' -bench Page -benchmem -count 5 ./httpui
+func BenchmarkPage(b *testing.B) {
+	s := benchStore(b)
+	now := apilogtest.BenchStart.Add(30 * 24 * time.Hour)
+	h, err := httpui.New(s, &httpui.Options{
+		Authorize: func(*http.Request) (httpui.Viewer, error) {
+			return httpui.Viewer{Account: apilogtest.BenchAccount}, nil
+		},
+		Now:    func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tt := range []struct{ name, target string }{
+		{"page", "/"},
+		{"page-gzip", "/"},
+		{"json", "/api/logs"},
+		{"json-page-1000", "/api/logs?page=1000"},
+		{"json-sort-endpoint", "/api/logs?sort=endpoint"},
+		{"json-search-flux", "/api/logs?q=flux"},
+		{"page-search-flux", "/?q=flux"},
+		{"export-csv", "/export.csv"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			var size, raw int
+			for b.Loop() {
+				r := httptest.NewRequest("GET", tt.target, nil)
+				if tt.name == "page-gzip" {
+					r.Header.Set("Accept-Encoding", "gzip")
+				}
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("%s: %d %s", tt.target, w.Code, w.Body)
+				}
+				size = w.Body.Len()
+				if tt.name == "page-gzip" && raw == 0 {
+					zr, err := gzip.NewReader(w.Body)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, _ := io.Copy(io.Discard, zr)
+					raw = int(n)
+				}
+			}
+			b.ReportMetric(float64(size)/1000, "kB")
+			if raw > 0 {
+				b.ReportMetric(float64(raw)/1000, "kB-raw")
+			}
+		})
+	}
+}
+
+// TestAssetSize: the page's script and stylesheet stay small.
+func TestAssetSize(t *testing.T) {
+	total := 0
+	for _, name := range []string{"assets/logs.js", "assets/logs.css"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += int(fi.Size())
+	}
+	if total > 40_000 {
+		t.Errorf("JS + CSS are %d bytes, over 40 KB", total)
+	}
+	t.Logf("JS + CSS: %d bytes", total)
+}
