@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,24 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("sort of 500 rows redrawn in %.0f ms: %.0f ms the request, the rest JSON and DOM", ms, fetchMS)
+
+	// Back undoes the last change of the view, in place.
+	before := eval(`location.search`)
+	run("sort by endpoint", chromedp.Click(chromedp.CSS(`thead th:nth-child(4) a`)))
+	waitFor("endpoint sort", `location.search.includes("sort=endpoint")`)
+	run("back", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](`history.back()`))
+		return err
+	}))
+	waitFor("the previous view", `location.search === `+strconv.Quote(before)+` && document.querySelector("thead th:nth-child(4)").getAttribute("aria-sort") === "none"`)
+
+	// At 390 px the page does not scroll sideways; the table does.
+	run("phone width", chromedp.EmulateViewport(390, 844))
+	waitFor("a narrow layout", `document.documentElement.clientWidth === 390`)
+	if got := eval(`[document.documentElement.scrollWidth <= 390, document.querySelector(".scroll").scrollWidth > document.querySelector(".scroll").clientWidth].join(" ")`); got != "true true" {
+		t.Errorf("at 390 px: page fits, table scrolls = %q", got)
+	}
+	run("desktop width", chromedp.EmulateViewport(1280, 800))
 
 	if *updateScreenshot {
 		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
