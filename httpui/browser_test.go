@@ -188,9 +188,18 @@ func TestBrowser(t *testing.T) {
 	// How long a sort of 500 rows takes to redraw, fetch included.
 	run("clear again", chromedp.Click(chromedp.CSS("a.clear")))
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows")`)
-	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise(done => {
+	// Measured in the page: until the frame after the rows in view were
+	// replaced, and until the frame after the last of the 500 was added.
+	times, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`new Promise(done => {
 		const tbody = document.querySelector("#tbody"), t0 = performance.now();
-		new MutationObserver((_, obs) => { obs.disconnect(); requestAnimationFrame(() => done(performance.now() - t0)); }).observe(tbody, {childList: true});
+		const frame = () => new Promise(r => requestAnimationFrame(() => r(performance.now() - t0)));
+		new MutationObserver(async (_, obs) => {
+			obs.disconnect();
+			const shown = await frame();
+			while (tbody.rows.length < 500) await frame();
+			await frame();
+			done([shown, await frame()]);
+		}).observe(tbody, {childList: true});
 		document.querySelector("thead th:nth-child(3) a").click();
 	})`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -200,7 +209,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("sort of 500 rows redrawn in %.0f ms: %.0f ms the request, the rest JSON and DOM", ms, fetchMS)
+	t.Logf("sort of 500 rows: the rows in view drawn %.0f ms after the click, all 500 after %.0f ms (the request: %.0f ms)", times[0], times[1], fetchMS)
 
 	// Back undoes the last change of the view, in place.
 	before := eval(`location.search`)

@@ -160,10 +160,24 @@
     return tr;
   }
 
+  let renders = 0;
   function render(body, params) {
-    tbody.replaceChildren(...body.rows.map(row));
+    // The first screenful now, the rest in the next frame: a sort or a
+    // page change shows as soon as the rows in view are drawn.
+    const rows = body.rows.map(row), first = 60;
+    tbody.replaceChildren(...rows.slice(0, first));
     showTimes(tbody);
     addCopyButtons(tbody);
+    const rest = rows.slice(first), gen = ++renders;
+    if (rest.length) requestAnimationFrame(() => {
+      if (gen !== renders) return; // a newer view replaced this one
+      const frag = document.createDocumentFragment();
+      frag.append(...rest);
+      showTimes(frag);
+      addCopyButtons(frag);
+      tbody.append(frag);
+      updateSelection();
+    });
     updateSelection();
     // The export form carries the view, so an export is of this page.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
