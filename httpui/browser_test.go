@@ -174,6 +174,9 @@ func TestBrowser(t *testing.T) {
 	waitFor("fullscreen", fullscreen)
 	run("search in fullscreen", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "bye_xss0"))
 	waitFor("one row", `document.querySelector("#range-text").textContent.includes("of 1 rows")`)
+	if got := eval(`document.querySelector("#selected").textContent + " " + document.querySelector("#select-all").checked`); got != "0 selected false" {
+		t.Errorf("after a search the selection is %q, want it cleared", got)
+	}
 	run("sort in fullscreen", chromedp.Click(chromedp.CSS(`thead th:nth-child(4) a`)))
 	waitFor("endpoint sort", `location.search.includes("sort=endpoint")`)
 	if got := eval(fullscreen + ` + ""`); got != "true" {
