@@ -13,15 +13,19 @@ package httpui
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -78,11 +82,12 @@ var files embed.FS
 
 // Handler is the Logs page. Create one with [New].
 type Handler struct {
-	store  apilog.Store
-	opt    Options
-	log    *slog.Logger
-	page   *template.Template
-	assets http.Handler
+	store   apilog.Store
+	opt     Options
+	log     *slog.Logger
+	page    *template.Template
+	assets  http.Handler
+	version string // of the assets, a hash of their contents
 }
 
 // New returns the Logs page of store.
@@ -113,6 +118,15 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 		return nil, err
 	}
 	h.assets = http.StripPrefix("/assets/", http.FileServerFS(assets))
+	sum := sha256.New()
+	for _, name := range []string{"logs.css", "logs.js"} {
+		b, err := fs.ReadFile(assets, name)
+		if err != nil {
+			return nil, err
+		}
+		sum.Write(b)
+	}
+	h.version = hex.EncodeToString(sum.Sum(nil))[:12]
 	return h, nil
 }
 
@@ -132,13 +146,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	if path == "" {
 		// Mounted at /logs and asked for /logs: relative links need the
-		// slash.
-		u := *r.URL
-		u.Path = strings.SplitN(r.RequestURI, "?", 2)[0] + "/"
-		if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
-			u.Path = "/"
+		// slash. The mount's path is only in the request line.
+		u, err := url.ParseRequestURI(r.RequestURI)
+		p := ""
+		if err == nil {
+			p = u.EscapedPath()
 		}
-		http.Redirect(w, r, u.Path+queryOf(r), http.StatusMovedPermanently)
+		if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+			h.fail(w, r, http.StatusNotFound, "no such page")
+			return
+		}
+		http.Redirect(w, r, p+"/"+queryOf(r), http.StatusFound)
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -172,6 +190,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// queryOf is the request's query string with its "?", or "".
 func queryOf(r *http.Request) string {
 	if r.URL.RawQuery == "" {
 		return ""
@@ -199,24 +218,46 @@ func (h *Handler) authorize(r *http.Request) (Viewer, int, string) {
 	return Viewer{}, http.StatusForbidden, "the Logs page serves only this machine until the host sets httpui.Options.Authorize (or AllowUnauthenticated, when it guards the route itself)"
 }
 
-// fromLoopback reports whether r came from this machine directly. A request
-// that a proxy on this machine forwarded is not: its forwarding headers
-// show it.
+// fromLoopback reports whether r came from this machine directly and was
+// addressed to it. A request a proxy on this machine forwarded is not: its
+// forwarding headers show it. Nor is one whose Host names another site: a
+// web page can point its own name at 127.0.0.1 (DNS rebinding) and have
+// the browser send it here. A proxy on this machine that adds no
+// forwarding headers cannot be told from a local client: set Authorize.
 func fromLoopback(r *http.Request) bool {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
 		return false
 	}
-	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host"} {
+	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "Via"} {
 		if _, ok := r.Header[name]; ok {
 			return false
 		}
 	}
-	return true
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=3600")
+	if strings.HasSuffix(r.URL.Path, "/") {
+		h.fail(w, r, http.StatusNotFound, "no such page") // no directory listings
+		return
+	}
+	// The page links assets with their content's hash (?v=), so a new
+	// version is a new URL and an old one can be kept for good.
+	if r.URL.Query().Get("v") == h.version {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
 	h.assets.ServeHTTP(w, r)
 }
 
@@ -245,7 +286,12 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error)
 	case errors.As(err, &bad):
 		h.fail(w, r, http.StatusBadRequest, bad.Error())
 	case errors.Is(err, apilog.ErrBadQuery):
-		h.fail(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), apilog.ErrBadQuery.Error()+": "))
+		// Only what follows the sentinel: a store's prefix names a package.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, apilog.ErrBadQuery.Error()+": "); i >= 0 {
+			msg = msg[i+len(apilog.ErrBadQuery.Error())+2:]
+		}
+		h.fail(w, r, http.StatusBadRequest, msg)
 	case errors.Is(err, context.Canceled):
 		// The client left.
 	default:

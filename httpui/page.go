@@ -17,6 +17,8 @@ import (
 // pageData is everything the page template shows, worked out here so that
 // the template only places it.
 type pageData struct {
+	Version   string // of the assets
+	Keys      []string
 	Title     string
 	Error     string
 	Viewer    Viewer
@@ -73,6 +75,9 @@ var columnLabels = map[apilog.Column]string{
 
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
+// localInput is the value format of a datetime-local input, to the second.
+const localInput = "2006-01-02T15:04:05"
+
 var funcs = template.FuncMap{
 	// icon is a key status icon: a reference to its symbol in the page,
 	// so that 500 rows do not repeat the drawing.
@@ -92,7 +97,9 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	d := buildPage(v, p, viewer)
-	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+	d.Version = h.version
+	w.Header().Set("Vary", "Accept-Encoding")
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		var buf bytes.Buffer
 		if err := h.page.Execute(&buf, d); err != nil {
 			h.log.Error("httpui: render", "err", err)
@@ -101,7 +108,6 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Set("Vary", "Accept-Encoding")
 		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 		gz.Write(buf.Bytes())
 		gz.Close()
@@ -110,7 +116,28 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 	h.renderPage(w, http.StatusOK, d)
 }
 
+// acceptsGzip reads an Accept-Encoding header: gzip (or *) listed with a
+// q above 0.
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if name = strings.ToLower(strings.TrimSpace(name)); name != "gzip" && name != "*" {
+			continue
+		}
+		q := 1.0
+		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			var err error
+			if q, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+				q = 0
+			}
+		}
+		return q > 0
+	}
+	return false
+}
+
 func (h *Handler) renderPage(w http.ResponseWriter, status int, d *pageData) {
+	d.Version = h.version
 	var buf bytes.Buffer
 	if err := h.page.Execute(&buf, d); err != nil {
 		h.log.Error("httpui: render", "err", err)
@@ -176,6 +203,12 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	for _, m := range methods {
 		d.Methods = append(d.Methods, choice{Value: m, Label: m, On: len(v.Methods) == 1 && v.Methods[0] == m})
 	}
+	if len(v.Methods) > 1 || len(v.Methods) == 1 && !slices.Contains(methods, v.Methods[0]) {
+		// A view from a link: keep it as one choice, which reads back as
+		// the same list.
+		d.Methods = append(d.Methods, choice{Value: strings.Join(v.Methods, ","), Label: strings.Join(v.Methods, ", "), On: true})
+	}
+	d.Keys = v.Keys
 	d.Ranges = []choice{{Value: "", Label: "All time", On: v.Range == ""}}
 	for _, r := range ranges {
 		d.Ranges = append(d.Ranges, choice{Value: r.value, Label: r.label, On: v.Range == r.value})
@@ -183,12 +216,12 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	d.Ranges = append(d.Ranges, choice{Value: "custom", Label: "Custom…", On: v.Range == "custom"})
 	d.Custom = v.Range == "custom"
 	if !v.From.IsZero() {
-		d.From = v.From.Format("2006-01-02T15:04")
+		d.From = v.From.Format(localInput)
 	}
 	if !v.To.IsZero() {
-		d.To = v.To.Format("2006-01-02T15:04")
+		d.To = v.To.Format(localInput)
 	}
-	d.Filtered = v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != ""
+	d.Filtered = v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
 	if p.TotalRows == 0 {
 		d.Empty = "No API requests yet"
 		if d.Filtered {

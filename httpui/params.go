@@ -1,7 +1,6 @@
 package httpui
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -94,8 +93,11 @@ func parseView(v url.Values) (view, error) {
 			w.Keys = append(w.Keys, k)
 		}
 	}
-	if len(w.Methods) > apilog.MaxFilterValues || len(w.Keys) > apilog.MaxFilterValues {
+	if len(w.Methods) > apilog.MaxFilterValues {
 		return view{}, badParam("method", "more than %d values", apilog.MaxFilterValues)
+	}
+	if len(w.Keys) > apilog.MaxFilterValues {
+		return view{}, badParam("key", "more than %d values", apilog.MaxFilterValues)
 	}
 	switch w.Range = v.Get("range"); w.Range {
 	case "", "custom", "1h", "24h", "7d":
@@ -115,7 +117,10 @@ func parseView(v url.Values) (view, error) {
 			// A datetime-local input sends "2026-11-25T10:30" in the user's
 			// zone, which the page's script turns into RFC 3339; without
 			// script it is read as UTC.
-			if t, err = time.Parse("2006-01-02T15:04", s); err != nil {
+			if t, err = time.Parse(localInput, s); err != nil {
+				t, err = time.Parse("2006-01-02T15:04", s)
+			}
+			if err != nil {
 				return view{}, badParam(b.name, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
 			}
 		}
@@ -127,12 +132,11 @@ func parseView(v url.Values) (view, error) {
 	if !w.From.IsZero() && !w.To.IsZero() && !w.From.Before(w.To) {
 		return view{}, badParam("to", "%s is not after from", w.To.Format(time.RFC3339))
 	}
+	if _, err := apilog.ParseSort(v.Get("sort"), ""); err != nil {
+		return view{}, &errParam{"sort", err}
+	}
 	if w.Sort, err = apilog.ParseSort(v.Get("sort"), v.Get("dir")); err != nil {
-		name := "sort"
-		if errors.Is(err, apilog.ErrBadQuery) && strings.Contains(err.Error(), "direction") {
-			name = "dir"
-		}
-		return view{}, &errParam{name, err}
+		return view{}, &errParam{"dir", err}
 	}
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
 		return view{}, &errParam{"page", err}
@@ -145,8 +149,8 @@ func parseView(v url.Values) (view, error) {
 		if !slices.Contains(w.IDs, id) {
 			w.IDs = append(w.IDs, id)
 		}
-		if len(w.IDs) > apilog.MaxPageSize {
-			return view{}, badParam("id", "more than %d values", apilog.MaxPageSize)
+		if len(w.IDs) > apilog.DefaultPageSize {
+			return view{}, badParam("id", "more than %d values: a selection is of one page", apilog.DefaultPageSize)
 		}
 	}
 	return w, nil
