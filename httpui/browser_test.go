@@ -62,7 +62,9 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("screen-info", "{1280x800}"), chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.UserDataDir(t.TempDir()),
+		// A zone that is not UTC, so that the custom range's conversions run.
+		chromedp.Env("TZ=America/New_York"))
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(alloc)
 	defer cancel()
@@ -223,6 +225,21 @@ func TestBrowser(t *testing.T) {
 		return err
 	}))
 	waitFor("the previous view", `location.search === `+strconv.Quote(before)+` && document.querySelector("thead th:nth-child(4)").getAttribute("aria-sort") === "none"`)
+
+	// A view from a link keeps what the form has no control for, and its
+	// custom range, through a search; Back puts every control back.
+	run("a shared view", chromedp.Navigate(srv.URL+"/logs/?key=k1&status=4xx&from=2026-11-25T11:00:00Z&to=2026-11-25T12:00:00Z"),
+		chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+	run("search it", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "flux"))
+	waitFor("the search within the view", `new URLSearchParams(location.search).get("q") === "flux"`)
+	if got := eval(`location.search`); got != "?q=flux&status=4xx&range=custom&from=2026-11-25T11%3A00%3A00.000Z&to=2026-11-25T12%3A00%3A00.000Z&key=k1" {
+		t.Errorf("URL after searching a shared view: %q", got)
+	}
+	run("back to the shared view", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](`history.back()`))
+		return err
+	}))
+	waitFor("the controls of the shared view", `document.querySelector("input[name=q]").value === "" && document.querySelector("input[name=status][value='4xx']").checked && location.search.startsWith("?key=k1")`)
 
 	// At 390 px the page does not scroll sideways; the table does.
 	run("phone width", chromedp.EmulateViewport(390, 844))

@@ -91,20 +91,25 @@
     return p;
   }
 
-  let controller = null;
+  let controller = null, timer = 0;
   async function load(params, push) {
+    clearTimeout(timer); // a pending search must not undo this view
     if (controller) controller.abort();
     controller = new AbortController();
     // Dimming the table repaints it: only for a load slow enough to see.
     const dim = setTimeout(() => root.classList.add("loading"), 300);
     try {
       const res = await fetch("api/logs?" + params.toString(), { signal: controller.signal, headers: { Accept: "application/json" } });
+      if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) {
+        throw new Error("the logs could not be read (HTTP " + res.status + "); reload the page");
+      }
       const body = await res.json();
       if (!res.ok) throw new Error(body.error || "the logs could not be read");
       render(body, params);
       clearError();
       const url = params.toString() ? "?" + params.toString() : location.pathname;
-      if (push) history.pushState(null, "", url);
+      if (push === "replace") history.replaceState(null, "", url);
+      else if (push) history.pushState(null, "", url);
     } catch (err) {
       if (err.name !== "AbortError") showError(err.message);
     } finally {
@@ -175,6 +180,7 @@
       frag.append(...rest);
       showTimes(frag);
       addCopyButtons(frag);
+      if (selectAll.checked) for (const b of $$("input[name=id]", frag)) b.checked = true;
       tbody.append(frag);
       updateSelection();
     });
@@ -209,53 +215,78 @@
       link("Next ›", "next", n < last && n + 1), link("Last »", "last", n < last && last),
       el("span", { id: "range-text", class: "muted", text: body.range_text + " rows" }));
     const empty = $("#empty");
-    const filtered = ["q", "status", "method", "key", "range"].some((k) => params.has(k));
+    const filtered = ["q", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
   }
   const columns = ["api", "method", "endpoint", "status", "error", "ip", "time"];
 
-  function sortAndKeep(p) {
-    // The filter form holds the sort as hidden fields; keep them current.
-    const cur = new URLSearchParams(location.search);
-    for (const k of ["sort", "dir"]) {
-      p.delete(k);
-      if (cur.has(k)) p.set(k, cur.get(k));
-    }
-    return p;
-  }
+  // The custom range's inputs are in the user's zone; the URL and the
+  // server's first render are in UTC.
+  const pad = (n) => String(n).padStart(2, "0");
+  const toLocalInput = (iso) => {
+    const d = new Date(iso);
+    if (isNaN(d)) return "";
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  };
+  const zone = $("#range-zone");
+  if (zone) zone.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
-  let timer = 0;
-  filters.addEventListener("submit", (e) => { e.preventDefault(); clearTimeout(timer); load(sortAndKeep(stateFromFilters()), true); });
+  // setControls shows the view of params in the filter form; hidden fields
+  // carry what it has no control for (keys, the sort).
+  function setControls(params) {
+    const f = filters.elements;
+    f.q.value = params.get("q") || "";
+    const statuses = params.getAll("status").flatMap((s) => s.split(","));
+    for (const b of $$("input[name=status]", filters)) b.checked = statuses.includes(b.value);
+    const methods = params.getAll("method").flatMap((m) => m.split(",")).filter(Boolean).map((m) => m.toUpperCase());
+    const m = methods.join(",");
+    if (m && ![...f.method.options].some((o) => o.value === m)) f.method.append(el("option", { value: m, text: methods.join(", ") }));
+    f.method.value = m;
+    f.range.value = params.get("range") || ((params.has("from") || params.has("to")) ? "custom" : "");
+    f.from.value = params.get("from") ? toLocalInput(params.get("from")) : "";
+    f.to.value = params.get("to") ? toLocalInput(params.get("to")) : "";
+    $(".custom-range").classList.toggle("hidden-until-custom", f.range.value !== "custom");
+    for (const h of $$("input[type=hidden]", filters)) h.remove();
+    for (const k of ["key", "sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
+  }
+  setControls(new URLSearchParams(location.search));
+
+  let typing = false;
+  filters.addEventListener("submit", (e) => { e.preventDefault(); typing = false; load(stateFromFilters(), true); });
   filters.addEventListener("input", (e) => {
     if (e.target.name !== "q") return;
     clearTimeout(timer);
-    timer = setTimeout(() => load(sortAndKeep(stateFromFilters()), true), 250);
+    // One history entry for a burst of typing, not one per pause.
+    timer = setTimeout(() => { load(stateFromFilters(), typing ? "replace" : true); typing = true; }, 250);
   });
   filters.addEventListener("change", (e) => {
     if (e.target.name === "q") return;
     const custom = $(".custom-range");
     custom.classList.toggle("hidden-until-custom", filters.elements.range.value !== "custom");
     if (e.target.name === "range" && e.target.value === "custom") return; // wait for the dates
-    load(sortAndKeep(stateFromFilters()), true);
+    typing = false;
+    load(stateFromFilters(), true);
   });
   $(".clear").addEventListener("click", (e) => {
     e.preventDefault();
-    filters.reset();
-    for (const b of $$("input[type=checkbox]", filters)) b.checked = false;
-    filters.elements.q.value = ""; filters.elements.method.value = ""; filters.elements.range.value = "";
-    $(".custom-range").classList.add("hidden-until-custom");
+    typing = false;
+    setControls(new URLSearchParams());
     load(new URLSearchParams(), true);
   });
   document.addEventListener("click", (e) => {
     const a = e.target.closest("thead a.sort, .pager a");
     if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
-    load(new URLSearchParams(a.getAttribute("href").slice(1)), true);
+    typing = false;
+    const p = new URLSearchParams(a.getAttribute("href").slice(1));
+    setControls(p);
+    load(p, true);
   });
   window.addEventListener("popstate", () => {
     const p = new URLSearchParams(location.search);
-    filters.elements.q.value = p.get("q") || "";
+    typing = false;
+    setControls(p);
     load(p, false);
   });
   updateSelection();
