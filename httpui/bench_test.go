@@ -101,6 +101,9 @@ func BenchmarkPage(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(size)/1000, "kB")
+			if (tt.name == "page" || raw > 0) && max(size, raw) > 400_000 {
+				b.Errorf("the 500-row page is %d bytes, over 400 KB", max(size, raw))
+			}
 			if raw > 0 {
 				b.ReportMetric(float64(raw)/1000, "kB-raw")
 			}

@@ -103,19 +103,26 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Search narrows the rows as one types.
-	run("type a search", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "flux"))
-	waitFor("the search to apply", `document.querySelector("#range-text").textContent.includes("of 300 rows")`)
-	if got := eval(`[...document.querySelectorAll("#tbody .ep")].every(td => td.textContent.includes("flux")) + " " + location.search`); got != "true ?q=flux" {
-		t.Errorf("after typing flux: every row matches, URL: %q", got)
+	run("type a search", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "POST"))
+	waitFor("the search to apply", `document.querySelector("#range-text").textContent.includes("of 301 rows")`)
+	if got := eval(`[...document.querySelectorAll("#tbody tr td:nth-child(3)")].every(td => td.textContent === "POST") + " " + location.search`); got != "true ?q=POST" {
+		t.Errorf("after typing POST: every row matches, URL: %q", got)
 	}
 
 	// A click on a header sorts; a second flips the order.
 	statusHeader := `[...document.querySelectorAll("thead th")].find(th => th.textContent.startsWith("Status"))`
 	run("sort by status", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
 	waitFor("ascending status", statusHeader+`.getAttribute("aria-sort") === "ascending"`)
+	statuses := `[...document.querySelectorAll("#tbody .b")].map(b => parseInt(b.textContent))`
+	if got := eval(`(s => s.every((v, i) => i === 0 || s[i-1] <= v) && s[0] < s[s.length-1]) (` + statuses + `) + ""`); got != "true" {
+		t.Error("rows not in ascending status order")
+	}
 	run("sort again", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
 	waitFor("descending status", statusHeader+`.getAttribute("aria-sort") === "descending"`)
-	if got := eval(`location.search`); got != "?q=flux&sort=status&dir=desc" {
+	if got := eval(`(s => s.every((v, i) => i === 0 || s[i-1] >= v) && s[0] > s[s.length-1]) (` + statuses + `) + ""`); got != "true" {
+		t.Error("rows not in descending status order after the second click")
+	}
+	if got := eval(`location.search`); got != "?q=POST&sort=status&dir=desc" {
 		t.Errorf("URL after sorting: %q", got)
 	}
 
