@@ -22,6 +22,8 @@ type apiPage struct {
 	// The page's texts, so the script shows what the server would.
 	RangeText string `json:"range_text"`
 	PageText  string `json:"page_text"`
+	// AsOf is the moment of this page, for an export of it (asof=).
+	AsOf string `json:"as_of"`
 }
 
 type apiRow struct {
@@ -59,6 +61,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		Rows: make([]apiRow, len(p.Rows)), Page: p.Number, PageSize: p.Size,
 		TotalRows: p.TotalRows, TotalPages: p.TotalPages,
 		RangeText: p.RangeText(), PageText: p.PageText(),
+		AsOf: v.at.UTC().Format(time.RFC3339Nano),
 	}
 	for i := range p.Rows {
 		row := &p.Rows[i]

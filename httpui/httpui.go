@@ -306,7 +306,8 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 	if err != nil {
 		return v, apilog.Page{}, err
 	}
-	q, err := v.query(viewer, h.opt.Hasher, h.opt.Now())
+	v.at = h.opt.Now()
+	q, err := v.query(viewer, h.opt.Hasher, v.at)
 	if err != nil {
 		return v, apilog.Page{}, err
 	}

@@ -594,3 +594,53 @@ func TestFilterFormKeepsTheView(t *testing.T) {
 		}
 	}
 }
+
+// TestExportAsOf: an export is of the page as it was shown, even when new
+// rows have since pushed that page's rows further down.
+func TestExportAsOf(t *testing.T) {
+	s := newStore(t)
+	now := t0.Add(time.Hour)
+	h := newHandler(t, s, &httpui.Options{Authorize: asViewer("acct_a"), Now: func() time.Time { return now }})
+	var shown struct {
+		Rows []struct {
+			ID int64 `json:"id"`
+		} `json:"rows"`
+		AsOf string `json:"as_of"`
+	}
+	if err := json.Unmarshal(get(t, h, "/api/logs").Body.Bytes(), &shown); err != nil || shown.AsOf == "" {
+		t.Fatalf("as_of %q (%v)", shown.AsOf, err)
+	}
+	last := shown.Rows[len(shown.Rows)-1].ID
+	now = now.Add(time.Minute)
+	var fresh []apilog.Entry
+	for i := range 3 {
+		fresh = append(fresh, apilog.Entry{Account: "acct_a", KeyID: "k1", Method: "GET", Endpoint: "/v1/new", Status: 200, Time: now.Add(-time.Duration(i) * time.Second)})
+	}
+	if err := s.Append(context.Background(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		query string
+		rows  int
+	}{
+		{"id=" + itoa(last), 0}, // the page moved on
+		{"id=" + itoa(last) + "&asof=" + url.QueryEscape(shown.AsOf), 1},
+		{"asof=" + url.QueryEscape(shown.AsOf), 500},
+	} {
+		recs, err := csv.NewReader(get(t, h, "/export.csv?"+tt.query).Body).ReadAll()
+		if err != nil || len(recs)-1 != tt.rows {
+			t.Errorf("%s: %d rows (%v), want %d", tt.query, len(recs)-1, err, tt.rows)
+		}
+		if tt.query == "asof="+url.QueryEscape(shown.AsOf) {
+			for _, r := range recs[1:] {
+				if strings.Contains(strings.Join(r, ","), "/v1/new") {
+					t.Error("an export as of the shown page holds a row that arrived after it")
+					break
+				}
+			}
+		}
+	}
+	if !strings.Contains(get(t, h, "/").Body.String(), `name="asof"`) {
+		t.Error("the page's export form does not pin its moment")
+	}
+}

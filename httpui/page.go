@@ -188,6 +188,9 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	if p.Number < p.TotalPages {
 		d.Pager.Next, d.Pager.Last = at(p.Number+1), at(p.TotalPages)
 	}
+	if !v.at.IsZero() {
+		d.Hidden = append(d.Hidden, hidden{"asof", v.at.UTC().Format(time.RFC3339Nano)})
+	}
 	for k, vals := range v.values(nil) {
 		for _, val := range vals {
 			d.Hidden = append(d.Hidden, hidden{k, val})

@@ -35,6 +35,12 @@ type view struct {
 	Sort     apilog.Sort
 	Page     int
 	IDs      []int64 // a selection, for exports
+	// AsOf pins an export to the moment its page was shown: rows that
+	// arrived since (which would shift the page) are left out, and a
+	// relative range ends where it did.
+	AsOf time.Time
+
+	at time.Time // when the view was read, for the asof of its exports
 }
 
 // errParam is a bad query parameter; its message names it and is safe to
@@ -141,6 +147,13 @@ func parseView(v url.Values) (view, error) {
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
 		return view{}, &errParam{"page", err}
 	}
+	if s := v.Get("asof"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return view{}, badParam("asof", "%q: want an RFC 3339 time", s)
+		}
+		w.AsOf = t.UTC()
+	}
 	for _, s := range v["id"] {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id < 1 {
@@ -188,9 +201,19 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 		From:        w.From,
 		To:          w.To,
 	}
+	if !w.AsOf.IsZero() && w.AsOf.Before(now) {
+		now = w.AsOf
+		q.Now = now
+	}
 	for _, r := range ranges {
 		if w.Range == r.value {
 			q.From, q.To = now.Add(-r.span), time.Time{}
+		}
+	}
+	if !w.AsOf.IsZero() {
+		end := w.AsOf.Add(time.Nanosecond) // To is exclusive
+		if q.To.IsZero() || end.Before(q.To) {
+			q.To = end
 		}
 	}
 	for _, s := range w.Statuses {

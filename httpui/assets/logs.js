@@ -188,6 +188,7 @@
     // The export form carries the view, so an export is of this page.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
     for (const [k, v] of params) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
+    rowsForm.prepend(el("input", { type: "hidden", name: "asof", value: body.as_of }));
     // Sort headers: a click sorts by the column, a second flips it.
     $$("thead th[aria-sort]").forEach((th, i) => {
       const a = $("a", th), col = columns[i];
