@@ -307,9 +307,17 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 		return v, apilog.Page{}, err
 	}
 	v.at = h.opt.Now()
+	if !v.AsOf.IsZero() && v.AsOf.Before(v.at) {
+		v.at = v.AsOf // the moment these rows are of
+	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
 	if err != nil {
 		return v, apilog.Page{}, err
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		// A range that starts after the moment it is pinned to: no rows,
+		// as the page showed, rather than an error.
+		return v, apilog.Page{Number: max(q.Page, 1), Size: q.PageSize, TotalPages: 1}, nil
 	}
 	p, err := h.store.Query(r.Context(), q)
 	return v, p, err

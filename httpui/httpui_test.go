@@ -542,7 +542,8 @@ func TestAssetsVersioned(t *testing.T) {
 
 func TestGzipRefused(t *testing.T) {
 	h := newHandler(t, newStore(t), nil)
-	for header, want := range map[string]string{"gzip;q=0": "", "br, gzip; q=0.5": "gzip", "identity": "", "*": "gzip", "gzip;q=0.000": ""} {
+	for header, want := range map[string]string{"gzip;q=0": "", "br, gzip; q=0.5": "gzip", "identity": "", "*": "gzip", "gzip;q=0.000": "",
+		"*, gzip;q=0": "", "*;q=0, gzip": "gzip"} {
 		w := get(t, h, "/", "Accept-Encoding", header)
 		if got := w.Header().Get("Content-Encoding"); got != want {
 			t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q", header, got, want)
@@ -639,6 +640,19 @@ func TestExportAsOf(t *testing.T) {
 				}
 			}
 		}
+	}
+	// The JSON reports the moment its rows are of, which is the pin when
+	// there is one; a range that starts after the pin is empty, not bad.
+	var pinned struct {
+		AsOf string `json:"as_of"`
+	}
+	json.Unmarshal(get(t, h, "/api/logs?asof="+url.QueryEscape(shown.AsOf)).Body.Bytes(), &pinned)
+	if pinned.AsOf != shown.AsOf {
+		t.Errorf("as_of of a pinned view = %q, want the pin %q", pinned.AsOf, shown.AsOf)
+	}
+	w := get(t, h, "/export.csv?range=custom&from="+url.QueryEscape(now.Add(time.Hour).Format(time.RFC3339))+"&asof="+url.QueryEscape(shown.AsOf))
+	if recs, err := csv.NewReader(w.Body).ReadAll(); w.Code != 200 || err != nil || len(recs) != 1 {
+		t.Errorf("export of a range after its pin: %d, %d records (%v), want 200 and only the header", w.Code, len(recs), err)
 	}
 	if !strings.Contains(get(t, h, "/").Body.String(), `name="asof"`) {
 		t.Error("the page's export form does not pin its moment")

@@ -116,12 +116,14 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 	h.renderPage(w, http.StatusOK, d)
 }
 
-// acceptsGzip reads an Accept-Encoding header: gzip (or *) listed with a
-// q above 0.
+// acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
+// 0, or, when gzip is not listed, * with a q above 0.
 func acceptsGzip(header string) bool {
+	star := false
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(part, ";")
-		if name = strings.ToLower(strings.TrimSpace(name)); name != "gzip" && name != "*" {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "gzip" && name != "*" {
 			continue
 		}
 		q := 1.0
@@ -131,9 +133,12 @@ func acceptsGzip(header string) bool {
 				q = 0
 			}
 		}
-		return q > 0
+		if name == "gzip" {
+			return q > 0
+		}
+		star = q > 0
 	}
-	return false
+	return star
 }
 
 func (h *Handler) renderPage(w http.ResponseWriter, status int, d *pageData) {

@@ -201,10 +201,6 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 		From:        w.From,
 		To:          w.To,
 	}
-	if !w.AsOf.IsZero() && w.AsOf.Before(now) {
-		now = w.AsOf
-		q.Now = now
-	}
 	for _, r := range ranges {
 		if w.Range == r.value {
 			q.From, q.To = now.Add(-r.span), time.Time{}

@@ -108,8 +108,10 @@
       render(body, params);
       clearError();
       const url = params.toString() ? "?" + params.toString() : location.pathname;
-      if (push === "replace") history.replaceState(null, "", url);
-      else if (push) history.pushState(null, "", url);
+      // A burst of typing is one history entry: the first search of it
+      // pushes an entry marked as typed, the next ones replace it.
+      if (push === "typed" && history.state && history.state.typed) history.replaceState({ typed: true }, "", url);
+      else if (push) history.pushState(push === "typed" ? { typed: true } : null, "", url);
     } catch (err) {
       if (err.name !== "AbortError") showError(err.message);
     } finally {
@@ -226,7 +228,7 @@
   // server's first render are in UTC.
   const pad = (n) => String(n).padStart(2, "0");
   const toLocalInput = (iso) => {
-    const d = new Date(iso);
+    const d = new Date(/[Zz]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z"); // the server reads no zone as UTC
     if (isNaN(d)) return "";
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   };
@@ -253,25 +255,22 @@
   }
   setControls(new URLSearchParams(location.search));
 
-  let typing = false;
-  filters.addEventListener("submit", (e) => { e.preventDefault(); typing = false; load(stateFromFilters(), true); });
+  filters.addEventListener("submit", (e) => { e.preventDefault(); load(stateFromFilters(), true); });
   filters.addEventListener("input", (e) => {
     if (e.target.name !== "q") return;
     clearTimeout(timer);
     // One history entry for a burst of typing, not one per pause.
-    timer = setTimeout(() => { load(stateFromFilters(), typing ? "replace" : true); typing = true; }, 250);
+    timer = setTimeout(() => load(stateFromFilters(), "typed"), 250);
   });
   filters.addEventListener("change", (e) => {
     if (e.target.name === "q") return;
     const custom = $(".custom-range");
     custom.classList.toggle("hidden-until-custom", filters.elements.range.value !== "custom");
     if (e.target.name === "range" && e.target.value === "custom") return; // wait for the dates
-    typing = false;
     load(stateFromFilters(), true);
   });
   $(".clear").addEventListener("click", (e) => {
     e.preventDefault();
-    typing = false;
     setControls(new URLSearchParams());
     load(new URLSearchParams(), true);
   });
@@ -279,14 +278,12 @@
     const a = e.target.closest("thead a.sort, .pager a");
     if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
-    typing = false;
     const p = new URLSearchParams(a.getAttribute("href").slice(1));
     setControls(p);
     load(p, true);
   });
   window.addEventListener("popstate", () => {
     const p = new URLSearchParams(location.search);
-    typing = false;
     setControls(p);
     load(p, false);
   });
