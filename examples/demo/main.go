@@ -1,0 +1,399 @@
+// Command demo runs a small fake image-generation API guarded by API keys,
+// records every request to it with apilog, and serves the Logs page at
+// /logs. A traffic generator calls the API over HTTP so the page fills as
+// you watch; on first start it records a week of history at once.
+//
+//	go run ./examples/demo
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/sqlitestore"
+)
+
+// The two tenants. The Logs page shows the first unless ?as= picks the
+// other.
+const (
+	mainAccount  = "acct_babysea"
+	otherAccount = "acct_pixelforge"
+)
+
+// demoKey is an API key: its secret is what a client sends; the store only
+// ever sees its ID, name and prefix.
+type demoKey struct {
+	secret string
+	key    apilog.Key
+}
+
+func keys(now time.Time) []demoKey {
+	day := 24 * time.Hour
+	k := func(secret, id, account, name string, mod func(*apilog.Key)) demoKey {
+		key := apilog.Key{ID: id, Account: account, Name: name, Prefix: secret[:8], CreatedAt: now.Add(-90 * day)}
+		if mod != nil {
+			mod(&key)
+		}
+		return demoKey{secret: secret, key: key}
+	}
+	return []demoKey{
+		k("bye_AB12live000000000000", "key_prod", mainAccount, "production-api", nil),
+		k("bye_CD34rotated0000000000", "key_prod_old", mainAccount, "production-api (old)", func(k *apilog.Key) { k.RotatedAt = now.Add(-20 * day) }),
+		k("bye_EF56trial00000000000", "key_trial", mainAccount, "trial-key", func(k *apilog.Key) { k.ExpiresAt = now.Add(-3 * day) }),
+		k("bye_GH78leaked0000000000", "key_leaked", mainAccount, "ci-runner", func(k *apilog.Key) { k.RevokedAt = now.Add(-2 * day) }),
+		k("bye_PX01pixel00000000000", "key_px_web", otherAccount, "web-frontend", nil),
+		k("bye_PX02batch00000000000", "key_px_batch", otherAccount, "batch-jobs", func(k *apilog.Key) { k.Inactive = true }),
+	}
+}
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	db := flag.String("db", "apilog-demo.db", "SQLite database file; reused on the next start")
+	rate := flag.Float64("rate", 5, "API requests per second from the traffic generator; 0 for none")
+	prefill := flag.Int("prefill", 30000, "requests of history to record on first start")
+	seed := flag.Uint64("seed", 1, "seed of the traffic")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, *db, *rate, *prefill, *seed, os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, addr, db string, rate float64, prefill int, seed uint64, out io.Writer) error {
+	store, err := sqlitestore.Open(db, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	hasher, err := apilog.NewIPHasher(secret(db))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	demoKeys := keys(now)
+	for _, k := range demoKeys {
+		if err := store.UpsertKey(ctx, k.key); err != nil {
+			return err
+		}
+	}
+	// Block rather than drop, so the prefill keeps every row.
+	rec := apilog.NewRecorder(store, &apilog.RecorderOptions{BlockTimeout: 5 * time.Second})
+	api := newAPI(demoKeys)
+	// The generator speaks through a proxy on this machine, which says who
+	// the client was in X-Forwarded-For.
+	mwOpts := apilog.MiddlewareOptions{
+		Hasher:         hasher,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+	}
+
+	empty, err := store.Query(ctx, apilog.Query{Account: mainAccount, PageSize: 1})
+	if err != nil {
+		return err
+	}
+	if empty.TotalRows == 0 && prefill > 0 {
+		start := time.Now()
+		if err := record(ctx, api, rec, mwOpts, now, prefill, seed); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "recorded %d requests of history in %v\n", prefill, time.Since(start).Round(time.Millisecond))
+	}
+
+	logs, err := httpui.New(store, &httpui.Options{Authorize: viewer, Hasher: hasher})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", apilog.Middleware(rec, &mwOpts)(api))
+	mux.Handle("/logs/", http.StripPrefix("/logs", rememberViewer(logs)))
+	mux.Handle("/{$}", http.RedirectHandler("/logs/", http.StatusFound))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "Logs page: %s/logs/\n", base)
+	fmt.Fprintf(out, "as the second tenant: %s/logs/?as=%s\n", base, otherAccount)
+
+	var wg sync.WaitGroup
+	genCtx, stopGen := context.WithCancel(ctx)
+	if rate > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			generate(genCtx, base, demoKeys, rate, seed+1)
+		}()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopGen()
+		return err
+	}
+	fmt.Fprintln(out, "shutting down")
+	stopGen()
+	wg.Wait()
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	// Every request recorded so far is written before the store closes.
+	if err := rec.Close(shutdown); err != nil {
+		return err
+	}
+	st := rec.Stats()
+	fmt.Fprintf(out, "recorded %d requests this run: %d written, %d dropped, %d failed\n", st.Recorded, st.Written, st.Dropped, st.Failed)
+	return nil
+}
+
+// secret returns the IP hash secret kept beside the database, made on first
+// use: hashes of one address match across restarts only under one secret.
+func secret(db string) []byte {
+	path := db + ".secret"
+	if b, err := os.ReadFile(path); err == nil {
+		if s, err := hex.DecodeString(strings.TrimSpace(string(b))); err == nil && len(s) >= apilog.MinIPHashSecret {
+			return s
+		}
+	}
+	s := make([]byte, 32)
+	rand.Read(s)
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(s)+"\n"), 0o600); err != nil {
+		log.Printf("keeping the IP hash secret in %s: %v", filepath.Base(path), err)
+	}
+	return s
+}
+
+// viewer is the demo's Authorize: the demo listens on this machine, so it
+// lets a visitor from this machine pick the tenant (?as=, remembered in a
+// cookie), and refuses everyone else.
+func viewer(r *http.Request) (httpui.Viewer, error) {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
+		return httpui.Viewer{}, httpui.ErrForbidden // listening elsewhere takes real authorization
+	}
+	account := r.URL.Query().Get("as")
+	if account == "" {
+		if c, err := r.Cookie("demo_as"); err == nil {
+			account = c.Value
+		}
+	}
+	switch account {
+	case "", mainAccount:
+		return httpui.Viewer{Account: mainAccount, Name: "you@babysea.example"}, nil
+	case otherAccount:
+		return httpui.Viewer{Account: otherAccount, Name: "ops@pixelforge.example"}, nil
+	}
+	return httpui.Viewer{}, httpui.ErrForbidden
+}
+
+// rememberViewer keeps ?as= in a cookie, so the page's own requests (JSON,
+// exports) are of the same tenant.
+func rememberViewer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if as := r.URL.Query().Get("as"); as != "" {
+			http.SetCookie(w, &http.Cookie{Name: "demo_as", Value: as, Path: "/logs/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// newAPI is the fake image-generation API, with its own key check.
+func newAPI(ks []demoKey) http.Handler {
+	bySecret := map[string]apilog.Key{}
+	for _, k := range ks {
+		bySecret[k.secret] = k.key
+	}
+	fail := func(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+		apilog.SetErrorCode(r.Context(), code)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg, "request_id": apilog.RequestID(r.Context())})
+	}
+	ok := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(v)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/generate/image/{model}", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Prompt string }
+		json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body)
+		switch {
+		case r.PathValue("model") == "sd-legacy":
+			fail(w, r, http.StatusNotFound, "BSE4041", "no such model")
+		case body.Prompt == "":
+			fail(w, r, http.StatusBadRequest, "BSE4006", "prompt is required")
+		case strings.Contains(body.Prompt, "overload"):
+			fail(w, r, http.StatusServiceUnavailable, "BSE5030", "all GPUs are busy; retry")
+		case strings.Contains(body.Prompt, "crash"):
+			fail(w, r, http.StatusInternalServerError, "BSE5000", "internal error")
+		default:
+			ok(w, http.StatusCreated, map[string]string{"id": "img_" + hex.EncodeToString([]byte(body.Prompt))[:8]})
+		}
+	})
+	mux.HandleFunc("GET /v1/generate/image/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.PathValue("id"), "img_") {
+			ok(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "status": "done"})
+			return
+		}
+		fail(w, r, http.StatusNotFound, "BSE4040", "no such image")
+	})
+	mux.HandleFunc("GET /v1/images/latest", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v1/generate/image/img_latest", http.StatusFound)
+	})
+	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
+		ok(w, http.StatusOK, []string{"flux-pro", "flux-schnell", "sdxl"})
+	})
+	mux.HandleFunc("DELETE /v1/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, http.StatusForbidden, "BSE4030", "keys are deleted from the dashboard")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, found := bySecret[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		if !found {
+			fail(w, r, http.StatusUnauthorized, "BSE4010", "invalid API key")
+			return
+		}
+		apilog.SetKey(r.Context(), key.ID, key.Account) // the ID, never the secret
+		switch key.Status(time.Now()) {
+		case apilog.KeyExpired:
+			fail(w, r, http.StatusUnauthorized, "BSE4012", "API key expired")
+			return
+		case apilog.KeyRevoked:
+			fail(w, r, http.StatusUnauthorized, "BSE4011", "API key revoked")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// call is one request a client makes.
+type call struct {
+	method, path, secret, body, client string
+}
+
+// nextCall picks a realistic request: mostly generations and polls by the
+// live keys, some mistakes, some old or leaked keys still in use.
+func nextCall(rng *mrand.Rand, ks []demoKey) call {
+	var pick demoKey
+	switch x := rng.IntN(100); {
+	case x < 55:
+		pick = ks[0]
+	case x < 65:
+		pick = ks[1]
+	case x < 70:
+		pick = ks[2]
+	case x < 74:
+		pick = ks[3]
+	default:
+		pick = ks[4+rng.IntN(len(ks)-4)]
+	}
+	c := call{secret: pick.secret, client: fmt.Sprintf("203.0.113.%d", 1+rng.IntN(40))}
+	if pick.key.Account == otherAccount {
+		c.client = fmt.Sprintf("198.51.100.%d", 1+rng.IntN(20))
+	}
+	models := []string{"flux-pro", "flux-schnell", "sdxl", "sd-legacy"}
+	prompts := []string{"a lighthouse at dawn", "a cat in a spacesuit", "", "overload test", "crash me", "watercolor city"}
+	switch x := rng.IntN(100); {
+	case x < 45:
+		p := prompts[rng.IntN(len(prompts))]
+		if rng.IntN(4) != 0 && p != "" {
+			p = prompts[rng.IntN(2)] // most prompts are fine
+		}
+		c.method, c.path, c.body = "POST", "/v1/generate/image/"+models[rng.IntN(len(models))], fmt.Sprintf(`{"prompt":%q}`, p)
+	case x < 70:
+		id := "img_" + fmt.Sprintf("%08x", rng.Uint32())
+		if rng.IntN(10) == 0 {
+			id = "unknown"
+		}
+		c.method, c.path = "GET", "/v1/generate/image/"+id
+	case x < 85:
+		c.method, c.path = "GET", "/v1/models"
+	case x < 93:
+		c.method, c.path = "GET", "/v1/images/latest"
+	case x < 97:
+		c.method, c.path = "DELETE", "/v1/keys/"+pick.key.ID
+	default:
+		c.method, c.path, c.secret = "GET", "/v1/models", "bye_WRONG000000000000000"
+	}
+	return c
+}
+
+func (c call) request(base string) *http.Request {
+	var body io.Reader
+	if c.body != "" {
+		body = strings.NewReader(c.body)
+	}
+	r, _ := http.NewRequest(c.method, base+c.path, body)
+	r.Header.Set("Authorization", "Bearer "+c.secret)
+	r.Header.Set("X-Forwarded-For", c.client)
+	return r
+}
+
+// record fills the store with n requests of the last week, run through the
+// real API and middleware in-process, each at its moment in the past.
+func record(ctx context.Context, api http.Handler, rec *apilog.Recorder, opts apilog.MiddlewareOptions, now time.Time, n int, seed uint64) error {
+	rng := mrand.New(mrand.NewPCG(seed, 7))
+	week := 7 * 24 * time.Hour
+	var at time.Time
+	opts.Now = func() time.Time { return at }
+	h := apilog.Middleware(rec, &opts)(api)
+	ks := keys(now)
+	for i := range n {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		at = now.Add(-week + time.Duration(i)*week/time.Duration(n))
+		r := nextCall(rng, ks).request("http://localhost")
+		r.RemoteAddr = "127.0.0.1:40000"
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	return rec.Flush(ctx)
+}
+
+// generate calls the API over HTTP at rate requests a second until ctx ends.
+func generate(ctx context.Context, base string, ks []demoKey, rate float64, seed uint64) {
+	rng := mrand.New(mrand.NewPCG(seed, 9))
+	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		resp, err := client.Do(nextCall(rng, ks).request(base).WithContext(ctx))
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				log.Printf("traffic: %v", err)
+			}
+			continue
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
