@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -252,7 +253,8 @@ func newAPI(ks []demoKey) http.Handler {
 		case strings.Contains(body.Prompt, "crash"):
 			fail(w, r, http.StatusInternalServerError, "BSE5000", "internal error")
 		default:
-			ok(w, http.StatusCreated, map[string]string{"id": "img_" + hex.EncodeToString([]byte(body.Prompt))[:8]})
+			sum := sha256.Sum256([]byte(body.Prompt))
+			ok(w, http.StatusCreated, map[string]string{"id": "img_" + hex.EncodeToString(sum[:4])})
 		}
 	})
 	mux.HandleFunc("GET /v1/generate/image/{id}", func(w http.ResponseWriter, r *http.Request) {
