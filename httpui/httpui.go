@@ -270,7 +270,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	case p == "/api/logs" || strings.HasPrefix(p, "/export."):
 		writeJSON(w, status, map[string]string{"error": msg})
 	case p == "/":
-		h.renderPage(w, status, &pageData{Error: msg, Title: "Logs"})
+		h.renderPage(w, r, status, &pageData{Error: msg, Title: "Logs"})
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)

@@ -35,7 +35,6 @@ type pageData struct {
 	Custom    bool
 	Empty     string
 	ClearHref string
-	Filtered  bool
 }
 
 type rowData struct {
@@ -96,24 +95,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	d := buildPage(v, p, viewer)
-	d.Version = h.version
-	w.Header().Set("Vary", "Accept-Encoding")
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		var buf bytes.Buffer
-		if err := h.page.Execute(&buf, d); err != nil {
-			h.log.Error("httpui: render", "err", err)
-			http.Error(w, "the page could not be shown", http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Encoding", "gzip")
-		gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		gz.Write(buf.Bytes())
-		gz.Close()
-		return
-	}
-	h.renderPage(w, http.StatusOK, d)
+	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer))
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
@@ -141,7 +123,8 @@ func acceptsGzip(header string) bool {
 	return star
 }
 
-func (h *Handler) renderPage(w http.ResponseWriter, status int, d *pageData) {
+// renderPage writes the page, gzip-compressed when r accepts it.
+func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
 	d.Version = h.version
 	var buf bytes.Buffer
 	if err := h.page.Execute(&buf, d); err != nil {
@@ -150,8 +133,17 @@ func (h *Handler) renderPage(w http.ResponseWriter, status int, d *pageData) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		w.WriteHeader(status)
+		w.Write(buf.Bytes())
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	gz.Write(buf.Bytes())
+	gz.Close()
 }
 
 // href is a link to the page with the view v, relative to the page.
@@ -229,10 +221,10 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	if !v.To.IsZero() {
 		d.To = v.To.Format(localInput)
 	}
-	d.Filtered = v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
+	filtered := v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
 	if p.TotalRows == 0 {
 		d.Empty = "No API requests yet"
-		if d.Filtered {
+		if filtered {
 			d.Empty = "No rows match these filters"
 			if v.Q != "" {
 				d.Empty = "No rows match “" + v.Q + "”"
@@ -246,7 +238,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 		d.Rows[i] = rowData{
 			ID: r.ID, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
 			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status,
-			Class: c.Short(), Color: c.Color(), Means: c.Meaning(),
+			Color: c.Color(), Means: c.Meaning(),
 			ErrorCode: r.ErrorCode, IPHash: r.IPHash, IPShort: r.IPHash[:min(12, len(r.IPHash))],
 			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
 			RequestID: r.RequestID, Duration: strconv.FormatFloat(float64(r.Duration.Microseconds())/1000, 'f', 1, 64) + " ms",
