@@ -33,7 +33,7 @@ func ExampleParseSearch() {
 	// status 400-499
 	// not key "staging"
 	// any "flux pro"
-	// apilog: bad query: search: at byte 11: unterminated quote
+	// apilog: bad query: q: unterminated quote (at character 12)
 }
 
 func ExampleKey_Status() {

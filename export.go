@@ -21,13 +21,14 @@ const (
 	JSON Format = "json" // an array of objects with the snake_case names of ExportColumns
 )
 
-// ParseFormat parses "csv" or "json" in any case. The error wraps [ErrBadQuery].
+// ParseFormat parses "csv" or "json" in any case. The error is a
+// [*QueryError].
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
 	case CSV, JSON:
 		return f, nil
 	}
-	return "", fmt.Errorf("%w: export format %q: want csv or json", ErrBadQuery, s)
+	return "", badQuery(ParamFormat, "%q: want csv or json", s)
 }
 
 // ContentType returns the MIME type of the format.

@@ -93,16 +93,17 @@ func (s Search) String() string { return s.text }
 //   - any other word followed by a colon is plain text, as in the endpoint
 //     /v1/models/x:generate.
 //
-// Errors wrap [ErrBadQuery] and say what is wrong and at which byte.
+// Errors are a [*QueryError] about ParamSearch that says what is wrong and
+// at which character.
 func ParseSearch(s string, h IPHasher) (Search, error) {
 	bad := func(at int, format string, args ...any) (Search, error) {
-		return Search{}, fmt.Errorf("%w: search: at byte %d: %s", ErrBadQuery, at, fmt.Sprintf(format, args...))
+		return Search{}, badQuery(ParamSearch, "%s (at character %d)", fmt.Sprintf(format, args...), utf8.RuneCountInString(s[:at])+1)
 	}
 	if len(s) > MaxSearchLen {
-		return Search{}, fmt.Errorf("%w: search is %d bytes, over %d", ErrBadQuery, len(s), MaxSearchLen)
+		return Search{}, badQuery(ParamSearch, "the search is %d bytes long, over %d", len(s), MaxSearchLen)
 	}
 	if !utf8.ValidString(s) {
-		return Search{}, fmt.Errorf("%w: search is not valid UTF-8", ErrBadQuery)
+		return Search{}, badQuery(ParamSearch, "the search is not valid UTF-8")
 	}
 	out := Search{text: s}
 	for i := 0; i < len(s); {
@@ -171,16 +172,16 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 // text for every text term and a status range within 0 to 999.
 func (s Search) validate() error {
 	if len(s.Terms) > MaxSearchTerms {
-		return fmt.Errorf("%w: search has %d terms, over %d", ErrBadQuery, len(s.Terms), MaxSearchTerms)
+		return badQuery(ParamSearch, "%d terms, over %d", len(s.Terms), MaxSearchTerms)
 	}
 	for i, t := range s.Terms {
 		switch {
 		case t.Field < FieldAny || t.Field > FieldIP:
-			return fmt.Errorf("%w: search term %d: unknown field %d", ErrBadQuery, i, int(t.Field))
+			return badQuery(ParamSearch, "term %d: unknown field %d", i+1, int(t.Field))
 		case t.Field == FieldStatus && (t.StatusMin < 0 || t.StatusMin > t.StatusMax || t.StatusMax > MaxStatus):
-			return fmt.Errorf("%w: search term %d: status range %d-%d is not within 0-999", ErrBadQuery, i, t.StatusMin, t.StatusMax)
+			return badQuery(ParamSearch, "term %d: status range %d-%d is not within 0-999", i+1, t.StatusMin, t.StatusMax)
 		case t.Field != FieldStatus && (t.Text == "" || t.Text != Fold(t.Text)):
-			return fmt.Errorf("%w: search term %d: text %q is empty or not folded", ErrBadQuery, i, t.Text)
+			return badQuery(ParamSearch, "term %d: text %q is empty or not folded", i+1, t.Text)
 		}
 	}
 	return nil
@@ -303,11 +304,12 @@ func (s Search) Match(r *Row) bool {
 }
 
 // Match reports whether r passes every filter of q: the account scope, the
-// time range, the status classes, methods and key IDs, and the search. It is
-// the reference a Store's results are checked against.
+// row-ID bound, the time range, the status classes, methods and key IDs, and
+// the search. It is the reference a Store's results are checked against.
 func (q *Query) Match(r *Row) bool {
 	switch {
 	case q.Account != "" && r.Account != q.Account,
+		q.MaxID > 0 && r.ID > q.MaxID,
 		!inRange(r.Time, q.From, q.To),
 		len(q.StatusClasses) > 0 && !slices.Contains(q.StatusClasses, ClassOf(r.Status)),
 		len(q.Methods) > 0 && !slices.Contains(q.Methods, r.Method),

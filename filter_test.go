@@ -194,15 +194,15 @@ var parseSearchErrorTests = []struct {
 	nilIPH bool
 	want   []string // substrings of the error message
 }{
-	{name: "unterminated quote", in: `"abc`, want: []string{"unterminated quote", "at byte 0"}},
-	{name: "unterminated quote later", in: `foo "bar`, want: []string{"unterminated quote", "at byte 4"}},
-	{name: "unterminated second quote", in: `foo "bar" "baz`, want: []string{"unterminated quote", "at byte 10"}},
-	{name: "unterminated quote in word", in: `"a"b"c`, want: []string{"unterminated quote", "at byte 4"}},
-	{name: "unterminated after qualifier", in: `key:"two words`, want: []string{"unterminated quote", "at byte 4"}},
-	{name: "unterminated after multibyte", in: `äö "x`, want: []string{"unterminated quote", "at byte 5"}},
+	{name: "unterminated quote", in: `"abc`, want: []string{"unterminated quote", "at character 1"}},
+	{name: "unterminated quote later", in: `foo "bar`, want: []string{"unterminated quote", "at character 5"}},
+	{name: "unterminated second quote", in: `foo "bar" "baz`, want: []string{"unterminated quote", "at character 11"}},
+	{name: "unterminated quote in word", in: `"a"b"c`, want: []string{"unterminated quote", "at character 5"}},
+	{name: "unterminated after qualifier", in: `key:"two words`, want: []string{"unterminated quote", "at character 5"}},
+	{name: "unterminated after multibyte", in: `äö "x`, want: []string{"unterminated quote", "at character 4"}},
 	{name: "too long", in: strings.Repeat("a", apilog.MaxSearchLen+1), want: []string{"1001 bytes"}},
 	{name: "too long with spaces", in: strings.Repeat(" ", 5000), want: []string{"5000 bytes"}},
-	{name: "too many terms", in: nTerms(33), want: []string{"more than 32 terms", "at byte 128"}},
+	{name: "too many terms", in: nTerms(33), want: []string{"more than 32 terms", "at character 129"}},
 	{name: "too many qualified terms", in: strings.Repeat("status:2xx ", 33), want: []string{"more than 32 terms"}},
 	{name: "status word", in: "status:abc", want: []string{"status:abc"}},
 	{name: "status four x", in: "status:4xxx", want: []string{"status:4xxx"}},
@@ -215,7 +215,7 @@ var parseSearchErrorTests = []struct {
 	{name: "status range of classes", in: "status:4xx-5xx", want: []string{"status:4xx-5xx"}},
 	{name: "status sign", in: "status:+40", want: []string{"status:+40"}},
 	{name: "status fraction", in: "status:4.0", want: []string{"status:4.0"}},
-	{name: "status later term", in: "foo status:abc", want: []string{"status:abc", "at byte 4"}},
+	{name: "status later term", in: "foo status:abc", want: []string{"status:abc", "at character 5"}},
 	{name: "negated status bad", in: "-status:6xy", want: []string{"-status:6xy"}},
 	{name: "key without value", in: "key:", want: []string{"key:", "needs a value"}},
 	{name: "status without value", in: "status:", want: []string{"status:", "needs a value"}},
@@ -240,8 +240,9 @@ func TestParseSearchErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseSearch(%q) = %+v, want an error", tt.in, s.Terms)
 			}
-			if !errors.Is(err, apilog.ErrBadQuery) {
-				t.Errorf("ParseSearch(%q) error %q does not wrap ErrBadQuery", tt.in, err)
+			var qe *apilog.QueryError
+			if !errors.As(err, &qe) || qe.Param != apilog.ParamSearch || !errors.Is(err, apilog.ErrBadQuery) {
+				t.Errorf("ParseSearch(%q) error %#v is not a QueryError about %q wrapping ErrBadQuery", tt.in, err, apilog.ParamSearch)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -1,7 +1,6 @@
 package apilog
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
@@ -20,30 +19,37 @@ type Page struct {
 	Size       int // rows per page
 	TotalRows  int // rows that match the query, on all pages
 	TotalPages int // at least 1: no rows is one empty page
+
+	// MaxID is the row-ID bound the page was read at: the query's MaxID,
+	// or, without one, the highest ID the store had given when it read the
+	// page (0 for an empty store). Rows recorded later have higher IDs, so
+	// passing it as Query.MaxID reads the next pages of the same rows.
+	MaxID int64
 }
 
 // ParsePage parses a 1-based page number as it comes from a URL. Empty is
-// page 1. Errors wrap [ErrBadQuery] and name the bad value.
+// page 1. Errors are a [*QueryError] that names the bad value.
 func ParsePage(s string) (int, error) {
 	if s == "" {
 		return 1, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || s[0] == '+' {
-		return 0, fmt.Errorf("%w: page %q: want a whole number from 1", ErrBadQuery, s)
+		return 0, badQuery(ParamPage, "%q: want a whole number from 1", s)
 	}
 	return n, nil
 }
 
 // ParsePageSize parses a page size as it comes from a URL or a setting.
-// Empty is DefaultPageSize. Errors wrap [ErrBadQuery] and name the bad value.
+// Empty is DefaultPageSize. Errors are a [*QueryError] that names the bad
+// value.
 func ParsePageSize(s string) (int, error) {
 	if s == "" {
 		return DefaultPageSize, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > MaxPageSize || s[0] == '+' {
-		return 0, fmt.Errorf("%w: page size %q: want a whole number from 1 to %d", ErrBadQuery, s, MaxPageSize)
+		return 0, badQuery(ParamPageSize, "%q: want a whole number from 1 to %d", s, MaxPageSize)
 	}
 	return n, nil
 }

@@ -252,20 +252,24 @@ func TestQueryNormalize(t *testing.T) {
 func TestQueryNormalizeErrors(t *testing.T) {
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name string
-		q    apilog.Query
-		want string
+		name  string
+		q     apilog.Query
+		param apilog.Param
+		want  string
 	}{
-		{"no scope", apilog.Query{}, "no account"},
-		{"two scopes", apilog.Query{Account: "acct_7", AllAccounts: true}, `"acct_7"`},
-		{"negative page", apilog.Query{Account: "a", Page: -1}, "page -1"},
-		{"negative page size", apilog.Query{Account: "a", PageSize: -1}, "page size -1"},
-		{"page size too big", apilog.Query{Account: "a", PageSize: 10001}, "page size 10001"},
-		{"backwards range", apilog.Query{Account: "a", From: from, To: from.Add(-time.Second)}, "2024-12-31T23:59:59Z"},
-		{"bad class", apilog.Query{Account: "a", StatusClasses: []apilog.StatusClass{apilog.StatusSuccess, 5}}, "status class 5"},
-		{"negative class", apilog.Query{Account: "a", StatusClasses: []apilog.StatusClass{-1}}, "status class -1"},
-		{"bad sort column", apilog.Query{Account: "a", Sort: apilog.Sort{Column: "secret"}}, `"secret"`},
-		{"bad sort direction", apilog.Query{Account: "a", Sort: apilog.Sort{Dir: "up"}}, `"up"`},
+		{"no scope", apilog.Query{}, apilog.ParamAccount, "no account"},
+		{"two scopes", apilog.Query{Account: "acct_7", AllAccounts: true}, apilog.ParamAccount, `"acct_7"`},
+		{"negative page", apilog.Query{Account: "a", Page: -1}, apilog.ParamPage, "-1"},
+		{"negative page size", apilog.Query{Account: "a", PageSize: -1}, apilog.ParamPageSize, "-1"},
+		{"page size too big", apilog.Query{Account: "a", PageSize: 10001}, apilog.ParamPageSize, "10001"},
+		{"negative row-ID bound", apilog.Query{Account: "a", MaxID: -5}, apilog.ParamMaxID, "-5"},
+		{"backwards range", apilog.Query{Account: "a", From: from, To: from.Add(-time.Second)}, apilog.ParamTo, "2024-12-31T23:59:59Z"},
+		{"bad class", apilog.Query{Account: "a", StatusClasses: []apilog.StatusClass{apilog.StatusSuccess, 5}}, apilog.ParamStatus, "status class 5"},
+		{"negative class", apilog.Query{Account: "a", StatusClasses: []apilog.StatusClass{-1}}, apilog.ParamStatus, "status class -1"},
+		{"too many methods", apilog.Query{Account: "a", Methods: make([]string, 1001)}, apilog.ParamMethod, "1001 methods"},
+		{"bad sort column", apilog.Query{Account: "a", Sort: apilog.Sort{Column: "secret"}}, apilog.ParamSort, `"secret"`},
+		{"bad sort direction", apilog.Query{Account: "a", Sort: apilog.Sort{Dir: "up"}}, apilog.ParamDir, `"up"`},
+		{"hand-made search", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Text: "NOT FOLDED"}}}}, apilog.ParamSearch, "not folded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,14 +277,15 @@ func TestQueryNormalizeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Normalize() = nil error, want one containing %q", tt.want)
 			}
-			if !errors.Is(err, apilog.ErrBadQuery) {
-				t.Errorf("Normalize() error %q does not wrap ErrBadQuery", err)
+			var qe *apilog.QueryError
+			if !errors.As(err, &qe) || !errors.Is(err, apilog.ErrBadQuery) {
+				t.Fatalf("Normalize() error %#v is not a *QueryError wrapping ErrBadQuery", err)
 			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Normalize() error %q does not contain %q", err, tt.want)
+			if qe.Param != tt.param || !strings.Contains(qe.Message, tt.want) {
+				t.Errorf("Normalize() error about %q: %q; want one about %q containing %q", qe.Param, qe.Message, tt.param, tt.want)
 			}
-			if _, err := tt.q.Apply(nil); !errors.Is(err, apilog.ErrBadQuery) {
-				t.Errorf("Apply() error = %v, want one wrapping ErrBadQuery", err)
+			if _, err := tt.q.Apply(nil); !errors.As(err, &qe) {
+				t.Errorf("Apply() error = %v, want a *QueryError", err)
 			}
 		})
 	}

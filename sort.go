@@ -2,14 +2,14 @@ package apilog
 
 import (
 	"cmp"
-	"fmt"
 	"strings"
 )
 
 // Column is a sortable column of the Logs page, by the name URLs and APIs use.
 type Column string
 
-// The sortable columns.
+// The sortable columns. Each is one row of the column table below, which
+// gives its label, default direction and order.
 const (
 	ColumnAPI      Column = "api"      // key name, case-insensitive (see Fold), then key prefix
 	ColumnMethod   Column = "method"   // alphabetical: DELETE, GET, POST, PUT
@@ -17,18 +17,136 @@ const (
 	ColumnStatus   Column = "status"   // numeric
 	ColumnError    Column = "error"    // alphabetical; rows without a code come last both ways
 	ColumnIP       Column = "ip"       // alphabetical by hash
-	ColumnTime     Column = "time"     // chronological
+	ColumnDuration Column = "duration" // numeric, in nanoseconds; slowest first by default
+	ColumnTime     Column = "time"     // chronological; newest first by default
 )
+
+// ColumnKind says how a column's values are kept and ordered, so that a
+// store can serve every column of a kind with one piece of code.
+type ColumnKind int
+
+// The column kinds.
+const (
+	// KindKey is the API column: the key's current name compared with
+	// [CompareFold], then its prefix in byte order (see [CompareKeys]).
+	// Stores order key slots by a rank computed in Go rather than by a
+	// database collation.
+	KindKey ColumnKind = iota + 1
+	// KindText is a text field of the entry (its Column.Field), in byte
+	// order.
+	KindText
+	// KindNumber is an integer field of the entry (status, duration, time).
+	KindNumber
+)
+
+// columns is the column table: one row per column, in page order. Every
+// fact about a column the rest of the module needs derives from it:
+// Columns, the names a URL may use, labels, default directions, the order
+// of Sort.Compare.
+var columns = [...]struct {
+	name    Column
+	label   string    // the page's header
+	dir     Direction // the direction of a first click
+	kind    ColumnKind
+	field   Field               // the search field of a KindText column
+	compare func(a, b *Row) int // ascending, without the tie breakers
+	empty   func(r *Row) bool   // if set, rows with an empty value come last in both directions
+}{
+	{ColumnAPI, "API", Asc, KindKey, FieldKey, func(a, b *Row) int {
+		return CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix)
+	}, nil},
+	{ColumnMethod, "Method", Asc, KindText, FieldMethod, func(a, b *Row) int { return strings.Compare(a.Method, b.Method) }, nil},
+	{ColumnEndpoint, "Endpoint", Asc, KindText, FieldEndpoint, func(a, b *Row) int { return strings.Compare(a.Endpoint, b.Endpoint) }, nil},
+	{ColumnStatus, "Status", Asc, KindNumber, FieldStatus, func(a, b *Row) int { return cmp.Compare(a.Status, b.Status) }, nil},
+	{ColumnError, "Error code", Asc, KindText, FieldError, func(a, b *Row) int { return strings.Compare(a.ErrorCode, b.ErrorCode) },
+		func(r *Row) bool { return r.ErrorCode == "" }},
+	{ColumnIP, "IP hash", Asc, KindText, FieldIP, func(a, b *Row) int { return strings.Compare(a.IPHash, b.IPHash) }, nil},
+	{ColumnDuration, "Duration", Desc, KindNumber, FieldAny, func(a, b *Row) int { return cmp.Compare(a.Duration, b.Duration) }, nil},
+	{ColumnTime, "Timestamp", Desc, KindNumber, FieldAny, func(a, b *Row) int { return a.Time.Compare(b.Time) }, nil},
+}
 
 // Columns lists the sortable columns in page order. It is a copy: changing
 // it changes nothing.
-var Columns = []Column{ColumnAPI, ColumnMethod, ColumnEndpoint, ColumnStatus, ColumnError, ColumnIP, ColumnTime}
+var Columns = func() []Column {
+	out := make([]Column, len(columns))
+	for i, c := range columns {
+		out[i] = c.name
+	}
+	return out
+}()
+
+// index returns c's row of the column table, or -1.
+func (c Column) index() int {
+	for i := range columns {
+		if columns[i].name == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether c is one of Columns.
+func (c Column) Valid() bool { return c.index() >= 0 }
+
+// Label returns the column's header on the page, e.g. "Error code"; "" for
+// an unknown column.
+func (c Column) Label() string {
+	if i := c.index(); i >= 0 {
+		return columns[i].label
+	}
+	return ""
+}
+
+// DefaultDir returns the direction of a first click on the column's
+// header: descending for time and duration (newest, slowest first),
+// ascending for the others.
+func (c Column) DefaultDir() Direction {
+	if i := c.index(); i >= 0 {
+		return columns[i].dir
+	}
+	return Asc
+}
+
+// EmptyLast reports whether rows with an empty value of the column come
+// after every other row in both directions (the error code column).
+func (c Column) EmptyLast() bool {
+	i := c.index()
+	return i >= 0 && columns[i].empty != nil
+}
+
+// Kind returns how the column's values are kept and ordered; 0 for an
+// unknown column.
+func (c Column) Kind() ColumnKind {
+	if i := c.index(); i >= 0 {
+		return columns[i].kind
+	}
+	return 0
+}
+
+// Field returns the search field that holds a [KindText] column's values
+// (FieldMethod, FieldEndpoint, FieldError, FieldIP), FieldKey for the API
+// column, FieldStatus for status, and FieldAny otherwise.
+func (c Column) Field() Field {
+	if i := c.index(); i >= 0 {
+		return columns[i].field
+	}
+	return FieldAny
+}
+
+// columnNames is the list of names an error about an unknown column shows.
+var columnNames = func() string {
+	names := make([]string, len(columns))
+	for i, c := range columns {
+		names[i] = string(c.name)
+	}
+	return strings.Join(names, ", ")
+}()
 
 // Direction is a sort direction.
 type Direction string
 
-// The sort directions. The empty Direction is the column's default:
-// descending for time (newest first), ascending for the others.
+// The sort directions. The empty Direction is the column's default (see
+// [Column.DefaultDir]).
 const (
 	Asc  Direction = "asc"
 	Desc Direction = "desc"
@@ -48,31 +166,26 @@ var DefaultSort = Sort{Column: ColumnTime, Dir: Desc}
 
 // ParseSort parses a column name and a direction ("asc", "desc" or empty for
 // the column's default) as they come from a URL. An empty column is the
-// default sort. Errors wrap [ErrBadQuery] and name the bad value.
+// default sort. Errors are a [*QueryError] naming "sort" or "dir".
 func ParseSort(column, dir string) (Sort, error) {
 	return Sort{Column: Column(column), Dir: Direction(dir)}.Normalize()
 }
 
-// Normalize returns s with the defaults filled in, or an error wrapping
-// [ErrBadQuery] that names an unknown column or direction.
+// Normalize returns s with the defaults filled in, or a [*QueryError] that
+// names an unknown column or direction.
 func (s Sort) Normalize() (Sort, error) {
 	if s.Column == "" {
 		s.Column = ColumnTime
 	}
-	switch s.Column {
-	case ColumnAPI, ColumnMethod, ColumnEndpoint, ColumnStatus, ColumnError, ColumnIP, ColumnTime:
-	default:
-		return Sort{}, fmt.Errorf("%w: sort column %q: want one of api, method, endpoint, status, error, ip, time", ErrBadQuery, string(s.Column))
+	if !s.Column.Valid() {
+		return Sort{}, badQuery(ParamSort, "%q is not a column: want one of %s", string(s.Column), columnNames)
 	}
 	switch s.Dir {
 	case "":
-		s.Dir = Asc
-		if s.Column == ColumnTime {
-			s.Dir = Desc
-		}
+		s.Dir = s.Column.DefaultDir()
 	case Asc, Desc:
 	default:
-		return Sort{}, fmt.Errorf("%w: sort direction %q: want asc or desc", ErrBadQuery, string(s.Dir))
+		return Sort{}, badQuery(ParamDir, "%q is not a direction: want asc or desc", string(s.Dir))
 	}
 	return s, nil
 }
@@ -80,35 +193,28 @@ func (s Sort) Normalize() (Sort, error) {
 // Compare orders a before b (-1), after it (+1), or reports the same row
 // (0, only when both have the same ID). s must be normalized.
 func (s Sort) Compare(a, b *Row) int {
-	var c int
-	switch s.Column {
-	case ColumnAPI:
-		c = s.Directed(CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix))
-	case ColumnMethod:
-		c = s.CompareText(a.Method, b.Method)
-	case ColumnEndpoint:
-		c = s.CompareText(a.Endpoint, b.Endpoint)
-	case ColumnStatus:
-		c = s.Directed(cmp.Compare(a.Status, b.Status))
-	case ColumnError:
-		c = s.CompareText(a.ErrorCode, b.ErrorCode)
-	case ColumnIP:
-		c = s.CompareText(a.IPHash, b.IPHash)
-	case ColumnTime:
-		c = s.Directed(a.Time.Compare(b.Time))
-	}
-	if c != 0 {
-		return c
+	if i := s.Column.index(); i >= 0 {
+		col := &columns[i]
+		if col.empty != nil {
+			if ea, eb := col.empty(a), col.empty(b); ea != eb {
+				if ea {
+					return 1
+				}
+				return -1
+			}
+		}
+		if c := s.Directed(col.compare(a, b)); c != 0 {
+			return c
+		}
 	}
 	return TieBreak(a.Time.UnixNano(), a.ID, b.Time.UnixNano(), b.ID)
 }
 
 // CompareText compares two values of the sort's text column (method,
 // endpoint, error code or IP hash) in the sort's direction, without the tie
-// breakers. For the error column an empty code comes after any code in both
-// directions.
+// breakers, empties last where the column says so.
 func (s Sort) CompareText(a, b string) int {
-	if s.Column == ColumnError && (a == "") != (b == "") {
+	if s.Column.EmptyLast() && (a == "") != (b == "") {
 		if a == "" {
 			return 1
 		}

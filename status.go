@@ -1,7 +1,6 @@
 package apilog
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -66,12 +65,12 @@ func (c StatusClass) Meaning() string { return statusClasses[c.info()].meaning }
 func (c StatusClass) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // ParseStatusClass parses a class as written in a URL: its Short form ("4xx")
-// or its String ("client_error"), in any case. The error wraps [ErrBadQuery].
+// or its String ("client_error"), in any case. The error is a [*QueryError].
 func ParseStatusClass(s string) (StatusClass, error) {
 	for i, c := range statusClasses {
 		if strings.EqualFold(s, c.short) || strings.EqualFold(s, c.name) {
 			return StatusClass(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: status class %q: want 2xx, 3xx, 4xx, 5xx or other", ErrBadQuery, s)
+	return 0, badQuery(ParamStatus, "%q is not a status class: want 2xx, 3xx, 4xx, 5xx or other", s)
 }

@@ -11,8 +11,9 @@ import (
 // Errors that callers branch on. Errors returned by this package and by
 // stores wrap one of them with the detail.
 var (
-	// ErrBadQuery means a search, sort, page or filter is malformed. Its
-	// message is safe to show to the user who typed it.
+	// ErrBadQuery means a search, sort, page or filter is malformed. Every
+	// such error is a [*QueryError], which names the part of the query that
+	// is wrong and says why in words safe to show the user who typed it.
 	ErrBadQuery = errors.New("apilog: bad query")
 
 	// ErrBadEntry means an Entry or Key is not valid; nothing of the call
@@ -22,6 +23,47 @@ var (
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("apilog: store closed")
 )
+
+// Param names a part of a query as the Logs page's URL does, so that a
+// [QueryError] can point at what the user typed.
+type Param string
+
+// The parts of a query.
+const (
+	ParamAccount  Param = "account"   // Query.Account and AllAccounts
+	ParamSearch   Param = "q"         // Query.Search, the search box
+	ParamStatus   Param = "status"    // Query.StatusClasses
+	ParamMethod   Param = "method"    // Query.Methods
+	ParamKey      Param = "key"       // Query.KeyIDs
+	ParamFrom     Param = "from"      // Query.From
+	ParamTo       Param = "to"        // Query.To
+	ParamSort     Param = "sort"      // Sort.Column
+	ParamDir      Param = "dir"       // Sort.Dir
+	ParamPage     Param = "page"      // Query.Page
+	ParamPageSize Param = "page_size" // Query.PageSize
+	ParamMaxID    Param = "max_id"    // Query.MaxID
+	ParamFormat   Param = "format"    // an export's Format
+)
+
+// QueryError is a malformed query. It unwraps to [ErrBadQuery], so callers
+// that only need to know use errors.Is; a page that shows the error reads
+// it with errors.As.
+type QueryError struct {
+	Param   Param  // the part of the query that is wrong
+	Message string // what is wrong, for the person who typed it; no package names
+}
+
+func (e *QueryError) Error() string {
+	return "apilog: bad query: " + string(e.Param) + ": " + e.Message
+}
+
+// Unwrap returns ErrBadQuery.
+func (e *QueryError) Unwrap() error { return ErrBadQuery }
+
+// badQuery returns a *QueryError about param.
+func badQuery(param Param, format string, args ...any) error {
+	return &QueryError{Param: param, Message: fmt.Sprintf(format, args...)}
+}
 
 // Store keeps entries and keys and answers the Logs page's queries. Every
 // implementation passes the conformance suite in package apilogtest. All
@@ -47,8 +89,8 @@ type Store interface {
 	DeleteKey(ctx context.Context, account, id string) error
 
 	// Query returns one page of the rows that match q, in q's order, with
-	// the totals for all pages. A malformed q returns an error wrapping
-	// [ErrBadQuery] (see [Query.Normalize]).
+	// the totals for all pages. A malformed q returns an error that wraps
+	// the [*QueryError] of [Query.Normalize].
 	Query(ctx context.Context, q Query) (Page, error)
 
 	// Close releases the store. Calls after Close return ErrClosed; a
@@ -74,6 +116,12 @@ type Query struct {
 	Methods       []string      // any of these methods, compared exactly; none means all
 	KeyIDs        []string      // any of these keys; none means all
 
+	// MaxID, when above 0, leaves out the rows with a greater ID: the rows
+	// recorded after a first page was read (see [Page.MaxID]). Passing the
+	// first page's MaxID to the next pages and to an export pins them to
+	// the same rows, whatever arrives meanwhile and whatever the clocks say.
+	MaxID int64
+
 	Sort     Sort
 	Page     int // 1-based; 0 is the first page
 	PageSize int // 1 to MaxPageSize; 0 is DefaultPageSize
@@ -88,33 +136,36 @@ type Query struct {
 const MaxFilterValues = 1000
 
 // Normalize returns q with its defaults filled in (sort, page, page size), or
-// an error wrapping [ErrBadQuery] that names the bad value. Stores call it
-// first; Now is left to the store's clock.
+// a [*QueryError] that names the bad value. Stores call it first; Now is left
+// to the store's clock.
 func (q Query) Normalize() (Query, error) {
 	switch {
 	case q.Account == "" && !q.AllAccounts:
-		return Query{}, fmt.Errorf("%w: no account: set Query.Account, or AllAccounts for an operator's view", ErrBadQuery)
+		return Query{}, badQuery(ParamAccount, "no account: set Query.Account, or AllAccounts for an operator's view")
 	case q.Account != "" && q.AllAccounts:
-		return Query{}, fmt.Errorf("%w: account %q and AllAccounts both set", ErrBadQuery, q.Account)
+		return Query{}, badQuery(ParamAccount, "account %q and AllAccounts both set", q.Account)
 	case q.Page < 0:
-		return Query{}, fmt.Errorf("%w: page %d: want a whole number from 1", ErrBadQuery, q.Page)
+		return Query{}, badQuery(ParamPage, "%d: want a whole number from 1", q.Page)
 	case q.PageSize < 0 || q.PageSize > MaxPageSize:
-		return Query{}, fmt.Errorf("%w: page size %d: want 1 to %d", ErrBadQuery, q.PageSize, MaxPageSize)
+		return Query{}, badQuery(ParamPageSize, "%d: want 1 to %d", q.PageSize, MaxPageSize)
+	case q.MaxID < 0:
+		return Query{}, badQuery(ParamMaxID, "%d: want a row ID", q.MaxID)
 	case !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From):
-		return Query{}, fmt.Errorf("%w: time range ends (%s) before it starts (%s)", ErrBadQuery,
+		return Query{}, badQuery(ParamTo, "the time range ends (%s) before it starts (%s)",
 			q.To.UTC().Format(time.RFC3339), q.From.UTC().Format(time.RFC3339))
 	}
 	for _, c := range q.StatusClasses {
 		if c < StatusOther || c > StatusServerError {
-			return Query{}, fmt.Errorf("%w: status class %d is not one of the five", ErrBadQuery, int(c))
+			return Query{}, badQuery(ParamStatus, "status class %d is not one of the five", int(c))
 		}
 	}
 	for _, list := range [...]struct {
-		name string
-		n    int
-	}{{"status classes", len(q.StatusClasses)}, {"methods", len(q.Methods)}, {"key IDs", len(q.KeyIDs)}} {
+		param Param
+		name  string
+		n     int
+	}{{ParamStatus, "status classes", len(q.StatusClasses)}, {ParamMethod, "methods", len(q.Methods)}, {ParamKey, "key IDs", len(q.KeyIDs)}} {
 		if list.n > MaxFilterValues {
-			return Query{}, fmt.Errorf("%w: %d %s, over %d", ErrBadQuery, list.n, list.name, MaxFilterValues)
+			return Query{}, badQuery(list.param, "%d %s, over %d", list.n, list.name, MaxFilterValues)
 		}
 	}
 	if err := q.Search.validate(); err != nil {
@@ -133,23 +184,31 @@ func (q Query) Normalize() (Query, error) {
 
 // Apply returns the page of rows that q selects from rows: the reference
 // semantics of [Store.Query] over rows already joined with their keys. It
-// sorts a copy; rows is not modified.
+// sorts a copy; rows is not modified. Its Page.MaxID is q.MaxID, or the
+// highest ID of rows: all the store holds.
 func (q Query) Apply(rows []Row) (Page, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return Page{}, err
 	}
-	var match []Row
+	var match []*Row // sorted as pointers: Compare's column funcs would make copies escape
 	for i := range rows {
 		if q.Match(&rows[i]) {
-			match = append(match, rows[i])
+			match = append(match, &rows[i])
 		}
 	}
-	slices.SortFunc(match, func(a, b Row) int { return q.Sort.Compare(&a, &b) })
+	slices.SortFunc(match, q.Sort.Compare)
 	off, limit := Window(q.Page, q.PageSize)
-	p := Page{Number: q.Page, Size: q.PageSize, TotalRows: len(match), TotalPages: PageCount(len(match), q.PageSize)}
+	p := Page{Number: q.Page, Size: q.PageSize, TotalRows: len(match), TotalPages: PageCount(len(match), q.PageSize), MaxID: q.MaxID}
+	if p.MaxID == 0 {
+		for i := range rows {
+			p.MaxID = max(p.MaxID, rows[i].ID)
+		}
+	}
 	if off < len(match) {
-		p.Rows = match[off:min(off+limit, len(match))]
+		for _, r := range match[off:min(off+limit, len(match))] {
+			p.Rows = append(p.Rows, *r)
+		}
 	}
 	return p, nil
 }

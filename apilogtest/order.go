@@ -19,19 +19,21 @@ func sortRows(f *fixture) {
 		status                     int
 		code, ip                   string
 		minute                     int
+		ms                         int // duration
 	}
 	for _, r := range []row{
-		{"a", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 1},
-		{"b", "key_new", "GET", "/v1/models", 401, "BSE4006", "a1", 2},
-		{"c", "key_old", "DELETE", "/v1/keys/k1", 500, "BSE5000", "b2", 3},
-		{"d", "", "PUT", "/v1/keys/k1", 401, "BSE4001", "a1", 4},
-		{"e", "key_upper", "GET", "/v1/Models", 200, "", "ff", 5},
-		{"f", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 5}, // same time as e
-		{"g", "key_new", "GET", "/v1/models", 302, "", "00", 0},
-		{"h", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 5}, // a twin of f
+		{"a", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 1, 120},
+		{"b", "key_new", "GET", "/v1/models", 401, "BSE4006", "a1", 2, 5},
+		{"c", "key_old", "DELETE", "/v1/keys/k1", 500, "BSE5000", "b2", 3, 3000},
+		{"d", "", "PUT", "/v1/keys/k1", 401, "BSE4001", "a1", 4, 120},
+		{"e", "key_upper", "GET", "/v1/Models", 200, "", "ff", 5, 0},
+		{"f", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 5, 3000}, // same time as e
+		{"g", "key_new", "GET", "/v1/models", 302, "", "00", 0, 5},
+		{"h", "key_prod", "POST", "/v1/generate/image/flux-pro", 200, "", "c3", 5, 3000}, // a twin of f
 	} {
 		e := entry(r.req, r.minute)
 		e.KeyID, e.Method, e.Endpoint, e.Status, e.ErrorCode, e.IPHash = r.key, r.method, r.endpoint, r.status, r.code, r.ip
+		e.Duration = time.Duration(r.ms) * time.Millisecond
 		f.add(e)
 	}
 }
@@ -62,6 +64,9 @@ func testSort(t *testing.T, f *fixture) {
 		{apilog.ColumnError, apilog.Desc, []string{"c", "b", "d", "h", "f", "e", "a", "g"}},
 		{apilog.ColumnIP, apilog.Asc, []string{"g", "d", "b", "c", "h", "f", "a", "e"}},
 		{apilog.ColumnIP, apilog.Desc, []string{"e", "h", "f", "a", "c", "d", "b", "g"}},
+		// Slowest first by default; equal durations newest first both ways.
+		{apilog.ColumnDuration, "", []string{"h", "f", "c", "d", "a", "b", "g", "e"}},
+		{apilog.ColumnDuration, apilog.Asc, []string{"e", "b", "g", "d", "a", "h", "f", "c"}},
 	}
 	for _, tt := range tests {
 		srt, err := apilog.ParseSort(string(tt.col), string(tt.dir))
@@ -151,5 +156,70 @@ func testPagination(t *testing.T, f *fixture) {
 	// The default page size is 500.
 	if p := f.query(inMain(apilog.Query{})); p.Size != 500 || len(p.Rows) != 500 {
 		t.Errorf("default page: size %d with %d rows, want 500", p.Size, len(p.Rows))
+	}
+}
+
+// testPinnedPaging reads a view page by page while rows arrive between the
+// reads, as a Logs page is read under live traffic: with the first page's
+// MaxID, the later pages neither repeat nor skip a row, in every order,
+// whatever times the new rows carry.
+func testPinnedPaging(t *testing.T, f *fixture) {
+	f.key(keyActive, keyNew, keyRotated)
+	keys := []string{"key_prod", "key_new", "key_old", ""}
+	methods := []string{"GET", "POST", "DELETE"}
+	n := 0
+	add := func(count int) {
+		var batch []apilog.Entry
+		for range count {
+			e := entry(fmt.Sprintf("p%03d", n), (n*37)%61-30) // times out of order, some before the first rows
+			e.KeyID, e.Method = keys[n%len(keys)], methods[n%len(methods)]
+			e.Status = []int{200, 401, 500, 302}[n%4]
+			e.Duration = time.Duration(n%9) * time.Millisecond
+			e.IPHash = fmt.Sprintf("%02x", n%13)
+			batch = append(batch, e)
+			n++
+		}
+		f.add(batch...)
+	}
+	add(40)
+	for _, col := range apilog.Columns {
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			q := inMain(apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}, PageSize: 7, Now: now})
+			first := f.query(q)
+			want, err := (func() (apilog.Page, error) {
+				all := q
+				all.MaxID, all.PageSize = first.MaxID, apilog.MaxPageSize
+				return all.Apply(f.rows(now))
+			})()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := requestIDs(first.Rows)
+			q.MaxID = first.MaxID
+			for page := 2; page <= first.TotalPages; page++ {
+				if page == 2 || page == first.TotalPages {
+					add(3) // new rows between the reads (not at every page, or the view would grow as it is read)
+				}
+				q.Page = page
+				p := f.query(q)
+				if p.TotalRows != first.TotalRows || p.TotalPages != first.TotalPages {
+					t.Fatalf("sort %s %s page %d: totals %d rows in %d pages, want the first page's %d in %d",
+						col, dir, page, p.TotalRows, p.TotalPages, first.TotalRows, first.TotalPages)
+				}
+				got = append(got, requestIDs(p.Rows)...)
+			}
+			if w := requestIDs(want.Rows); !slices.Equal(got, w) {
+				t.Errorf("sort %s %s: pages pinned to row %d read %q, want %q", col, dir, first.MaxID, got, w)
+			}
+		}
+	}
+	// A bound past every row is no bound; an old one hides what came after.
+	q := inMain(apilog.Query{MaxID: 1 << 40, Now: now})
+	if p := f.query(q); p.TotalRows != n {
+		t.Errorf("MaxID past every row: %d rows, want %d", p.TotalRows, n)
+	}
+	q.MaxID = f.entries[9].ID
+	if p := f.query(q); p.TotalRows != 10 {
+		t.Errorf("MaxID of the tenth row: %d rows, want 10", p.TotalRows)
 	}
 }

@@ -154,30 +154,39 @@ func sameSet(a, b []string) bool {
 func testBadQuery(t *testing.T, f *fixture) {
 	f.add(entry("r", 0))
 	tests := []struct {
-		name string
-		q    apilog.Query
-		want string
+		name  string
+		q     apilog.Query
+		param apilog.Param
+		want  string
 	}{
-		{"no account", apilog.Query{}, "account"},
-		{"both scopes", apilog.Query{Account: acctMain, AllAccounts: true}, "AllAccounts"},
-		{"negative page", apilog.Query{Account: acctMain, Page: -1}, "page -1"},
-		{"page size over the maximum", apilog.Query{Account: acctMain, PageSize: apilog.MaxPageSize + 1}, "page size 10001"},
-		{"negative page size", apilog.Query{Account: acctMain, PageSize: -5}, "page size -5"},
-		{"unknown column", apilog.Query{Account: acctMain, Sort: apilog.Sort{Column: "secret"}}, `"secret"`},
-		{"unknown direction", apilog.Query{Account: acctMain, Sort: apilog.Sort{Dir: "up"}}, `"up"`},
-		{"inverted range", apilog.Query{Account: acctMain, From: t0, To: t0.Add(-time.Second)}, "before it starts"},
-		{"bad class", apilog.Query{Account: acctMain, StatusClasses: []apilog.StatusClass{9}}, "status class 9"},
-		{"too many key IDs", apilog.Query{Account: acctMain, KeyIDs: make([]string, apilog.MaxFilterValues+1)}, "1001 key IDs"},
-		{"too many methods", apilog.Query{Account: acctMain, Methods: make([]string, apilog.MaxFilterValues+1)}, "1001 methods"},
-		{"33 hand-built terms", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: make33Terms()}}, "33 terms"},
-		{"hand-built empty key term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldKey}}}}, "term 0"},
-		{"hand-built unfolded term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Text: "POST"}}}}, "not folded"},
-		{"hand-built status range", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldStatus, StatusMin: 500, StatusMax: 1200}}}}, "500-1200"},
+		{"no account", apilog.Query{}, apilog.ParamAccount, "account"},
+		{"both scopes", apilog.Query{Account: acctMain, AllAccounts: true}, apilog.ParamAccount, "AllAccounts"},
+		{"negative page", apilog.Query{Account: acctMain, Page: -1}, apilog.ParamPage, "-1"},
+		{"page size over the maximum", apilog.Query{Account: acctMain, PageSize: apilog.MaxPageSize + 1}, apilog.ParamPageSize, "10001"},
+		{"negative page size", apilog.Query{Account: acctMain, PageSize: -5}, apilog.ParamPageSize, "-5"},
+		{"negative row-ID bound", apilog.Query{Account: acctMain, MaxID: -1}, apilog.ParamMaxID, "-1"},
+		{"unknown column", apilog.Query{Account: acctMain, Sort: apilog.Sort{Column: "secret"}}, apilog.ParamSort, `"secret"`},
+		{"unknown direction", apilog.Query{Account: acctMain, Sort: apilog.Sort{Dir: "up"}}, apilog.ParamDir, `"up"`},
+		{"inverted range", apilog.Query{Account: acctMain, From: t0, To: t0.Add(-time.Second)}, apilog.ParamTo, "before it starts"},
+		{"bad class", apilog.Query{Account: acctMain, StatusClasses: []apilog.StatusClass{9}}, apilog.ParamStatus, "status class 9"},
+		{"too many key IDs", apilog.Query{Account: acctMain, KeyIDs: make([]string, apilog.MaxFilterValues+1)}, apilog.ParamKey, "1001 key IDs"},
+		{"too many methods", apilog.Query{Account: acctMain, Methods: make([]string, apilog.MaxFilterValues+1)}, apilog.ParamMethod, "1001 methods"},
+		{"33 hand-built terms", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: make33Terms()}}, apilog.ParamSearch, "33 terms"},
+		{"hand-built empty key term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldKey}}}}, apilog.ParamSearch, "term 1"},
+		{"hand-built unfolded term", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Text: "POST"}}}}, apilog.ParamSearch, "not folded"},
+		{"hand-built status range", apilog.Query{Account: acctMain, Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldStatus, StatusMin: 500, StatusMax: 1200}}}}, apilog.ParamSearch, "500-1200"},
 	}
 	for _, tt := range tests {
+		// Every store returns the same error type, so that a page can name
+		// the bad parameter without reading the message.
 		_, err := f.s.Query(ctx, tt.q)
-		if !errors.Is(err, apilog.ErrBadQuery) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: Query: %v, want ErrBadQuery naming %s", tt.name, err, tt.want)
+		var qe *apilog.QueryError
+		if !errors.As(err, &qe) || !errors.Is(err, apilog.ErrBadQuery) {
+			t.Errorf("%s: Query: %v, want a *apilog.QueryError wrapping ErrBadQuery", tt.name, err)
+			continue
+		}
+		if qe.Param != tt.param || !strings.Contains(qe.Message, tt.want) {
+			t.Errorf("%s: Query: error about %q: %q; want one about %q naming %s", tt.name, qe.Param, qe.Message, tt.param, tt.want)
 		}
 	}
 }

@@ -33,11 +33,16 @@ type Options struct {
 	// Clock returns the current time; key statuses are computed at it when
 	// a Query has no Now. Optional. Default is time.Now.
 	Clock func() time.Time
+
+	// Explain, if set, is told how each query was answered. Optional; for
+	// tests and tuning.
+	Explain func(q apilog.Query, s Strategy)
 }
 
 // Store is an in-memory apilog.Store. Create it with New.
 type Store struct {
-	clock func() time.Time
+	clock     func() time.Time
+	explainFn func(apilog.Query, Strategy)
 
 	mu        sync.RWMutex
 	closed    bool
@@ -115,6 +120,9 @@ func New(opts *Options) *Store {
 	}
 	if opts != nil && opts.Clock != nil {
 		s.clock = opts.Clock
+	}
+	if opts != nil {
+		s.explainFn = opts.Explain
 	}
 	s.slotFor(0, "") // slot 0: no account, no key; never matches a query
 	return s

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/plan"
 )
 
 // Query implements apilog.Store.
@@ -29,7 +31,8 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if s.closed {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
 	}
-	rows, total, err := s.query(ctx, &q)
+	x := s.compile(&q)
+	rows, total, err := s.query(ctx, x)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
 	}
@@ -38,6 +41,10 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		Size:       q.PageSize,
 		TotalRows:  total,
 		TotalPages: apilog.PageCount(total, q.PageSize),
+		MaxID:      int64(x.end),
+	}
+	if q.MaxID > 0 {
+		page.MaxID = q.MaxID
 	}
 	for _, i := range rows {
 		page.Rows = append(page.Rows, s.row(i, q.Now))
@@ -45,45 +52,92 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	return page, nil
 }
 
-// heapMax is the largest page end a bounded heap serves; deeper pages are
-// cut by quickselect, which does not grow with the page number.
+// Strategy names how a query was answered, for Options.Explain.
+type Strategy string
+
+// The strategies, chosen by exec.strategy.
+const (
+	// StrategyNone: nothing can match (an empty time range).
+	StrategyNone Strategy = "none"
+	// StrategyTimeWalk: the slots alone filter rows, so the total is their
+	// row counts, and a time-ordered page is read from the chunks nearest
+	// its end of the time order, newest (or oldest) first.
+	StrategyTimeWalk Strategy = "time-walk"
+	// StrategyScan: every row must be tested before the page can be cut;
+	// the cut is chosen once the matches are counted.
+	StrategyScan Strategy = "scan"
+	// StrategyHeap: the page is cut from the matches with a bounded heap of
+	// the rows up to its end.
+	StrategyHeap Strategy = "heap"
+	// StrategyHeapFromEnd: as StrategyHeap, from the far end of the order,
+	// for pages near the last.
+	StrategyHeapFromEnd Strategy = "heap-from-end"
+	// StrategySelect: a page deep in a large result is cut by quickselect,
+	// which does not grow with the page number.
+	StrategySelect Strategy = "select"
+)
+
+// heapMax is the largest number of rows a bounded heap keeps; deeper pages
+// are cut by quickselect.
 const heapMax = 8192
 
-// query returns the indexes of the rows on q's page, in order, and the
-// number of rows that match q.
-func (s *Store) query(ctx context.Context, q *apilog.Query) ([]uint32, int, error) {
-	p := s.plan(q)
-	off, limit := apilog.Window(q.Page, q.PageSize)
-	cmp := s.order(q)
-	newest := q.Sort.Dir == apilog.Desc // the order is newest first, for the time column
+// strategy chooses how to answer x: the one place that decides. Before a
+// scan, total is known only when the slots alone decide it (counted);
+// after one (scanned), it is the number of matches.
+func (x *exec) strategy(total int, counted, scanned bool) Strategy {
+	off, end := x.Offset, x.Offset+x.Limit
+	switch {
+	case x.None:
+		return StrategyNone
+	case !scanned && counted && x.Query.Sort.Column == apilog.ColumnTime && min(end, total-off) <= heapMax:
+		return StrategyTimeWalk
+	case !scanned:
+		return StrategyScan
+	case end <= heapMax:
+		return StrategyHeap
+	case total-off <= heapMax:
+		return StrategyHeapFromEnd
+	}
+	return StrategySelect
+}
 
-	// The default view (time order, no filter but the scope) needs neither
-	// a scan for its total nor a look at most rows.
-	if total, ok := p.count(s.slots); ok && q.Sort.Column == apilog.ColumnTime && min(off+limit, total-off) <= heapMax {
-		if off >= total {
-			return nil, total, nil
+// query returns the indexes of the rows on x's page, in order, and the
+// number of rows that match.
+func (s *Store) query(ctx context.Context, x *exec) ([]uint32, int, error) {
+	cmp, err := s.order(x)
+	if err != nil {
+		return nil, 0, err
+	}
+	total, counted := s.count(x)
+	strategy := x.strategy(total, counted, false)
+	var matches []uint32
+	if strategy == StrategyScan {
+		if matches, err = s.filter(ctx, x); err != nil {
+			return nil, 0, err
 		}
-		end := min(off+limit, total)
+		total = len(matches)
+		strategy = x.strategy(total, true, true)
+	}
+	s.explain(x, strategy)
+	off := x.Offset
+	if strategy == StrategyNone || off >= total {
+		return nil, total, nil
+	}
+	end := min(off+x.Limit, total)
+	newest := x.Query.Sort.Dir == apilog.Desc // the order is newest first, for the time column
+	timeSort := x.Query.Sort.Column == apilog.ColumnTime
+	switch strategy {
+	case StrategyTimeWalk:
 		if end <= total-off {
-			rows, err := s.walkTime(ctx, p, end, cmp, newest)
+			rows, err := s.walkTime(ctx, x, end, cmp, newest)
 			return rows[off:], total, err
 		}
-		rows, err := s.walkTime(ctx, p, total-off, reverse(cmp), !newest)
+		rows, err := s.walkTime(ctx, x, total-off, reverse(cmp), !newest)
 		slices.Reverse(rows)
 		return rows[:end-off], total, err
-	}
-
-	matches, err := s.filter(ctx, p)
-	if err != nil || off >= len(matches) {
-		return nil, len(matches), err
-	}
-	total := len(matches)
-	end := min(off+limit, total)
-	timeSort := q.Sort.Column == apilog.ColumnTime
-	switch {
-	case end <= heapMax:
+	case StrategyHeap:
 		return firstK(matches, end, cmp, timeSort && newest)[off:], total, nil
-	case total-off <= heapMax:
+	case StrategyHeapFromEnd:
 		rows := firstK(matches, total-off, reverse(cmp), timeSort && !newest)
 		slices.Reverse(rows)
 		return rows[:end-off], total, nil
@@ -92,157 +146,216 @@ func (s *Store) query(ctx context.Context, q *apilog.Query) ([]uint32, int, erro
 	return matches[off:end], total, nil
 }
 
+func (s *Store) explain(x *exec, st Strategy) {
+	if s.explainFn != nil {
+		s.explainFn(x.Query, st)
+	}
+}
+
 func reverse(cmp func(a, b uint32) int) func(a, b uint32) int {
 	return func(a, b uint32) int { return cmp(b, a) }
 }
 
-// plan holds the tables a query's filters become: one entry per distinct
-// value, so that the scan checks a row with lookups instead of string work.
-type plan struct {
-	from, last int64  // the time range as Unix nanoseconds, both inclusive
-	slotOK     []bool // account scope and key filter, by slot
-	methodOK   []bool // nil: any method
-	statusOK   []bool // nil: any status
-	terms      bool
-	rowFilter  bool   // a filter that needs each row: time, status, method or search
-	all, neg   uint32 // bit i: term i; neg: the negated ones
-	slotBits   []uint32
-	methBits   []uint32
-	endBits    []uint32
-	errBits    []uint32
-	ipBits     []uint32
-	statBits   []uint32
+// Terms are tracked as bits of a uint32 per distinct value.
+const _ = uint32(1) << (apilog.MaxSearchTerms - 1) // a compile error if MaxSearchTerms outgrows the masks
+
+// exec is a compiled query with the tables a scan needs: one entry per
+// distinct value, so that the scan checks a row with lookups instead of
+// string work.
+type exec struct {
+	*plan.Plan
+	end       int    // rows [0, end) are in view: the row-ID bound
+	last      int64  // the time range's last instant, inclusive
+	slotOK    []bool // account scope and key filter, by slot
+	methodOK  []bool // nil: any method
+	statusOK  *[apilog.MaxStatus + 1]bool
+	terms     bool
+	rowFilter bool // a filter that needs each row: time, status, method or search
+	all, neg  uint32
+	slotBits  []uint32
+	methBits  []uint32
+	endBits   []uint32
+	errBits   []uint32
+	ipBits    []uint32
+	statBits  []uint32
 }
 
-func (s *Store) plan(q *apilog.Query) *plan {
-	p := &plan{from: nanos(q.From, math.MinInt64), last: math.MaxInt64}
-	// To is exclusive; the plan's last instant is inclusive, so that an open
-	// range, or one that ends past 2262, keeps a row at the largest
-	// representable time.
-	if !q.To.IsZero() && !q.To.After(time.Unix(0, math.MaxInt64)) {
-		p.last = max(nanos(q.To, math.MaxInt64), math.MinInt64+1) - 1
-	}
-	account, scoped := s.accounts.ids[q.Account]
-	p.slotOK = make([]bool, len(s.slots))
-	for i, sl := range s.slots {
-		p.slotOK[i] = i > 0 && (q.AllAccounts || scoped && sl.account == account) &&
-			(len(q.KeyIDs) == 0 || slices.Contains(q.KeyIDs, sl.keyID))
-	}
-	if len(q.Methods) > 0 {
-		p.methodOK = make([]bool, len(s.methods.vals))
-		for i, m := range s.methods.vals {
-			p.methodOK[i] = slices.Contains(q.Methods, m)
+// dictView is the store's dictionary as the compiler sees it: the slots of
+// the accounts in scope, and every interned value (values are shared
+// across accounts; rows of other accounts fail on their slot).
+type dictView struct {
+	s             *Store
+	account       uint32
+	scoped, every bool
+}
+
+func (d dictView) inScope(i int, sl *slot) bool {
+	return i > 0 && (d.every || d.scoped && sl.account == d.account)
+}
+
+func (d dictView) Values(f apilog.Field) iter.Seq2[int64, string] {
+	return func(yield func(int64, string) bool) {
+		for i, v := range d.s.dictOf(f).vals {
+			if !yield(int64(i), v) {
+				return
+			}
 		}
 	}
-	if len(q.StatusClasses) > 0 {
-		p.statusOK = make([]bool, apilog.MaxStatus+1)
-		for code := range p.statusOK {
-			p.statusOK[code] = slices.Contains(q.StatusClasses, apilog.ClassOf(code))
-		}
-	}
-	terms := q.Search.Terms
-	p.terms = len(terms) > 0
-	p.rowFilter = p.terms || p.methodOK != nil || p.statusOK != nil || !q.From.IsZero() || !q.To.IsZero()
-	if !p.terms {
-		return p
-	}
-	match := func(vals []string, field apilog.Field) []uint32 {
-		bits := make([]uint32, len(vals))
-		for i := range terms {
-			t := &terms[i]
-			if t.Field != apilog.FieldAny && t.Field != field {
+}
+
+func (d dictView) Slots() iter.Seq[plan.Slot] {
+	return func(yield func(plan.Slot) bool) {
+		for i := range d.s.slots {
+			sl := &d.s.slots[i]
+			if !d.inScope(i, sl) {
 				continue
 			}
-			for v, text := range vals {
-				if t.MatchText(field, text) {
-					bits[v] |= 1 << i
-				}
+			ps := plan.Slot{ID: int64(i), KeyID: sl.keyID}
+			if sl.key != nil {
+				ps.Name, ps.Prefix = sl.key.Name, sl.key.Prefix
 			}
-		}
-		return bits
-	}
-	p.methBits = match(s.methods.vals, apilog.FieldMethod)
-	p.endBits = match(s.endpoints.vals, apilog.FieldEndpoint)
-	p.errBits = match(s.errCodes.vals, apilog.FieldError)
-	p.ipBits = match(s.ipHashes.vals, apilog.FieldIP)
-	p.slotBits = make([]uint32, len(s.slots))
-	p.statBits = make([]uint32, apilog.MaxStatus+1)
-	for i := range terms {
-		t := &terms[i]
-		bit := uint32(1) << i
-		p.all |= bit
-		if t.Negate {
-			p.neg |= bit
-		}
-		for n, sl := range s.slots {
-			if sl.key != nil && (t.MatchText(apilog.FieldKey, sl.key.Name) || t.MatchText(apilog.FieldKey, sl.key.Prefix)) {
-				p.slotBits[n] |= bit
-			}
-		}
-		for code := range p.statBits {
-			if t.MatchStatus(code) {
-				p.statBits[code] |= bit
+			if !yield(ps) {
+				return
 			}
 		}
 	}
-	return p
 }
 
-// count returns the number of rows that match, when the slots alone decide.
-func (p *plan) count(slots []slot) (int, bool) {
-	if p.rowFilter {
+// dictOf returns the dictionary of a text field.
+func (s *Store) dictOf(f apilog.Field) *dict {
+	switch f {
+	case apilog.FieldMethod:
+		return &s.methods
+	case apilog.FieldEndpoint:
+		return &s.endpoints
+	case apilog.FieldError:
+		return &s.errCodes
+	case apilog.FieldIP:
+		return &s.ipHashes
+	}
+	panic(fmt.Sprintf("memstore: no dictionary for field %v", f)) // plan.TextFields lists the four
+}
+
+// compile compiles q and turns the plan into lookup tables.
+func (s *Store) compile(q *apilog.Query) *exec {
+	account, scoped := s.accounts.ids[q.Account]
+	d := dictView{s: s, account: account, scoped: scoped, every: q.AllAccounts}
+	x := &exec{Plan: plan.Compile(*q, d), end: s.n, last: math.MaxInt64}
+	if x.MaxID > 0 && x.MaxID < int64(s.n) {
+		x.end = int(x.MaxID) // row i has ID i+1
+	}
+	if !x.ToOpen {
+		x.last = x.To - 1
+	}
+	x.slotOK = make([]bool, len(s.slots))
+	if x.Slots != nil {
+		for _, sl := range x.Slots {
+			x.slotOK[sl] = true
+		}
+	} else {
+		for i := range s.slots {
+			x.slotOK[i] = d.inScope(i, &s.slots[i])
+		}
+	}
+	if x.Methods != nil {
+		x.methodOK = make([]bool, len(s.methods.vals))
+		for _, id := range x.Methods {
+			x.methodOK[id] = true
+		}
+	}
+	if x.Statuses != nil {
+		x.statusOK = plan.StatusTable(x.Statuses)
+	}
+	x.terms = len(x.Terms) > 0
+	x.rowFilter = x.Filtered()
+	if !x.terms {
+		return x
+	}
+	bits := func(f apilog.Field, n int) []uint32 {
+		out := make([]uint32, n)
+		for i := range x.Terms {
+			for _, id := range x.Terms[i].Values[f] {
+				out[id] |= 1 << i
+			}
+		}
+		return out
+	}
+	x.methBits = bits(apilog.FieldMethod, len(s.methods.vals))
+	x.endBits = bits(apilog.FieldEndpoint, len(s.endpoints.vals))
+	x.errBits = bits(apilog.FieldError, len(s.errCodes.vals))
+	x.ipBits = bits(apilog.FieldIP, len(s.ipHashes.vals))
+	x.slotBits = make([]uint32, len(s.slots))
+	x.statBits = make([]uint32, apilog.MaxStatus+1)
+	for i := range x.Terms {
+		t := &x.Terms[i]
+		bit := uint32(1) << i
+		x.all |= bit
+		if t.Negate {
+			x.neg |= bit
+		}
+		for _, sl := range t.Slots {
+			x.slotBits[sl] |= bit
+		}
+		for _, r := range t.Status {
+			for code := r.Lo; code <= r.Hi; code++ {
+				x.statBits[code] |= bit
+			}
+		}
+	}
+	return x
+}
+
+// count returns the number of rows that match, when the slots alone decide:
+// their row counts, less the rows past the row-ID bound.
+func (s *Store) count(x *exec) (int, bool) {
+	if x.rowFilter || x.None {
 		return 0, false
 	}
 	n := 0
-	for i, ok := range p.slotOK {
+	for i, ok := range x.slotOK {
 		if ok {
-			n += slots[i].rows
+			n += s.slots[i].rows
+		}
+	}
+	for i := x.end; i < s.n; i++ {
+		if x.slotOK[s.chunks[i>>chunkBits].slot[i&chunkMask]] {
+			n--
 		}
 	}
 	return n, true
 }
 
-// nanos converts a time bound to Unix nanoseconds; a zero bound is open.
-func nanos(t time.Time, open int64) int64 {
-	switch {
-	case t.IsZero():
-		return open
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-// filter returns the indexes of the rows that match q, in insertion order.
-func (s *Store) filter(ctx context.Context, p *plan) ([]uint32, error) {
+// filter returns the indexes of the rows that match x, in insertion order.
+func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 	var out []uint32
 	for ci, c := range s.chunks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if c.maxTime < p.from || c.minTime > p.last {
+		if ci<<chunkBits >= x.end {
+			break
+		}
+		if c.maxTime < x.From || c.minTime > x.last {
 			continue
 		}
-		n := min(chunkSize, s.n-ci<<chunkBits)
+		n := min(chunkSize, x.end-ci<<chunkBits)
 		base := uint32(ci << chunkBits)
 		for j := range n {
 			sl := c.slot[j]
-			if !p.slotOK[sl] {
+			if !x.slotOK[sl] {
 				continue
 			}
-			if t := c.time[j]; t < p.from || t > p.last {
+			if t := c.time[j]; t < x.From || t > x.last {
 				continue
 			}
 			st, m := c.status[j], c.method[j]
-			if p.statusOK != nil && !p.statusOK[st] || p.methodOK != nil && !p.methodOK[m] {
+			if x.statusOK != nil && !x.statusOK[st] || x.methodOK != nil && !x.methodOK[m] {
 				continue
 			}
-			if p.terms {
-				bits := p.slotBits[sl] | p.methBits[m] | p.statBits[st] |
-					p.endBits[c.endpoint[j]] | p.errBits[c.errCode[j]] | p.ipBits[c.ipHash[j]]
-				if bits^p.neg != p.all {
+			if x.terms {
+				bits := x.slotBits[sl] | x.methBits[m] | x.statBits[st] |
+					x.endBits[c.endpoint[j]] | x.errBits[c.errCode[j]] | x.ipBits[c.ipHash[j]]
+				if bits^x.neg != x.all {
 					continue
 				}
 			}
@@ -252,81 +365,69 @@ func (s *Store) filter(ctx context.Context, p *plan) ([]uint32, error) {
 	return out, nil
 }
 
-// order returns the comparison of row indexes under q's sort, the same order
-// as q.Sort.Compare on the joined rows.
-func (s *Store) order(q *apilog.Query) func(a, b uint32) int {
-	srt := q.Sort
-	at := func(i uint32) (*chunk, uint32) { return s.chunks[i>>chunkBits], i & chunkMask }
+// numbers are the columns of KindNumber, as the chunks hold them.
+var numbers = map[apilog.Column]func(c *chunk, j uint32) int64{
+	apilog.ColumnStatus:   func(c *chunk, j uint32) int64 { return int64(c.status[j]) },
+	apilog.ColumnDuration: func(c *chunk, j uint32) int64 { return c.duration[j] },
+	apilog.ColumnTime:     func(c *chunk, j uint32) int64 { return c.time[j] },
+}
+
+// texts are the chunk columns of the text fields.
+var texts = map[apilog.Field]func(c *chunk) *[chunkSize]uint32{
+	apilog.FieldMethod:   func(c *chunk) *[chunkSize]uint32 { return &c.method },
+	apilog.FieldEndpoint: func(c *chunk) *[chunkSize]uint32 { return &c.endpoint },
+	apilog.FieldError:    func(c *chunk) *[chunkSize]uint32 { return &c.errCode },
+	apilog.FieldIP:       func(c *chunk) *[chunkSize]uint32 { return &c.ipHash },
+}
+
+// order returns the comparison of row indexes under x's sort, the same order
+// as Sort.Compare on the joined rows, by the column's kind.
+func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
+	srt := x.Query.Sort
 	var primary func(ca *chunk, ia uint32, cb *chunk, ib uint32) int
-	text := func(d *dict, col func(*chunk) *[chunkSize]uint32) func(*chunk, uint32, *chunk, uint32) int {
-		return func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+	switch srt.Column.Kind() {
+	case apilog.KindKey:
+		rank := make([]int, len(s.slots))
+		for r, g := range x.KeyGroups {
+			for _, sl := range g {
+				rank[sl] = r
+			}
+		}
+		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
+			return srt.Directed(cmp.Compare(rank[ca.slot[ia]], rank[cb.slot[ib]]))
+		}
+	case apilog.KindText:
+		col, ok := texts[srt.Column.Field()]
+		if !ok {
+			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
+		}
+		d := s.dictOf(srt.Column.Field())
+		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
 			va, vb := col(ca)[ia], col(cb)[ib]
 			if va == vb {
 				return 0
 			}
 			return srt.CompareText(d.vals[va], d.vals[vb])
 		}
-	}
-	switch srt.Column {
-	case apilog.ColumnAPI:
-		rank := s.keyRanks()
-		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return srt.Directed(cmp.Compare(rank[ca.slot[ia]], rank[cb.slot[ib]]))
+	case apilog.KindNumber:
+		val, ok := numbers[srt.Column]
+		if !ok {
+			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
 		}
-	case apilog.ColumnMethod:
-		primary = text(&s.methods, func(c *chunk) *[chunkSize]uint32 { return &c.method })
-	case apilog.ColumnEndpoint:
-		primary = text(&s.endpoints, func(c *chunk) *[chunkSize]uint32 { return &c.endpoint })
-	case apilog.ColumnError:
-		primary = text(&s.errCodes, func(c *chunk) *[chunkSize]uint32 { return &c.errCode })
-	case apilog.ColumnIP:
-		primary = text(&s.ipHashes, func(c *chunk) *[chunkSize]uint32 { return &c.ipHash })
-	case apilog.ColumnStatus:
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return srt.Directed(cmp.Compare(ca.status[ia], cb.status[ib]))
+			return srt.Directed(cmp.Compare(val(ca, ia), val(cb, ib)))
 		}
-	case apilog.ColumnTime:
-		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
-			return srt.Directed(cmp.Compare(ca.time[ia], cb.time[ib]))
-		}
+	default:
+		return nil, fmt.Errorf("column %q has no order", srt.Column)
 	}
 	return func(a, b uint32) int {
-		ca, ia := at(a)
-		cb, ib := at(b)
+		ca, ia := s.chunks[a>>chunkBits], a&chunkMask
+		cb, ib := s.chunks[b>>chunkBits], b&chunkMask
 		if c := primary(ca, ia, cb, ib); c != 0 {
 			return c
 		}
 		return apilog.TieBreak(ca.time[ia], int64(a), cb.time[ib], int64(b))
-	}
-}
-
-// keyRanks ranks the slots in the API column's ascending order; equal keys
-// share a rank. An unknown key sorts as an empty name.
-func (s *Store) keyRanks() []int {
-	idx := make([]int, len(s.slots))
-	for i := range idx {
-		idx[i] = i
-	}
-	nameOf := func(i int) (string, string) {
-		if k := s.slots[i].key; k != nil {
-			return k.Name, k.Prefix
-		}
-		return "", ""
-	}
-	cmpSlots := func(a, b int) int {
-		na, pa := nameOf(a)
-		nb, pb := nameOf(b)
-		return apilog.CompareKeys(na, pa, nb, pb)
-	}
-	slices.SortFunc(idx, cmpSlots)
-	rank := make([]int, len(s.slots))
-	for i := 1; i < len(idx); i++ {
-		rank[idx[i]] = rank[idx[i-1]]
-		if cmpSlots(idx[i-1], idx[i]) != 0 {
-			rank[idx[i]]++
-		}
-	}
-	return rank
+	}, nil
 }
 
 // walkTime returns, in order, the first k rows under cmp, a time order,
@@ -334,8 +435,8 @@ func (s *Store) keyRanks() []int {
 // newest, else oldest first, and stops once no chunk left can hold a row
 // that beats the k-th: rows arrive in about time order, so a first page
 // reads about one chunk.
-func (s *Store) walkTime(ctx context.Context, p *plan, k int, cmp func(a, b uint32) int, newest bool) ([]uint32, error) {
-	n := len(s.chunks)
+func (s *Store) walkTime(ctx context.Context, x *exec, k int, cmp func(a, b uint32) int, newest bool) ([]uint32, error) {
+	n := (x.end + chunkMask) >> chunkBits // the chunks that hold rows in view
 	// reach[i] is the newest (or oldest) time in the chunks still to visit
 	// once chunk i is next.
 	reach := make([]int64, n)
@@ -369,14 +470,14 @@ func (s *Store) walkTime(ctx context.Context, p *plan, k int, cmp func(a, b uint
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		c, rows := s.chunks[ci], min(chunkSize, s.n-ci<<chunkBits)
+		c, rows := s.chunks[ci], min(chunkSize, x.end-ci<<chunkBits)
 		base := uint32(ci << chunkBits)
 		for r := range rows {
 			j := r
 			if newest {
 				j = rows - 1 - r
 			}
-			if p.slotOK[c.slot[j]] {
+			if x.slotOK[c.slot[j]] {
 				h.offer(base + uint32(j))
 			}
 		}

@@ -1,0 +1,253 @@
+// Package plan compiles an [apilog.Query] into what a store executes: the
+// time range clamped to what a row can hold, the status classes as code
+// ranges, each filter and search term resolved to the IDs of the store's
+// distinct values and key slots that match, the API column's order ranked
+// in Go, and the window of rows the page wants.
+//
+// Every rule of a query lives in package apilog; this package applies
+// those rules to a store's dictionary once, so that a store (in this module
+// or outside it) writes only execution: how to find the rows whose value
+// IDs the plan lists, in the order it asks for. The conformance suite in
+// apilogtest checks the result against [apilog.Query.Apply].
+package plan
+
+import (
+	"cmp"
+	"iter"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// TextFields are the entry fields a store keeps as distinct values: what
+// [Dict.Values] is asked for.
+var TextFields = [...]apilog.Field{apilog.FieldMethod, apilog.FieldEndpoint, apilog.FieldError, apilog.FieldIP}
+
+// Slot is a key as rows refer to it: one key ID within one account. Name
+// and Prefix are the key's current ones, empty when the store does not know
+// the key (no key was sent, or it was deleted).
+type Slot struct {
+	ID           int64
+	KeyID        string
+	Name, Prefix string
+}
+
+// Dict is a store's view of what rows in a query's scope (its account, or
+// every account) can hold. The IDs are the store's own; the plan hands them
+// back.
+type Dict interface {
+	// Values yields the ID and text of every distinct value of a field of
+	// TextFields.
+	Values(f apilog.Field) iter.Seq2[int64, string]
+	// Slots yields every key slot.
+	Slots() iter.Seq[Slot]
+}
+
+// Range is an inclusive range of status codes.
+type Range struct{ Lo, Hi int }
+
+// Term is a search term resolved against a dictionary: a row matches it
+// when its slot, one of its values or its status is listed (and Negate
+// turns that around).
+type Term struct {
+	Negate bool
+	Slots  []int64                   // slots whose key name or prefix matches, ascending
+	Values map[apilog.Field][]int64 // per text field, the IDs of the values that match, ascending
+	Status []Range                  // status codes that match
+}
+
+// Plan is a compiled query.
+type Plan struct {
+	Query apilog.Query // normalized, Now set
+
+	// None is set when no row can match, whatever the store holds: a time
+	// range outside 1970 to 2262, or one that is empty.
+	None bool
+
+	// From and To bound times as [From, To) in Unix nanoseconds. FromOpen
+	// and ToOpen are set when a bound is absent (or beyond what a row can
+	// hold), so that a store can tell the unfiltered view apart; From is
+	// then 0 and To math.MaxInt64 (and a row at math.MaxInt64 is in range).
+	From, To         int64
+	FromOpen, ToOpen bool
+
+	Statuses []Range // nil: any status; the status class filter
+	Methods  []int64 // nil: any method; else the method value IDs, maybe none
+	Slots    []int64 // nil: any slot in scope; else the key filter's slots, maybe none
+	Terms    []Term
+
+	// MaxID leaves out rows with a greater ID when above 0.
+	MaxID int64
+
+	// KeyGroups is the order of the API column, ascending: the slots of
+	// keys that sort equal, group by group. Set only when the sort is by the
+	// API column; see KeyRank.
+	KeyGroups [][]int64
+
+	// Offset and Limit are the page's window in the sorted matches.
+	Offset, Limit int
+}
+
+// Compile returns the plan of q over d. q must be normalized (see
+// [apilog.Query.Normalize]) and have Now set.
+func Compile(q apilog.Query, d Dict) *Plan {
+	p := &Plan{Query: q, MaxID: q.MaxID, From: 0, To: math.MaxInt64, FromOpen: true, ToOpen: true}
+	p.Offset, p.Limit = apilog.Window(q.Page, q.PageSize)
+	epoch, end := time.Unix(0, 0), time.Unix(0, math.MaxInt64)
+	if !q.From.IsZero() && q.From.After(epoch) {
+		if q.From.After(end) {
+			p.None = true
+		}
+		p.From, p.FromOpen = q.From.UnixNano(), false
+	}
+	if !q.To.IsZero() && !q.To.After(end) {
+		if !q.To.After(epoch) {
+			p.None = true
+		}
+		p.To, p.ToOpen = q.To.UnixNano(), false
+	}
+	if !p.FromOpen && !p.ToOpen && p.From >= p.To {
+		p.None = true
+	}
+	if p.None {
+		return p
+	}
+	if len(q.StatusClasses) > 0 {
+		p.Statuses = Ranges(func(code int) bool { return slices.Contains(q.StatusClasses, apilog.ClassOf(code)) })
+	}
+	if len(q.Methods) > 0 {
+		want := make(map[string]bool, len(q.Methods))
+		for _, m := range q.Methods {
+			want[m] = true
+		}
+		p.Methods = []int64{}
+		for id, v := range d.Values(apilog.FieldMethod) {
+			if want[v] {
+				p.Methods = append(p.Methods, id)
+			}
+		}
+		slices.Sort(p.Methods)
+	}
+	var slots []Slot
+	for s := range d.Slots() {
+		slots = append(slots, s)
+	}
+	slices.SortFunc(slots, func(a, b Slot) int { return cmp.Compare(a.ID, b.ID) })
+	if len(q.KeyIDs) > 0 {
+		want := make(map[string]bool, len(q.KeyIDs))
+		for _, k := range q.KeyIDs {
+			want[k] = true
+		}
+		p.Slots = []int64{}
+		for _, s := range slots {
+			if want[s.KeyID] {
+				p.Slots = append(p.Slots, s.ID)
+			}
+		}
+	}
+	for i := range q.Search.Terms {
+		p.Terms = append(p.Terms, compileTerm(&q.Search.Terms[i], d, slots))
+	}
+	if q.Sort.Column.Kind() == apilog.KindKey {
+		p.KeyGroups = keyGroups(slots)
+	}
+	return p
+}
+
+func compileTerm(t *apilog.Term, d Dict, slots []Slot) Term {
+	out := Term{Negate: t.Negate, Values: map[apilog.Field][]int64{}}
+	for _, s := range slots {
+		if t.MatchText(apilog.FieldKey, s.Name) || t.MatchText(apilog.FieldKey, s.Prefix) {
+			out.Slots = append(out.Slots, s.ID)
+		}
+	}
+	for _, f := range TextFields {
+		if t.Field != apilog.FieldAny && t.Field != f {
+			continue
+		}
+		var ids []int64
+		for id, v := range d.Values(f) {
+			if t.MatchText(f, v) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		if len(ids) > 0 {
+			out.Values[f] = ids
+		}
+	}
+	out.Status = Ranges(t.MatchStatus)
+	return out
+}
+
+// keyGroups ranks slots in the API column's ascending order.
+func keyGroups(slots []Slot) [][]int64 {
+	sorted := slices.Clone(slots)
+	order := func(a, b Slot) int { return apilog.CompareKeys(a.Name, a.Prefix, b.Name, b.Prefix) }
+	slices.SortStableFunc(sorted, order)
+	var groups [][]int64
+	for i, s := range sorted {
+		if i == 0 || order(sorted[i-1], s) != 0 {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], s.ID)
+	}
+	return groups
+}
+
+// KeyRank returns the rank of every slot in KeyGroups, by slot ID: equal
+// keys share a rank. Slots the dictionary did not list are absent.
+func (p *Plan) KeyRank() map[int64]int {
+	rank := make(map[int64]int)
+	for i, g := range p.KeyGroups {
+		for _, s := range g {
+			rank[s] = i
+		}
+	}
+	return rank
+}
+
+// Filtered reports whether rows must be tested one by one: a time range, a
+// status, method or search filter. The account scope, the key filter and
+// the row-ID bound are not counted: a store answers those from its slots
+// and IDs.
+func (p *Plan) Filtered() bool {
+	return !p.FromOpen || !p.ToOpen || p.Statuses != nil || p.Methods != nil || len(p.Terms) > 0
+}
+
+// InRange reports whether a time, as Unix nanoseconds, is in the plan's
+// range.
+func (p *Plan) InRange(ts int64) bool {
+	return ts >= p.From && (ts < p.To || p.ToOpen)
+}
+
+// Ranges returns the codes from 0 to apilog.MaxStatus for which match
+// holds, as ascending ranges.
+func Ranges(match func(code int) bool) []Range {
+	var out []Range
+	for lo := 0; lo <= apilog.MaxStatus; lo++ {
+		if !match(lo) {
+			continue
+		}
+		hi := lo
+		for hi < apilog.MaxStatus && match(hi+1) {
+			hi++
+		}
+		out = append(out, Range{lo, hi})
+		lo = hi
+	}
+	return out
+}
+
+// StatusTable returns, by status code, whether a code is in ranges.
+func StatusTable(ranges []Range) *[apilog.MaxStatus + 1]bool {
+	var t [apilog.MaxStatus + 1]bool
+	for _, r := range ranges {
+		for c := r.Lo; c <= r.Hi; c++ {
+			t[c] = true
+		}
+	}
+	return &t
+}
