@@ -118,7 +118,7 @@ func Middleware(rec *Recorder, opts *MiddlewareOptions) func(http.Handler) http.
 				if !completed {
 					st.rw.status = http.StatusInternalServerError
 				}
-				record(rec, &opt, r, st)
+				recordRequest(rec, &opt, r, st)
 			}()
 			next.ServeHTTP(&st.rw, r)
 			completed = true
@@ -126,8 +126,8 @@ func Middleware(rec *Recorder, opts *MiddlewareOptions) func(http.Handler) http.
 	}
 }
 
-// record builds the entry of a finished request and records it.
-func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestState) {
+// recordRequest builds the entry of a finished request and records it.
+func recordRequest(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestState) {
 	st.mu.Lock()
 	keyID, account, errorCode := st.keyID, st.account, st.errorCode
 	st.mu.Unlock()
@@ -166,7 +166,7 @@ func record(rec *Recorder, opt *MiddlewareOptions, r *http.Request, st *requestS
 	if st.addr.IsValid() {
 		q.addr, q.h = st.addr, opt.Hasher
 	}
-	_ = rec.record(q)
+	_ = rec.enqueue(q)
 }
 
 // SetKey attaches the API key and account of the request that ctx belongs

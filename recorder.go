@@ -167,7 +167,7 @@ func NewRecorder(store Store, opts *RecorderOptions) *Recorder {
 // wrapping [ErrBadEntry] when e is not valid (counted as failed), and
 // [ErrQueueFull] or [ErrRecorderClosed] when e was dropped.
 func (r *Recorder) Record(e Entry) error {
-	return r.record(queued{e: e})
+	return r.enqueue(queued{e: e})
 }
 
 // queued is an entry in the queue. When h is set, the writer sets the
@@ -179,7 +179,8 @@ type queued struct {
 	h    IPHasher
 }
 
-func (r *Recorder) record(q queued) error {
+// enqueue is Record for an entry the middleware may have left to hash.
+func (r *Recorder) enqueue(q queued) error {
 	if q.e.Time.IsZero() {
 		q.e.Time = time.Now()
 	}
