@@ -64,6 +64,17 @@ type RecorderOptions struct {
 	// at Warn and Error level. Nil means slog.Default(). Entries are never
 	// logged, only counts and the store's errors.
 	Logger *slog.Logger
+
+	// Now is the clock. A zero Entry.Time is set to it, and BatchDelay,
+	// RetryFor and the once-a-second loss reports are measured on it, so a
+	// test moves them by moving its clock. The recorder sleeps on real
+	// timers all the same, and a partial batch is written, or a refused one
+	// given up, once its BatchDelay or RetryFor has passed on the clock or
+	// been slept, whichever is first: a clock that stands still holds no
+	// entry. Loss reports follow the clock alone; a clock that stands still
+	// holds them back until Close, which reports the sum. Now is called
+	// from every goroutine that records. Optional. Default time.Now.
+	Now func() time.Time
 }
 
 // RecorderStats counts what a Recorder did with the entries it was given.
@@ -146,6 +157,9 @@ func NewRecorder(store Store, opts *RecorderOptions) *Recorder {
 	if opt.RetryFor <= 0 {
 		opt.RetryFor = 30 * time.Second
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	r := &Recorder{
 		store:   store,
 		opt:     opt,
@@ -182,7 +196,7 @@ type queued struct {
 // enqueue is Record for an entry the middleware may have left to hash.
 func (r *Recorder) enqueue(q queued) error {
 	if q.e.Time.IsZero() {
-		q.e.Time = time.Now()
+		q.e.Time = r.opt.Now()
 	}
 	invalid := q.e.Validate()
 	r.mu.Lock()
@@ -233,7 +247,7 @@ func (r *Recorder) enqueue(q queued) error {
 		return ErrQueueFull
 	}
 	if r.queue.len() == 0 {
-		r.firstAt = time.Now()
+		r.firstAt = r.opt.Now()
 		r.nudge()
 	}
 	r.queue.push(q, r.opt.QueueSize)
@@ -377,8 +391,18 @@ func (r *Recorder) Stats() RecorderStats {
 func (r *Recorder) run() {
 	defer close(r.exited)
 	defer r.reportDrops(true)
-	timer := time.NewTimer(time.Hour)
+	// The writer measures on the clock but sleeps on real timers, each at
+	// most the interval it waits for (see sleepFor): a clock that stands
+	// still or goes back then costs a wakeup per interval, never a busy
+	// loop or a stall. batchTimer runs once per batch, from when the writer
+	// first sees its entries, and is not restarted by other wakeups, so a
+	// batch is due after BatchDelay of real time whatever the clock says.
+	timer := time.NewTimer(time.Hour) // for the drops to report
 	defer timer.Stop()
+	batchTimer := time.NewTimer(time.Hour)
+	batchTimer.Stop()
+	defer batchTimer.Stop()
+	batchArmed, batchWaited := false, false
 	taken := make([]queued, 0, min(r.opt.BatchSize, r.opt.QueueSize))
 	batch := make([]Entry, 0, cap(taken))
 	for {
@@ -395,29 +419,30 @@ func (r *Recorder) run() {
 				r.mu.Unlock()
 				return
 			}
-			if n >= r.opt.BatchSize || n > 0 && (len(r.flushes) > 0 || r.isClosing() || time.Since(r.firstAt) >= r.opt.BatchDelay) {
+			now := r.opt.Now()
+			if n >= r.opt.BatchSize || n > 0 && (batchWaited || len(r.flushes) > 0 || r.isClosing() || now.Sub(r.firstAt) >= r.opt.BatchDelay) {
 				break
 			}
 			// Sleep until the batch is due, or unreported drops are.
-			var wait <-chan time.Time
-			d := time.Duration(-1)
+			var batchDue, dropsDue <-chan time.Time
 			if n > 0 {
-				d = r.opt.BatchDelay - time.Since(r.firstAt)
+				if !batchArmed {
+					batchTimer.Reset(sleepFor(r.opt.BatchDelay, now.Sub(r.firstAt)))
+					batchArmed = true
+				}
+				batchDue = batchTimer.C
 			}
 			if r.fullDrops > r.fullReported {
-				if dd := max(time.Second-time.Since(r.reportedAt), 0); d < 0 || dd < d {
-					d = dd
-				}
-			}
-			if d >= 0 {
-				timer.Reset(d)
-				wait = timer.C
+				timer.Reset(sleepFor(time.Second, now.Sub(r.reportedAt)))
+				dropsDue = timer.C
 			}
 			r.mu.Unlock()
 			r.reportDrops(false)
 			select {
 			case <-r.wake:
-			case <-wait:
+			case <-batchDue:
+				batchWaited = true
+			case <-dropsDue:
 			case <-r.closing:
 			case <-r.ctx.Done():
 			}
@@ -425,8 +450,10 @@ func (r *Recorder) run() {
 		}
 		taken = r.queue.take(taken[:0], r.opt.BatchSize)
 		r.inflight = int64(len(taken))
+		batchTimer.Stop()
+		batchArmed, batchWaited = false, false
 		if r.queue.len() > 0 {
-			r.firstAt = time.Now()
+			r.firstAt = r.opt.Now()
 		}
 		r.mu.Unlock()
 
@@ -463,9 +490,23 @@ func (r *Recorder) run() {
 	}
 }
 
+// sleepFor returns how long to sleep until interval has passed since an
+// event that the clock says was elapsed ago. It is never more than interval,
+// so that a clock set back cannot make the writer sleep past it.
+func sleepFor(interval, elapsed time.Duration) time.Duration {
+	if elapsed < 0 {
+		return interval
+	}
+	return max(interval-elapsed, 0)
+}
+
 // write appends batch, retrying with backoff for opt.RetryFor.
 func (r *Recorder) write(batch []Entry) error {
-	start := time.Now()
+	start := r.opt.Now()
+	// RetryFor is over when the clock or the backoff slept on real timers
+	// says so, whichever is first: a clock that stands still must not keep
+	// a batch, and the Flush and Close waiting for it, forever.
+	var slept time.Duration
 	backoff := 10 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := r.store.Append(r.ctx, batch)
@@ -475,8 +516,9 @@ func (r *Recorder) write(batch []Entry) error {
 		if errors.Is(err, ErrBadEntry) || r.ctx.Err() != nil {
 			return err
 		}
-		if time.Since(start)+backoff > r.opt.RetryFor {
-			return fmt.Errorf("%d attempts over %s: %w", attempt, time.Since(start).Round(time.Millisecond), err)
+		// Compared so that a clock that jumped centuries cannot overflow.
+		if elapsed := max(r.opt.Now().Sub(start), slept); elapsed > r.opt.RetryFor-backoff {
+			return fmt.Errorf("%d attempts over %s: %w", attempt, elapsed.Round(time.Millisecond), err)
 		}
 		r.mu.Lock()
 		r.stats.Retries++
@@ -485,6 +527,7 @@ func (r *Recorder) write(batch []Entry) error {
 		r.reportDrops(false) // an overload is most likely now
 		select {
 		case <-time.After(backoff):
+			slept += backoff
 		case <-r.ctx.Done():
 			return fmt.Errorf("%d attempts, then Close ran out of time: %w", attempt, err)
 		}
@@ -530,9 +573,11 @@ func (r *Recorder) abandonLocked() int {
 }
 
 // reportDrops reports the full-queue drops since the last report, at most
-// once a second unless final, so that an overload is one line a second.
+// once a second of the clock unless final, so that an overload is one line
+// a second.
 func (r *Recorder) reportDrops(final bool) {
-	if !final && time.Since(r.reportedAt) < time.Second {
+	now := r.opt.Now()
+	if !final && now.Sub(r.reportedAt) < time.Second {
 		return
 	}
 	r.mu.Lock()
@@ -540,7 +585,7 @@ func (r *Recorder) reportDrops(final bool) {
 	r.fullReported = r.fullDrops
 	r.mu.Unlock()
 	if n > 0 {
-		r.reportedAt = time.Now()
+		r.reportedAt = now
 		r.report(ErrQueueFull, int(n))
 	}
 }

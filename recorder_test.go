@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/google/go-cmp/cmp"
 )
 
 // fakeStore keeps what it is given, and fails or blocks on demand.
@@ -221,6 +222,162 @@ func TestRecorderStampsAZeroTime(t *testing.T) {
 	if len(got) != 1 || got[0].Time.Before(before) || got[0].Time.After(time.Now()) {
 		t.Fatalf("written %+v: want one entry stamped with the time of Record", got)
 	}
+}
+
+// fakeClock is a clock the test sets. Each reading moves it on by step,
+// which may be zero or negative.
+type fakeClock struct {
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now
+	c.now = c.now.Add(c.step)
+	return t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// eventually fails the test unless cond holds within 5 s.
+func eventually(t *testing.T, cond func() bool, format string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: "+format, args...)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var clockStart = time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
+
+func TestRecorderStampsAZeroTimeFromItsClock(t *testing.T) {
+	clock := &fakeClock{now: clockStart}
+	s := &fakeStore{}
+	r := apilog.NewRecorder(s, &apilog.RecorderOptions{Now: clock.Now})
+	zero, set := entry(1), entry(2)
+	zero.Time = time.Time{}
+	for _, e := range []apilog.Entry{zero, set} {
+		if err := r.Record(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeRecorder(t, r)
+	var got []time.Time
+	for _, e := range s.written() {
+		got = append(got, e.Time)
+	}
+	if diff := cmp.Diff([]time.Time{clockStart, set.Time}, got); diff != "" {
+		t.Errorf("written times (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecorderDelaysFollowTheClock: BatchDelay and RetryFor pass as soon as
+// the clock says so, and, since the writer sleeps on real timers, no later
+// than that much real time when the clock stands still or goes back.
+func TestRecorderDelaysFollowTheClock(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		step         time.Duration // per reading of the clock
+		batchDelay   time.Duration
+		retryFor     time.Duration
+		wantAttempts int
+	}{
+		// BatchDelay and RetryFor would take an hour and 30 s in real time.
+		{name: "clock ahead", step: 2 * time.Hour, batchDelay: time.Hour, wantAttempts: 1},
+		// Backoff of 10, 20 and 40 ms, then 70 ms slept + 80 > 100 ms.
+		{name: "clock standing still", batchDelay: 20 * time.Millisecond, retryFor: 100 * time.Millisecond, wantAttempts: 4},
+		{name: "clock going back", step: -time.Hour, batchDelay: 20 * time.Millisecond, retryFor: 100 * time.Millisecond, wantAttempts: 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: clockStart, step: tt.step}
+			fault := errors.New("database is locked")
+			s := &fakeStore{fail: func(int) error { return fault }}
+			var l losses
+			log, _ := quietLogger()
+			r := apilog.NewRecorder(s, &apilog.RecorderOptions{
+				BatchDelay: tt.batchDelay, RetryFor: tt.retryFor,
+				OnError: l.onError, Logger: log, Now: clock.Now,
+			})
+			if err := r.Record(entry(1)); err != nil {
+				t.Fatal(err)
+			}
+			// No Flush: the partial batch must come due on its own.
+			eventually(t, func() bool { return r.Stats().Failed == 1 }, "stats %+v, want the entry written and given up", r.Stats())
+			if st := r.Stats(); st.Retries != int64(tt.wantAttempts-1) {
+				t.Errorf("stats %+v, want %d retries", st, tt.wantAttempts-1)
+			}
+			want := fmt.Sprintf("%d attempts over", tt.wantAttempts)
+			if len(l.errs) != 1 || !errors.Is(l.errs[0], fault) || !strings.Contains(l.errs[0].Error(), want) {
+				t.Errorf("OnError errors %v, want one saying %q", l.errs, want)
+			}
+			if err := r.Close(context.Background()); !errors.Is(err, fault) {
+				t.Errorf("Close = %v, want the store's error", err)
+			}
+			checkNoWriter(t)
+		})
+	}
+}
+
+// TestRecorderLossReportsFollowTheClock: full-queue drops are reported at
+// most once a second of the recorder's clock, not of real time.
+func TestRecorderLossReportsFollowTheClock(t *testing.T) {
+	clock := &fakeClock{now: clockStart}
+	// A failing store keeps the writer retrying, and checking for drops to
+	// report, with the queue full.
+	var failing atomic.Bool
+	failing.Store(true)
+	fault := errors.New("database is locked")
+	s := &fakeStore{fail: func(int) error {
+		if failing.Load() {
+			return fault
+		}
+		return nil
+	}}
+	var l losses
+	log, logged := quietLogger()
+	r := apilog.NewRecorder(s, &apilog.RecorderOptions{
+		QueueSize: 2, BatchSize: 1, RetryFor: time.Hour,
+		OnError: l.onError, Logger: log, Now: clock.Now,
+	})
+	drop := func(n int) {
+		t.Helper()
+		for range n {
+			if err := r.Record(entry(9)); !errors.Is(err, apilog.ErrQueueFull) {
+				t.Fatalf("Record into a full queue = %v, want ErrQueueFull", err)
+			}
+		}
+	}
+	for i := range 2 {
+		if err := r.Record(entry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop(1)
+	eventually(t, func() bool { return l.total() == 1 }, "%d drops reported, want the first at once", l.total())
+	drop(2)
+	// Longer than the real second after which the drops would be due.
+	time.Sleep(1500 * time.Millisecond)
+	if got := l.total(); got != 1 {
+		t.Errorf("%d drops reported before the clock moved a second, want 1", got)
+	}
+	clock.Advance(time.Second)
+	failing.Store(false) // the writer reports drops after a write too
+	eventually(t, func() bool { return l.total() == 3 }, "%d drops reported after the clock moved a second, want 3", l.total())
+	closeRecorder(t, r)
+	if got := strings.Count(logged.String(), "entries lost"); got != 2 {
+		t.Errorf("%d loss reports logged, want 2:\n%s", got, logged)
+	}
+	checkNoWriter(t)
 }
 
 func TestRecorderDropsNewestWhenFull(t *testing.T) {
