@@ -46,6 +46,14 @@ func nTerms(n int) string {
 	return b.String()
 }
 
+func TestFieldString(t *testing.T) {
+	for f, want := range map[apilog.Field]string{apilog.FieldAny: "any", apilog.FieldKey: "key", apilog.FieldIP: "ip", 42: "Field(42)"} {
+		if got := f.String(); got != want {
+			t.Errorf("Field(%d).String() = %q, want %q", int(f), got, want)
+		}
+	}
+}
+
 var parseSearchTests = []struct {
 	name   string
 	in     string
