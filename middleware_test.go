@@ -67,7 +67,7 @@ func TestMiddlewareStatus(t *testing.T) {
 		{"103 Early Hints then 204", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(103); w.WriteHeader(204) }, 204},
 		{"flush first", func(w http.ResponseWriter, r *http.Request) { w.(http.Flusher).Flush() }, 200},
 		{"ReadFrom", func(w http.ResponseWriter, r *http.Request) { io.Copy(w, strings.NewReader("body")) }, 200},
-		{"503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }, 503},
+		{"503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, 503},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e, _ := serveOne(t, nil, tt.handler, httptest.NewRequest("GET", "/v1/models", nil))
