@@ -2,7 +2,9 @@ package apilog
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Column is a sortable column of the Logs page, by the name URLs and APIs use.
@@ -51,18 +53,33 @@ var columns = [...]struct {
 	field   Field               // the search field of a KindText column
 	compare func(a, b *Row) int // ascending, without the tie breakers
 	empty   func(r *Row) bool   // if set, rows with an empty value come last in both directions
+	text    func(r *Row) string // the value as a plain cell shows it
 }{
-	{ColumnAPI, "API", Asc, KindKey, FieldKey, func(a, b *Row) int {
-		return CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix)
-	}, nil},
-	{ColumnMethod, "Method", Asc, KindText, FieldMethod, func(a, b *Row) int { return strings.Compare(a.Method, b.Method) }, nil},
-	{ColumnEndpoint, "Endpoint", Asc, KindText, FieldEndpoint, func(a, b *Row) int { return strings.Compare(a.Endpoint, b.Endpoint) }, nil},
-	{ColumnStatus, "Status", Asc, KindNumber, FieldStatus, func(a, b *Row) int { return cmp.Compare(a.Status, b.Status) }, nil},
-	{ColumnError, "Error code", Asc, KindText, FieldError, func(a, b *Row) int { return strings.Compare(a.ErrorCode, b.ErrorCode) },
-		func(r *Row) bool { return r.ErrorCode == "" }},
-	{ColumnIP, "IP hash", Asc, KindText, FieldIP, func(a, b *Row) int { return strings.Compare(a.IPHash, b.IPHash) }, nil},
-	{ColumnDuration, "Duration", Desc, KindNumber, FieldAny, func(a, b *Row) int { return cmp.Compare(a.Duration, b.Duration) }, nil},
-	{ColumnTime, "Timestamp", Desc, KindNumber, FieldAny, func(a, b *Row) int { return a.Time.Compare(b.Time) }, nil},
+	{name: ColumnAPI, label: "API", dir: Asc, kind: KindKey, field: FieldKey,
+		compare: func(a, b *Row) int { return CompareKeys(a.KeyName, a.KeyPrefix, b.KeyName, b.KeyPrefix) },
+		text:    func(r *Row) string { return r.KeyName }},
+	{name: ColumnMethod, label: "Method", dir: Asc, kind: KindText, field: FieldMethod,
+		compare: func(a, b *Row) int { return strings.Compare(a.Method, b.Method) },
+		text:    func(r *Row) string { return r.Method }},
+	{name: ColumnEndpoint, label: "Endpoint", dir: Asc, kind: KindText, field: FieldEndpoint,
+		compare: func(a, b *Row) int { return strings.Compare(a.Endpoint, b.Endpoint) },
+		text:    func(r *Row) string { return r.Endpoint }},
+	{name: ColumnStatus, label: "Status", dir: Asc, kind: KindNumber, field: FieldStatus,
+		compare: func(a, b *Row) int { return cmp.Compare(a.Status, b.Status) },
+		text:    func(r *Row) string { return strconv.Itoa(r.Status) }},
+	{name: ColumnError, label: "Error code", dir: Asc, kind: KindText, field: FieldError,
+		compare: func(a, b *Row) int { return strings.Compare(a.ErrorCode, b.ErrorCode) },
+		empty:   func(r *Row) bool { return r.ErrorCode == "" },
+		text:    func(r *Row) string { return r.ErrorCode }},
+	{name: ColumnIP, label: "IP hash", dir: Asc, kind: KindText, field: FieldIP,
+		compare: func(a, b *Row) int { return strings.Compare(a.IPHash, b.IPHash) },
+		text:    func(r *Row) string { return r.IPHash }},
+	{name: ColumnDuration, label: "Duration", dir: Desc, kind: KindNumber,
+		compare: func(a, b *Row) int { return cmp.Compare(a.Duration, b.Duration) },
+		text:    func(r *Row) string { return FormatDuration(r.Duration) }},
+	{name: ColumnTime, label: "Timestamp", dir: Desc, kind: KindNumber,
+		compare: func(a, b *Row) int { return a.Time.Compare(b.Time) },
+		text:    func(r *Row) string { return r.Time.UTC().Format(time.RFC3339Nano) }},
 }
 
 // Columns lists the sortable columns in page order. It is a copy: changing
@@ -131,6 +148,39 @@ func (c Column) Field() Field {
 		return columns[i].field
 	}
 	return FieldAny
+}
+
+// Text returns r's value of the column as a cell shows it when it has no
+// richer form: the key's name, the status code in decimal, a duration by
+// [FormatDuration], a time in RFC 3339 (UTC). "" for an unknown column.
+func (c Column) Text(r *Row) string {
+	if i := c.index(); i >= 0 {
+		return columns[i].text(r)
+	}
+	return ""
+}
+
+// FormatDuration writes a request's duration as the page shows it, to
+// three significant digits at most: "420 µs", "87 ms", "1.33 s", "12.5 s",
+// "2 min 5 s", "1 h 2 min".
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + FormatDuration(-d)
+	case d < time.Millisecond:
+		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
+	case d < time.Second:
+		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + " ms"
+	case d < 10*time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return strconv.Itoa(int(d/time.Minute)) + " min " + strconv.Itoa(int(d%time.Minute/time.Second)) + " s"
+	}
+	d = d.Round(time.Minute)
+	return strconv.Itoa(int(d/time.Hour)) + " h " + strconv.Itoa(int(d%time.Hour/time.Minute)) + " min"
 }
 
 // columnNames is the list of names an error about an unknown column shows.
