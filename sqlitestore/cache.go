@@ -10,14 +10,6 @@ import (
 	"sync"
 )
 
-// Kinds of interned values in the strs table.
-const (
-	kindMethod   = 1
-	kindEndpoint = 2
-	kindError    = 3
-	kindIP       = 4
-)
-
 // strKey identifies an interned value.
 type strKey struct {
 	account int64

@@ -51,6 +51,7 @@ func (s *Store) drainFor(d time.Duration) bool {
 	old := s.gate.Swap(new(sync.RWMutex))
 	done := make(chan struct{})
 	go func() {
+		//lint:ignore SA2001 a barrier: Lock returns once every query that held the old gate is done
 		old.Lock()
 		old.Unlock()
 		close(done)

@@ -56,7 +56,7 @@ type bucket struct{ b, n int64 }
 
 // buckets returns the buckets of level index i in [lo, hi] for the plan's
 // account (or all accounts), in ascending or descending order.
-func (pl *plan) buckets(ctx context.Context, tx *sql.Tx, i int, lo, hi int64, desc bool) ([]bucket, error) {
+func (pl *exec) buckets(ctx context.Context, tx *sql.Tx, i int, lo, hi int64, desc bool) ([]bucket, error) {
 	query := "SELECT bucket, sum(n) FROM counts WHERE level = ? AND bucket BETWEEN ? AND ?"
 	args := []any{levels[i], lo, hi}
 	if pl.acct != 0 {
@@ -74,7 +74,7 @@ func (pl *plan) buckets(ctx context.Context, tx *sql.Tx, i int, lo, hi int64, de
 // above x's at each level, and the rows of x's smallest bucket counted on
 // the time index. A query asks for the same bounds more than once (its
 // total, then its page plan), so the answers are kept in the plan.
-func (pl *plan) atLeast(ctx context.Context, tx *sql.Tx, x int64) (int, error) {
+func (pl *exec) atLeast(ctx context.Context, tx *sql.Tx, x int64) (int, error) {
 	x = max(x, 0) // no row is older than 1970
 	if n, ok := pl.counted[x]; ok {
 		return n, nil
@@ -118,7 +118,7 @@ func (pl *plan) atLeast(ctx context.Context, tx *sql.Tx, x int64) (int, error) {
 
 // inRange returns the number of rows in scope within the query's time
 // range: the total of the unfiltered view.
-func (pl *plan) inRange(ctx context.Context, tx *sql.Tx) (int, error) {
+func (pl *exec) inRange(ctx context.Context, tx *sql.Tx) (int, error) {
 	n, err := pl.atLeast(ctx, tx, pl.from)
 	if err != nil || pl.toOpen {
 		return n, err
@@ -128,7 +128,7 @@ func (pl *plan) inRange(ctx context.Context, tx *sql.Tx) (int, error) {
 }
 
 // countTime counts the rows in scope with ts in [lo, hi] on the time index.
-func (pl *plan) countTime(ctx context.Context, tx *sql.Tx, lo, hi int64) (int, error) {
+func (pl *exec) countTime(ctx context.Context, tx *sql.Tx, lo, hi int64) (int, error) {
 	n := 0
 	for _, acct := range pl.accounts() {
 		var m int
@@ -143,7 +143,7 @@ func (pl *plan) countTime(ctx context.Context, tx *sql.Tx, lo, hi int64) (int, e
 // seek finds the row at rank r (0-based) of the time order over every row
 // in scope: newest first when desc. It returns the smallest bucket that
 // holds it and the number of rows that come before that bucket.
-func (pl *plan) seek(ctx context.Context, tx *sql.Tx, r int, desc bool) (b int64, before int, err error) {
+func (pl *exec) seek(ctx context.Context, tx *sql.Tx, r int, desc bool) (b int64, before int, err error) {
 	lo, hi := int64(0), int64(1<<63-1)
 	for i := range levels {
 		bs, err := pl.buckets(ctx, tx, i, lo, hi, desc)

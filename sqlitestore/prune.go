@@ -150,10 +150,7 @@ func (s *Store) collect(ctx context.Context) error {
 		s.drain()
 		s.cache.purge(dead)
 	}()
-	for _, f := range [...]struct {
-		kind int64
-		col  string
-	}{{kindMethod, "method"}, {kindEndpoint, "endpoint"}, {kindError, "error"}, {kindIP, "ip"}} {
+	for _, f := range textFields {
 		ids := s.cache.idsOf(f.kind)
 		for len(ids) > 0 {
 			n := min(len(ids), pruneBatch)

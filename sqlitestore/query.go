@@ -1,9 +1,11 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/plan"
 )
 
 // Query returns a page of rows; see [apilog.Store.Query]. It reads one
@@ -19,11 +22,11 @@ import (
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
 	release, err := s.enter()
 	if err != nil {
-		return apilog.Page{}, err
+		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
 	}
 	defer release()
 	if q, err = q.Normalize(); err != nil {
-		return apilog.Page{}, err
+		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
@@ -46,40 +49,84 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	return p, nil
 }
 
+// Strategy names how a query was answered; see Options.Explain.
+type Strategy string
+
+// The strategies, chosen by exec.strategy.
+const (
+	// StrategyNone: no row can match (an unknown account, an empty time
+	// range); nothing is read.
+	StrategyNone Strategy = "none"
+	// StrategyTimeSeek: the time-ordered view with no filter but a time
+	// range: the counts table gives the total and locates the page, and the
+	// time index is read from there.
+	StrategyTimeSeek Strategy = "time-seek"
+	// StrategyWalk: a view sorted by a column of few distinct values, with
+	// no filter at all: the values are walked in order and each value's
+	// rows read off its index, groups before the page skipped by count.
+	StrategyWalk Strategy = "walk"
+	// StrategyWalkFiltered: as StrategyWalk, testing each row against the
+	// filters, when the matches are a large enough share of the rows.
+	StrategyWalkFiltered Strategy = "walk-filtered"
+	// StrategyIndexScan: a view sorted by a column of nearly unique values
+	// (time, duration): its index is read in order, testing each row, until
+	// the page is full; one stream per account, merged.
+	StrategyIndexScan Strategy = "index-scan"
+	// StrategySort: the matches are few enough to collect from the
+	// filters' indexes and sort.
+	StrategySort Strategy = "sort"
+	// StrategyKeySort: as StrategySort for the API column, whose order (by
+	// Unicode case folding) is ranked in Go rather than by a collation.
+	StrategyKeySort Strategy = "key-sort"
+)
+
 func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.Page, error) {
-	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize)}
+	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if err := s.cache.refresh(ctx, tx); err != nil {
 		return page, err
 	}
-	pl, err := s.plan(ctx, tx, q)
-	if err != nil || pl.none {
+	var last int64 // the highest ID given, in this snapshot
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM entries").Scan(&last); err != nil {
 		return page, err
 	}
-	var total int
-	if pl.fast() {
-		total, err = pl.inRange(ctx, tx)
-	} else {
-		total, err = pl.count(ctx, tx)
+	if page.MaxID == 0 {
+		page.MaxID = last
 	}
+	pl, err := s.compile(ctx, tx, q, last)
 	if err != nil {
 		return page, err
 	}
+	total, err := pl.total(ctx, tx)
+	if err != nil {
+		return page, err
+	}
+	st, err := pl.strategy(ctx, tx, total)
+	if err != nil {
+		return page, err
+	}
+	if s.opts.Explain != nil {
+		s.opts.Explain(*q, st)
+	}
 	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
-	off, limit := apilog.Window(q.Page, q.PageSize)
-	if off >= total {
+	off, limit := pl.Offset, pl.Limit
+	if st == StrategyNone || off >= total {
 		return page, nil
 	}
 	limit = min(limit, total-off)
 	var ids []int64
-	switch {
-	case pl.fast() && q.Sort.Column == apilog.ColumnTime:
+	switch st {
+	case StrategyTimeSeek:
 		ids, err = pl.timePage(ctx, tx, off, limit)
-	case pl.fast() && pl.from == minTS && pl.toOpen:
+	case StrategyWalk:
 		ids, err = pl.walkPage(ctx, tx, off, limit, false)
-	case q.Sort.Column != apilog.ColumnTime && pl.walkCheaper(ctx, tx, off, limit, total):
+	case StrategyWalkFiltered:
 		ids, err = pl.walkPage(ctx, tx, off, limit, true)
+	case StrategyIndexScan:
+		ids, err = pl.scanPage(ctx, tx, off, limit)
+	case StrategyKeySort:
+		ids, err = pl.keySortPage(ctx, tx, off, limit)
 	default:
-		ids, err = pl.page(ctx, tx, off, limit, total)
+		ids, err = pl.sortPage(ctx, tx, off, limit)
 	}
 	if err != nil {
 		return page, err
@@ -88,28 +135,73 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	return page, err
 }
 
+// strategy chooses how to answer the query, given its total: the one
+// place that decides.
+//
+// Reading a column's order and testing each row reads about
+// (off+limit)/fraction rows, where fraction is the share of the rows in
+// scope that match; collecting the matches from the filters' indexes and
+// sorting them reads total rows. SQLite cannot know the fraction, so the
+// store chooses for it.
+func (pl *exec) strategy(ctx context.Context, tx *sql.Tx, total int) (Strategy, error) {
+	switch {
+	case pl.none:
+		return StrategyNone, nil
+	case pl.fast() && pl.sort.col == "ts":
+		return StrategyTimeSeek, nil
+	case pl.fast() && !pl.bounded && pl.sort.access == walkValues && pl.from == minTS && pl.toOpen:
+		return StrategyWalk, nil
+	}
+	all, err := pl.inRange(ctx, tx)
+	if err != nil {
+		return "", err
+	}
+	inOrder := float64(pl.Offset+pl.Limit)*float64(all)/float64(max(total, 1)) < float64(total)
+	switch {
+	case inOrder && pl.sort.access == scanIndex:
+		return StrategyIndexScan, nil
+	case inOrder:
+		return StrategyWalkFiltered, nil
+	case pl.Query.Sort.Column.Kind() == apilog.KindKey:
+		return StrategyKeySort, nil
+	}
+	return StrategySort, nil
+}
+
 // minTS and maxTS stand for an open end of a time range.
 const (
 	minTS = math.MinInt64
 	maxTS = math.MaxInt64
 )
 
-// plan is a query translated to the schema: the account, the WHERE clause
-// over entries (alias e) and its arguments, and the keys in scope.
-type plan struct {
+// maxExcess is the most rows past a query's row-ID bound that the fast
+// paths step over one by one; with more, the bound is a filter like any
+// other.
+const maxExcess = 10_000
+
+// exec is a compiled query with its SQL: the account, the WHERE clause over
+// entries (alias e) and its arguments, and the keys in scope.
+type exec struct {
+	*plan.Plan
 	s    *Store
-	q    *apilog.Query
 	acct int64 // 0 for all accounts
 	none bool  // nothing can match
+	sort sortColumn
 
 	// from and to bound ts as [from, to); from is minTS when open, and
 	// toOpen is set when to is (a row may have ts = maxTS).
 	from, to int64
 	toOpen   bool
-	where    []string // besides the account and time range
+	where    []string // besides the account, the time range and the bound
 	args     []any
 	keys     map[int64]keyRow // every slot in scope
 	counted  map[int64]int    // atLeast's answers
+
+	// bounded is set when the row-ID bound leaves out rows that the fast
+	// paths step over: excess holds them (those in scope and range), in ID
+	// order. A bound past more rows than that is one of the where terms.
+	bounded bool
+	excess  []idTime
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -127,86 +219,138 @@ type keyRow struct {
 	status apilog.KeyStatus
 }
 
-func (s *Store) plan(ctx context.Context, tx *sql.Tx, q *apilog.Query) (*plan, error) {
-	pl := &plan{s: s, q: q, from: minTS, to: maxTS, toOpen: true}
+// dict is the store's dictionary as package plan reads it: the values
+// interned for the accounts in scope and their key slots. The caller holds
+// the cache's read lock.
+type dict struct{ pl *exec }
+
+func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
+	return func(yield func(int64, string) bool) {
+		c := &d.pl.s.cache
+		for _, acct := range d.pl.accountsLocked() {
+			for _, id := range c.byKind[[2]int64{acct, textFields[f].kind}] {
+				if !yield(id, c.strs[id].value) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (d dict) Slots() iter.Seq[plan.Slot] {
+	return func(yield func(plan.Slot) bool) {
+		for id, k := range d.pl.keys {
+			if !yield(plan.Slot{ID: id, KeyID: k.keyID, Name: k.name, Prefix: k.prefix}) {
+				return
+			}
+		}
+	}
+}
+
+// compile translates q to SQL over this schema; last is the highest row ID.
+func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last int64) (*exec, error) {
+	sc, err := sortColumnOf(q.Sort.Column)
+	if err != nil {
+		return nil, err
+	}
+	pl := &exec{s: s, sort: sc, from: minTS, to: maxTS, toOpen: true}
 	if q.Account != "" {
 		s.cache.mu.RLock()
 		id, ok := s.cache.accounts[q.Account]
 		s.cache.mu.RUnlock()
 		if !ok {
-			pl.none = true
+			pl.Plan, pl.none = &plan.Plan{Query: *q}, true
 			return pl, nil
 		}
 		pl.acct = id
 	}
-	if err := pl.loadKeys(ctx, tx); err != nil {
+	if err := pl.loadKeys(ctx, tx, q.Now); err != nil {
 		return nil, err
 	}
 	s.cache.mu.RLock()
-	defer s.cache.mu.RUnlock()
-	// The time range, clamped to what a row can hold: 1970 to 2262.
-	if !q.From.IsZero() && q.From.After(time.Unix(0, 0)) {
-		if q.From.After(time.Unix(0, math.MaxInt64)) {
-			pl.none = true
-			return pl, nil
-		}
-		pl.from = q.From.UnixNano()
+	pl.Plan = plan.Compile(*q, dict{pl})
+	s.cache.mu.RUnlock()
+	if pl.none = pl.None; pl.none {
+		return pl, nil
 	}
-	if !q.To.IsZero() && !q.To.After(time.Unix(0, math.MaxInt64)) {
-		if !q.To.After(time.Unix(0, 0)) {
-			pl.none = true
-			return pl, nil
-		}
-		pl.to, pl.toOpen = q.To.UnixNano(), false
+	if !pl.FromOpen {
+		pl.from = pl.From
 	}
-	if len(q.StatusClasses) > 0 {
-		cond, args := statusSQL(func(code int) bool {
-			return slices.Contains(q.StatusClasses, apilog.ClassOf(code))
-		})
+	if !pl.ToOpen {
+		pl.to, pl.toOpen = pl.To, false
+	}
+	if pl.Statuses != nil {
+		cond, args := statusSQL(pl.Statuses)
 		pl.where = append(pl.where, cond)
 		pl.args = append(pl.args, args...)
 	}
-	if len(q.Methods) > 0 {
-		var ids []int64
-		for _, m := range q.Methods {
-			ids = append(ids, pl.strIDs(kindMethod, func(v string) bool { return v == m })...)
-		}
-		pl.in("e.method", ids)
+	if pl.Methods != nil {
+		pl.in("e.method", pl.Methods)
 		pl.implied = true
 	}
-	if len(q.KeyIDs) > 0 {
-		var ids []int64
-		for slot, k := range pl.keys {
-			if slices.Contains(q.KeyIDs, k.keyID) {
-				ids = append(ids, slot)
-			}
-		}
-		pl.in("e.key", ids)
+	if pl.Slots != nil {
+		pl.in("e.key", pl.Slots)
 		pl.implied = true
 	}
-	for i := range q.Search.Terms {
-		pl.term(&q.Search.Terms[i])
+	for i := range pl.Terms {
+		pl.term(&pl.Terms[i])
+	}
+	if pl.MaxID > 0 && pl.MaxID < last {
+		if err := pl.bound(ctx, tx); err != nil {
+			return nil, err
+		}
 	}
 	return pl, nil
 }
 
+// bound applies the row-ID bound: as a list of the rows past it when the
+// query is otherwise unfiltered and they are few, else as a filter.
+func (pl *exec) bound(ctx context.Context, tx *sql.Tx) error {
+	if len(pl.where) == 0 {
+		query := "SELECT id, ts FROM entries WHERE id > ?"
+		args := []any{pl.MaxID}
+		if pl.acct != 0 {
+			query += " AND account = ?"
+			args = append(args, pl.acct)
+		}
+		past, err := readIDTimes(ctx, tx, query+" ORDER BY id LIMIT ?", append(args, maxExcess+1)...)
+		if err != nil {
+			return err
+		}
+		if len(past) <= maxExcess {
+			pl.bounded = true
+			pl.excess = slices.DeleteFunc(past, func(x idTime) bool { return !pl.InRange(x.ts) })
+			return nil
+		}
+	}
+	pl.where = append(pl.where, "e.id <= ?")
+	pl.args = append(pl.args, pl.MaxID)
+	return nil
+}
+
 // accounts returns the IDs of the accounts in scope.
-func (pl *plan) accounts() []int64 {
+func (pl *exec) accounts() []int64 {
+	pl.s.cache.mu.RLock()
+	defer pl.s.cache.mu.RUnlock()
+	return pl.accountsLocked()
+}
+
+// accountsLocked is accounts for a caller that holds the cache's read lock.
+func (pl *exec) accountsLocked() []int64 {
 	if pl.acct != 0 {
 		return []int64{pl.acct}
 	}
 	c := &pl.s.cache
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	ids := make([]int64, 0, len(c.accountNames))
 	for id := range c.accountNames {
 		ids = append(ids, id)
 	}
+	slices.Sort(ids)
 	return ids
 }
 
-// loadKeys reads the key slots in scope with their current state.
-func (pl *plan) loadKeys(ctx context.Context, tx *sql.Tx) error {
+// loadKeys reads the key slots in scope with their state at now.
+func (pl *exec) loadKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
 	query := "SELECT id, key_id, known, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at FROM keys"
 	var args []any
 	if pl.acct != 0 {
@@ -239,37 +383,16 @@ func (pl *plan) loadKeys(ctx context.Context, tx *sql.Tx) error {
 					}
 				}
 			}
-			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(pl.q.Now)
+			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
 		}
 		pl.keys[slot] = k
 	}
 	return rows.Err()
 }
 
-// strIDs returns the IDs of the interned values of kind in scope that
-// match. The caller holds the cache's read lock.
-func (pl *plan) strIDs(kind int64, match func(string) bool) []int64 {
-	var ids []int64
-	scan := func(acct int64) {
-		for _, id := range pl.s.cache.byKind[[2]int64{acct, kind}] {
-			if match(pl.s.cache.strs[id].value) {
-				ids = append(ids, id)
-			}
-		}
-	}
-	if pl.acct != 0 {
-		scan(pl.acct)
-	} else {
-		for acct := range pl.s.cache.accountNames {
-			scan(acct)
-		}
-	}
-	return ids
-}
-
 // in adds "col IN ids" to the WHERE clause. The IDs travel as one JSON
 // array argument, so the statement text does not depend on the data.
-func (pl *plan) in(col string, ids []int64) {
+func (pl *exec) in(col string, ids []int64) {
 	if len(ids) == 0 {
 		pl.where = append(pl.where, "0")
 		return
@@ -293,32 +416,21 @@ func jsonIDs(ids []int64) string {
 }
 
 // term adds one search term: the row matches when any of its targets does.
-func (pl *plan) term(t *apilog.Term) {
+func (pl *exec) term(t *plan.Term) {
 	var or []string
 	var args []any
-	var slots []int64
-	for slot, k := range pl.keys {
-		if t.MatchText(apilog.FieldKey, k.name) || t.MatchText(apilog.FieldKey, k.prefix) {
-			slots = append(slots, slot)
-		}
-	}
-	slices.Sort(slots)
 	add := func(col string, ids []int64) {
 		if len(ids) > 0 {
 			or = append(or, inSQL(col))
 			args = append(args, jsonIDs(ids))
 		}
 	}
-	add("e.key", slots)
-	for _, f := range [...]struct {
-		col   string
-		kind  int64
-		field apilog.Field
-	}{{"e.method", kindMethod, apilog.FieldMethod}, {"e.endpoint", kindEndpoint, apilog.FieldEndpoint},
-		{"e.error", kindError, apilog.FieldError}, {"e.ip", kindIP, apilog.FieldIP}} {
-		add(f.col, pl.strIDs(f.kind, func(v string) bool { return t.MatchText(f.field, v) }))
+	add("e.key", t.Slots)
+	for _, f := range plan.TextFields {
+		add("e."+textFields[f].col, t.Values[f])
 	}
-	if st, stArgs := statusSQL(t.MatchStatus); st != "0" {
+	if len(t.Status) > 0 {
+		st, stArgs := statusSQL(t.Status)
 		if pl.acct != 0 {
 			st = "(e.account = ? AND " + st + ")"
 			args = append(args, pl.acct)
@@ -339,27 +451,19 @@ func (pl *plan) term(t *apilog.Term) {
 	pl.args = append(pl.args, args...)
 }
 
-// statusSQL returns a condition on e.status that holds for the codes 0 to
-// 999 that match, as ranges, with its arguments.
-func statusSQL(match func(code int) bool) (string, []any) {
+// statusSQL returns a condition on e.status that holds for the codes in
+// ranges, with its arguments.
+func statusSQL(ranges []plan.Range) (string, []any) {
 	var or []string
 	var args []any
-	for lo := 0; lo <= apilog.MaxStatus; lo++ {
-		if !match(lo) {
-			continue
-		}
-		hi := lo
-		for hi < apilog.MaxStatus && match(hi+1) {
-			hi++
-		}
-		if lo == hi {
+	for _, r := range ranges {
+		if r.Lo == r.Hi {
 			or = append(or, "e.status = ?")
-			args = append(args, lo)
+			args = append(args, r.Lo)
 		} else {
 			or = append(or, "e.status BETWEEN ? AND ?")
-			args = append(args, lo, hi)
+			args = append(args, r.Lo, r.Hi)
 		}
-		lo = hi
 	}
 	switch len(or) {
 	case 0:
@@ -370,15 +474,19 @@ func statusSQL(match func(code int) bool) (string, []any) {
 	return "(" + strings.Join(or, " OR ") + ")", args
 }
 
-// whereSQL returns the full WHERE clause and its arguments. With scoped
-// set, the account condition is there even when implied, so that the time
-// index can serve the query.
-func (pl *plan) whereSQL(scoped bool) (string, []any) {
+// fast reports whether the query has no filter but its scope, its time
+// range and a bound stepped over by its excess rows, so that it can be
+// answered from the counts table and the indexes alone.
+func (pl *exec) fast() bool { return len(pl.where) == 0 }
+
+// conds returns the conditions of the WHERE clause and their arguments:
+// the account acct (none when 0), the time range, the bound, the filters.
+func (pl *exec) conds(acct int64) ([]string, []any) {
 	var conds []string
 	var args []any
-	if pl.acct != 0 && (scoped || !pl.implied) {
+	if acct != 0 {
 		conds = append(conds, "e.account = ?")
-		args = append(args, pl.acct)
+		args = append(args, acct)
 	}
 	if pl.from != minTS {
 		conds = append(conds, "e.ts >= ?")
@@ -388,94 +496,165 @@ func (pl *plan) whereSQL(scoped bool) (string, []any) {
 		conds = append(conds, "e.ts < ?")
 		args = append(args, pl.to)
 	}
-	conds = append(conds, pl.where...)
-	args = append(args, pl.args...)
+	if pl.bounded {
+		conds = append(conds, "e.id <= ?")
+		args = append(args, pl.MaxID)
+	}
+	return append(conds, pl.where...), append(args, pl.args...)
+}
+
+// whereSQL returns the full WHERE clause and its arguments. With scoped
+// set, the account condition is there even when implied, so that an index
+// that leads with the account can serve the query.
+func (pl *exec) whereSQL(scoped bool) (string, []any) {
+	acct := pl.acct
+	if pl.implied && !scoped {
+		acct = 0
+	}
+	conds, args := pl.conds(acct)
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// count returns the number of matching rows.
-func (pl *plan) count(ctx context.Context, tx *sql.Tx) (int, error) {
+// total returns the number of matching rows: from the counts table when
+// the query is fast, else by counting.
+func (pl *exec) total(ctx context.Context, tx *sql.Tx) (int, error) {
+	if pl.none {
+		return 0, nil
+	}
+	if pl.fast() {
+		n, err := pl.inRange(ctx, tx)
+		return n - len(pl.excess), err
+	}
 	where, args := pl.whereSQL(false)
 	var n int
 	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM entries e"+where, args...).Scan(&n)
 	return n, err
 }
 
-// page returns the IDs of the matching rows at [off, off+limit) in the
-// query's order; total is their number.
-//
-// A time-ordered page is read one of two ways: walking the time index and
-// testing each row, which reads about (off+limit)/fraction rows where
-// fraction is the share of the account's rows in the time range that
-// match, or collecting the matching rows from the other indexes and
-// sorting them, which reads total rows. The walk is forced when it is the
-// cheaper, since SQLite cannot know the fraction.
-func (pl *plan) page(ctx context.Context, tx *sql.Tx, off, limit, total int) ([]int64, error) {
-	scoped := !pl.implied
-	indexed := ""
-	if pl.acct != 0 && pl.q.Sort.Column == apilog.ColumnTime {
-		all, err := pl.inRange(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		if float64(off+limit)*float64(all)/float64(max(total, 1)) < float64(total) {
-			scoped, indexed = true, " INDEXED BY entries_time"
-		}
+// direction is the SQL of the sort's direction.
+func (pl *exec) direction() string {
+	if pl.Query.Sort.Dir == apilog.Desc {
+		return " DESC"
 	}
-	where, args := pl.whereSQL(scoped)
-	query := "SELECT e.id FROM entries e" + indexed + where + " ORDER BY " + pl.orderSQL() + " LIMIT ? OFFSET ?"
+	return " ASC"
+}
+
+// sortPage returns the IDs of the matching rows at [off, off+limit) in the
+// query's order, sorted by SQLite.
+func (pl *exec) sortPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	where, args := pl.whereSQL(false)
+	query := "SELECT e.id FROM entries e" + where + " ORDER BY " + pl.orderSQL() + " LIMIT ? OFFSET ?"
 	return queryAll(ctx, tx, query, append(args, limit, off), scanID)
 }
 
-// walkCheaper reports whether a filtered page sorted by a column is cheaper
-// to read by walking the column's values and testing their rows, about
-// (off+limit)/fraction rows where fraction is the share of the rows in scope
-// that match, than by sorting the total matching rows. A broad filter (2xx,
-// a search for "flux") walks; a narrow one sorts. Errors choose the sort.
-func (pl *plan) walkCheaper(ctx context.Context, tx *sql.Tx, off, limit, total int) bool {
-	all, err := pl.inRange(ctx, tx)
-	return err == nil && float64(off+limit)*float64(all)/float64(max(total, 1)) < float64(total)
+// orderSQL is the ORDER BY clause of a sort by a column other than the
+// API, ties broken by time and then ID, both descending (see
+// [apilog.Sort.Compare]).
+func (pl *exec) orderSQL() string {
+	dir := pl.direction()
+	const tie = ", e.ts DESC, e.id DESC"
+	col := pl.Query.Sort.Column
+	switch {
+	case pl.sort.col == "ts":
+		return "e.ts" + dir + ", e.id DESC"
+	case col.Kind() == apilog.KindNumber:
+		return "e." + pl.sort.col + dir + tie
+	}
+	value := "(SELECT value FROM strs WHERE id = e." + pl.sort.col + ")"
+	if col.Field() == apilog.FieldIP {
+		// An IP hash kept as its 32 bytes sorts as its hex text, like the
+		// others: SQLite would put every BLOB after every TEXT.
+		value = "(SELECT CASE WHEN typeof(value) = 'blob' THEN lower(hex(value)) ELSE value END FROM strs WHERE id = e.ip)"
+	}
+	if col.EmptyLast() {
+		return value + " = '', " + value + dir + tie
+	}
+	return value + dir + tie
 }
 
-// orderSQL is the ORDER BY clause of the query's sort, ties broken by time
-// and then ID, both descending (see [apilog.Sort.Compare]).
-func (pl *plan) orderSQL() string {
-	dir := " ASC"
-	if pl.q.Sort.Dir == apilog.Desc {
-		dir = " DESC"
+// keySortPage is sortPage for the API column: the matches are read with
+// their key slot and sorted in Go by the slots' rank.
+func (pl *exec) keySortPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	where, args := pl.whereSQL(false)
+	type match struct{ id, slot, ts int64 }
+	rows, err := queryAll(ctx, tx, "SELECT e.id, e.key, e.ts FROM entries e"+where, args, func(sc scanFunc) (m match, err error) {
+		return m, sc(&m.id, &m.slot, &m.ts)
+	})
+	if err != nil {
+		return nil, err
 	}
-	const tie = ", e.ts DESC, e.id DESC"
-	value := func(col string) string { return "(SELECT value FROM strs WHERE id = " + col + ")" }
-	// An IP hash kept as its 32 bytes sorts as its hex text, like the
-	// others: SQLite would put every BLOB after every TEXT.
-	ipValue := "(SELECT CASE WHEN typeof(value) = 'blob' THEN lower(hex(value)) ELSE value END FROM strs WHERE id = e.ip)"
-	switch pl.q.Sort.Column {
-	case apilog.ColumnTime:
-		return "e.ts" + dir + ", e.id DESC"
-	case apilog.ColumnStatus:
-		return "e.status" + dir + tie
-	case apilog.ColumnMethod:
-		return value("e.method") + dir + tie
-	case apilog.ColumnEndpoint:
-		return value("e.endpoint") + dir + tie
-	case apilog.ColumnIP:
-		return ipValue + dir + tie
-	case apilog.ColumnError:
-		return value("e.error") + " = '', " + value("e.error") + dir + tie
-	case apilog.ColumnAPI:
-		known := func(col string) string {
-			return "(SELECT CASE WHEN known THEN " + col + " ELSE '' END FROM keys WHERE id = e.key)"
+	rank := pl.KeyRank()
+	srt := pl.Query.Sort
+	slices.SortFunc(rows, func(a, b match) int {
+		if c := srt.Directed(cmp.Compare(rank[a.slot], rank[b.slot])); c != 0 {
+			return c
 		}
-		return known("name") + " COLLATE apilog_fold" + dir + ", " + known("prefix") + dir + tie
+		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
+	})
+	if off >= len(rows) {
+		return nil, nil
 	}
-	panic("unreachable: sort normalized") // Normalize rejects other columns
+	ids := make([]int64, 0, limit)
+	for _, m := range rows[off:min(off+limit, len(rows))] {
+		ids = append(ids, m.id)
+	}
+	return ids, nil
+}
+
+// scanPage returns the IDs of rows [off, off+limit) of a view sorted by a
+// column read in index order (time, duration), testing each row against the
+// filters: one stream per account, each from its part of the index, merged.
+func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	type scanned struct{ id, v, ts int64 }
+	col, dir := "e."+pl.sort.col, pl.direction()
+	order := col + dir + ", e.ts DESC, e.id DESC"
+	if pl.sort.col == "ts" {
+		order = "e.ts" + dir + ", e.id DESC"
+	}
+	accounts := pl.accounts()
+	var all []scanned
+	for _, acct := range accounts {
+		conds, args := pl.conds(acct)
+		query := "SELECT e.id, " + col + ", e.ts FROM entries e INDEXED BY " + pl.sort.index +
+			" WHERE " + strings.Join(conds, " AND ") + " ORDER BY " + order + " LIMIT ? OFFSET ?"
+		skip := 0
+		if len(accounts) == 1 {
+			skip = off // one stream: SQLite skips on the index
+		}
+		s, err := queryAll(ctx, tx, query, append(args, off+limit-skip, skip), func(sc scanFunc) (x scanned, err error) {
+			return x, sc(&x.id, &x.v, &x.ts)
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s...)
+	}
+	if len(accounts) == 1 {
+		off = 0
+	} else {
+		srt := pl.Query.Sort
+		slices.SortFunc(all, func(a, b scanned) int {
+			if c := srt.Directed(cmp.Compare(a.v, b.v)); c != 0 {
+				return c
+			}
+			return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
+		})
+	}
+	if off >= len(all) {
+		return nil, nil
+	}
+	ids := make([]int64, 0, limit)
+	for _, x := range all[off:min(off+limit, len(all))] {
+		ids = append(ids, x.id)
+	}
+	return ids, nil
 }
 
 // rows reads the entries with ids, in that order, joined with their keys.
-func (pl *plan) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row, error) {
+func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

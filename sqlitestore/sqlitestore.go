@@ -85,6 +85,10 @@ type Options struct {
 	// Clock returns the current time: key statuses are computed at it when
 	// a Query has no Now, and MaxAge counts back from it. Default time.Now.
 	Clock func() time.Time
+
+	// Explain, if set, is told how each query was answered (see Strategy).
+	// Optional; for tests and tuning.
+	Explain func(q apilog.Query, s Strategy)
 }
 
 // Store is an apilog.Store on a SQLite database. Create it with Open.
@@ -114,10 +118,6 @@ type Store struct {
 }
 
 var _ apilog.Store = (*Store)(nil)
-
-// SchemaVersion is the version of the schema this package writes. A
-// database with a newer version is refused rather than downgraded.
-const SchemaVersion = 1
 
 // applicationID marks a database as apilog's ("aplg"), so that Open never
 // takes over another program's SQLite file.
@@ -282,8 +282,8 @@ func dsn(p, mode string) string {
 	return b.String()
 }
 
-// connector opens go-sqlite3 connections with the store's pragmas and the
-// apilog_fold collation applied to every connection of the pool.
+// connector opens go-sqlite3 connections with the store's pragmas applied
+// to every connection of the pool.
 type connector struct {
 	dsn     string
 	pragmas []string
@@ -304,7 +304,7 @@ func (c *connector) Driver() driver.Driver {
 				return fmt.Errorf("%s: %w", p, err)
 			}
 		}
-		return conn.RegisterCollation("apilog_fold", apilog.CompareFold)
+		return nil
 	}}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -18,15 +19,55 @@ var errCountsMismatch = errors.New("time-bucket counts do not match the rows; th
 // unfiltered view, or a time range of it, in any sort. Every other query
 // goes through the general SQL of query.go.
 
-// fast reports whether the query can be answered from the counts table and
-// the indexes alone.
-func (pl *plan) fast() bool { return len(pl.where) == 0 }
-
 // timePage returns the IDs of rows [off, off+limit) of the time-ordered
-// view: the counts locate the second that holds row off, and the time index
-// is read from there.
-func (pl *plan) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	desc := pl.q.Sort.Dir == apilog.Desc
+// view, stepping over the rows past the row-ID bound: those (few) rows are
+// known, so the page is the window of the unbounded view that starts at
+// off and is longer by their number, less them.
+func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
+	if len(pl.excess) == 0 {
+		xs, err := pl.timeWindow(ctx, tx, off, limit)
+		return window(xs, 0, limit), err
+	}
+	order := pl.timeOrder()
+	past := slices.SortedFunc(slices.Values(pl.excess), order)
+	xs, err := pl.timeWindow(ctx, tx, off, limit+len(past))
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for i, x := range xs {
+		if x.id > pl.MaxID {
+			continue
+		}
+		// Its rank among the rows within the bound: its place in the view
+		// less the rows past the bound that come before it.
+		before, _ := slices.BinarySearchFunc(past, x, order)
+		if r := off + i - before; r >= off && r < off+limit {
+			ids = append(ids, x.id)
+		}
+	}
+	return ids, nil
+}
+
+// timeOrder is the order of the time-sorted view over (id, ts) pairs.
+func (pl *exec) timeOrder() func(a, b idTime) int {
+	desc := pl.Query.Sort.Dir == apilog.Desc
+	return func(a, b idTime) int {
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			if desc {
+				return -c
+			}
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	}
+}
+
+// timeWindow returns rows [off, off+limit) of the time-ordered view without
+// the row-ID bound: the counts locate the second that holds row off, and
+// the time index is read from there.
+func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]idTime, error) {
+	desc := pl.Query.Sort.Dir == apilog.Desc
 	r := off // rank of the first row in the order over every row in scope
 	if desc && !pl.toOpen {
 		n, err := pl.atLeast(ctx, tx, pl.to)
@@ -80,16 +121,11 @@ func (pl *plan) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 		}
 		streams = append(streams, s)
 	}
-	merged := mergeStreams(streams, func(a, b idTime) int {
-		if c := cmp.Compare(a.ts, b.ts); c != 0 {
-			if desc {
-				return -c
-			}
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	})
-	return window(merged, skip, limit), nil
+	merged := mergeStreams(streams, pl.timeOrder())
+	if skip >= len(merged) {
+		return nil, nil
+	}
+	return merged[skip:min(skip+limit, len(merged))], nil
 }
 
 // idTime is a row's ID and time, as the merge of several index ranges
@@ -141,7 +177,7 @@ type group []probe
 // and reads each value's rows off its index, newest first, until the page
 // is full; the groups before off are skipped by their counts. With
 // filtered set, each value's rows are tested against the query's filters.
-func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filtered bool) ([]int64, error) {
+func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filtered bool) ([]int64, error) {
 	next, err := pl.groups(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -152,9 +188,9 @@ func (pl *plan) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 	if filtered {
 		where, args := pl.whereSQL(true)
 		filter, fargs = " AND ("+strings.TrimPrefix(where, " WHERE ")+")", args
-		// SQLite would rather use a filter's index and sort the group.
-		from += " INDEXED BY entries_" + map[apilog.Column]string{apilog.ColumnAPI: "key", apilog.ColumnMethod: "method",
-			apilog.ColumnEndpoint: "endpoint", apilog.ColumnStatus: "status", apilog.ColumnError: "error", apilog.ColumnIP: "ip"}[pl.q.Sort.Column]
+		// SQLite would rather use a filter's index (or the row ID's, for
+		// the bound) and sort the group.
+		from += " INDEXED BY " + pl.sort.index
 	}
 	var out []int64
 	skip := off
@@ -243,14 +279,15 @@ func (g group) rows(ctx context.Context, tx *sql.Tx, from string, skip, limit in
 }
 
 // groups returns an iterator over the groups of the sort column in order.
-func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, error), error) {
-	desc := pl.q.Sort.Dir == apilog.Desc
-	switch pl.q.Sort.Column {
-	case apilog.ColumnStatus:
+func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, error), error) {
+	desc := pl.Query.Sort.Dir == apilog.Desc
+	switch col := pl.Query.Sort.Column; {
+	case col == apilog.ColumnStatus:
 		prev, done := -1, false
 		if desc {
 			prev = apilog.MaxStatus + 1
 		}
+		accounts := pl.accounts()
 		return func() (group, bool, error) {
 			if done {
 				return nil, false, nil
@@ -262,7 +299,7 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 			// The next status of each account in scope; the group is the
 			// accounts that have the first of them.
 			next := map[int64]int64{}
-			for _, acct := range pl.accounts() {
+			for _, acct := range accounts {
 				var st sql.NullInt64
 				if err := tx.QueryRowContext(ctx, query, acct, prev).Scan(&st); err != nil {
 					return nil, false, err
@@ -289,48 +326,39 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 			}
 			return g, true, nil
 		}, nil
-	case apilog.ColumnAPI:
-		slots := make([]int64, 0, len(pl.keys))
-		for slot := range pl.keys {
-			slots = append(slots, slot)
+	case col.Kind() == apilog.KindKey:
+		// The plan ranked the slots; equal keys are one group.
+		groups := slices.Clone(pl.KeyGroups)
+		if desc {
+			slices.Reverse(groups)
 		}
-		order := func(a, b int64) int {
-			ka, kb := pl.keys[a], pl.keys[b]
-			return pl.q.Sort.Directed(apilog.CompareKeys(ka.name, ka.prefix, kb.name, kb.prefix))
-		}
-		slices.SortFunc(slots, order)
 		return func() (group, bool, error) {
-			if len(slots) == 0 {
+			if len(groups) == 0 {
 				return nil, false, nil
 			}
 			var g group
-			for len(g) == 0 || len(slots) > 0 && order(slots[0], g[0].args[0].(int64)) == 0 {
-				g = append(g, probe{"key = ?", []any{slots[0]}})
-				slots = slots[1:]
+			for _, slot := range groups[0] {
+				g = append(g, probe{"key = ?", []any{slot}})
 			}
+			groups = groups[1:]
 			return g, true, nil
 		}, nil
+	case col.Kind() != apilog.KindText:
+		return nil, fmt.Errorf("column %q has no values to walk", col)
 	}
-	col, kind := textColumn(pl.q.Sort.Column)
+	f := textFields[pl.Query.Sort.Column.Field()]
 	c := &pl.s.cache
 	accounts := pl.accounts() // before the read lock: it takes it too
 	var ids []int64
 	for _, acct := range accounts {
-		ids = append(ids, c.sorted(acct, kind)...)
+		ids = append(ids, c.sorted(acct, f.kind)...)
 	}
 	c.mu.RLock()
 	value := func(id int64) string { return c.strs[id].value }
-	// The same value in several accounts is one group; an empty error
-	// code comes last in both directions.
-	order := func(a, b int64) int {
-		va, vb := value(a), value(b)
-		if kind == kindError && (va == "") != (vb == "") {
-			return cmp.Compare(len(vb), len(va))
-		}
-		return pl.q.Sort.Directed(strings.Compare(va, vb))
-	}
+	// The same value in several accounts is one group.
+	order := func(a, b int64) int { return pl.Query.Sort.CompareText(value(a), value(b)) }
 	switch {
-	case len(accounts) > 1 || kind == kindError:
+	case len(accounts) > 1 || pl.Query.Sort.Column.EmptyLast():
 		ids = slices.Clone(ids)
 		slices.SortStableFunc(ids, order)
 	case desc:
@@ -346,25 +374,11 @@ func (pl *plan) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 		defer c.mu.RUnlock()
 		var g group
 		for len(g) == 0 || len(ids) > 0 && order(ids[0], g[0].args[0].(int64)) == 0 {
-			g = append(g, probe{col + " = ?", []any{ids[0]}})
+			g = append(g, probe{f.col + " = ?", []any{ids[0]}})
 			ids = ids[1:]
 		}
 		return g, true, nil
 	}, nil
-}
-
-// textColumn returns the entries column and the kind of interned values of
-// a text sort column.
-func textColumn(c apilog.Column) (string, int64) {
-	switch c {
-	case apilog.ColumnMethod:
-		return "method", kindMethod
-	case apilog.ColumnEndpoint:
-		return "endpoint", kindEndpoint
-	case apilog.ColumnError:
-		return "error", kindError
-	}
-	return "ip", kindIP
 }
 
 // sorted returns the IDs of the account's values of kind in byte order of
