@@ -1,0 +1,94 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/sqlitestore"
+)
+
+// TestStrategies asks for one query of each strategy, checks through the
+// Explain hook that the store chose it, and checks its page against the
+// reference.
+func TestStrategies(t *testing.T) {
+	var got []sqlitestore.Strategy
+	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "s.db"), &sqlitestore.Options{
+		Explain: func(_ apilog.Query, st sqlitestore.Strategy) { got = append(got, st) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := apilogtest.FillPaths(t, s, 20_000)
+	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
+	search := func(text string) apilog.Search {
+		q, err := apilog.ParseSearch(text, apilogtest.Hasher{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	by := func(c apilog.Column, d apilog.Direction) apilog.Sort { return apilog.Sort{Column: c, Dir: d} }
+	ok2xx := []apilog.StatusClass{apilog.StatusSuccess}
+	tests := []struct {
+		name string
+		q    apilog.Query
+		want sqlitestore.Strategy
+	}{
+		{"unknown account", apilog.Query{Account: "acct_nobody"}, sqlitestore.StrategyNone},
+		{"empty time range", apilog.Query{Account: "acct_a", From: p.Start, To: p.Start}, sqlitestore.StrategyNone},
+		{"newest first", apilog.Query{Account: "acct_a"}, sqlitestore.StrategyTimeSeek},
+		{"oldest first, a deep page", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnTime, apilog.Asc), Page: 20, PageSize: 700}, sqlitestore.StrategyTimeSeek},
+		{"last day, all accounts", apilog.Query{AllAccounts: true, From: p.Start.Add(24 * time.Hour)}, sqlitestore.StrategyTimeSeek},
+		{"pinned second page", apilog.Query{Account: "acct_a", Page: 2, MaxID: p.Entries[15_000].ID}, sqlitestore.StrategyTimeSeek},
+		{"by endpoint", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnEndpoint, apilog.Asc)}, sqlitestore.StrategyWalk},
+		{"by key, descending, page 3", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnAPI, apilog.Desc), Page: 3}, sqlitestore.StrategyWalk},
+		{"by status, all accounts", apilog.Query{AllAccounts: true, Sort: by(apilog.ColumnStatus, apilog.Desc)}, sqlitestore.StrategyWalk},
+		{"2xx by IP", apilog.Query{Account: "acct_a", StatusClasses: ok2xx, Sort: by(apilog.ColumnIP, apilog.Asc)}, sqlitestore.StrategyWalkFiltered},
+		{"pinned, by method", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnMethod, apilog.Asc), Page: 2, MaxID: p.Entries[15_000].ID}, sqlitestore.StrategyWalkFiltered},
+		{"slowest first", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnDuration, apilog.Desc)}, sqlitestore.StrategyIndexScan},
+		{"fastest first, all accounts", apilog.Query{AllAccounts: true, Sort: by(apilog.ColumnDuration, apilog.Asc), Page: 2}, sqlitestore.StrategyIndexScan},
+		{"2xx, newest first", apilog.Query{Account: "acct_a", StatusClasses: ok2xx}, sqlitestore.StrategyIndexScan},
+		{"one error code, newest first", apilog.Query{Account: "acct_a", Search: search("error:BSE5030")}, sqlitestore.StrategySort},
+		{"one error code, by duration", apilog.Query{Account: "acct_a", Search: search("error:BSE5030"), Sort: by(apilog.ColumnDuration, apilog.Desc)}, sqlitestore.StrategySort},
+		{"one error code, by key", apilog.Query{AllAccounts: true, Search: search("error:BSE5030"), Sort: by(apilog.ColumnAPI, apilog.Asc)}, sqlitestore.StrategyKeySort},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			q := tt.q
+			q.Now = p.Now
+			page, err := s.Query(context.Background(), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, []sqlitestore.Strategy{tt.want}) {
+				t.Errorf("strategies %q, want %q", got, tt.want)
+			}
+			want, err := q.Apply(joined)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := func(r apilog.Row) int64 { return r.ID }
+			if page.TotalRows != want.TotalRows || !slices.Equal(ids(page.Rows, id), ids(want.Rows, id)) {
+				t.Errorf("%d rows of %d, want %d of %d", len(page.Rows), page.TotalRows, len(want.Rows), want.TotalRows)
+			}
+			if tt.want != sqlitestore.StrategyNone && len(want.Rows) == 0 {
+				t.Errorf("the reference has no rows: the case shows nothing")
+			}
+		})
+	}
+}
+
+func ids(rows []apilog.Row, id func(apilog.Row) int64) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = id(r)
+	}
+	return out
+}

@@ -1,0 +1,81 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+// TestSortColumns checks that every column of the core's table has a row
+// in sortColumns, whose index the migrations create.
+func TestSortColumns(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "c.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range apilog.Columns {
+		sc, err := sortColumnOf(c)
+		if err != nil {
+			t.Errorf("column %q: %v", c, err)
+			continue
+		}
+		var n int
+		if err := s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?", sc.index).Scan(&n); err != nil || n != 1 {
+			t.Errorf("column %q: index %s: %d in the schema, %v", c, sc.index, n, err)
+		}
+	}
+	if _, err := sortColumnOf("secret"); err == nil {
+		t.Error("sortColumnOf(secret) = nil error")
+	}
+	if _, err := s.Query(context.Background(), apilog.Query{AllAccounts: true, Sort: apilog.Sort{Column: "secret"}}); err == nil {
+		t.Error("a query sorted by an unknown column did not fail")
+	}
+}
+
+// TestMigrateDuration opens a database of schema version 1, which has no
+// duration index, and checks that Open adds it and keeps the rows.
+func TestMigrateDuration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var batch []apilog.Entry
+	for i := range 100 {
+		batch = append(batch, apilog.Entry{Account: "a", Method: "GET", Status: 200, Time: t0.Add(time.Duration(i) * time.Second), Duration: time.Duration(i%7) * time.Millisecond})
+	}
+	if err := s.Append(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DROP INDEX " + idxDuration + "; PRAGMA user_version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	if s, err = Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var version, n int
+	s.r.QueryRow("PRAGMA user_version").Scan(&version)
+	s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = ?", idxDuration).Scan(&n)
+	if version != SchemaVersion || n != 1 {
+		t.Fatalf("after Open: schema version %d, %d duration index; want %d and 1", version, n, SchemaVersion)
+	}
+	p, err := s.Query(ctx, apilog.Query{Account: "a", Sort: apilog.Sort{Column: apilog.ColumnDuration}})
+	if err != nil || p.TotalRows != 100 || p.Rows[0].Duration != 6*time.Millisecond || p.Rows[0].ID != 98 {
+		t.Fatalf("slowest first after the migration: %d rows, first %+v, %v", p.TotalRows, p.Rows[0].Entry, err)
+	}
+}
