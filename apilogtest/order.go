@@ -120,7 +120,6 @@ func testPagination(t *testing.T, f *fixture) {
 	for _, tt := range tests {
 		grow(tt.rows)
 		seen := map[string]bool{}
-		var order []string
 		for page := 1; page <= tt.wantPages; page++ {
 			p := f.query(inMain(apilog.Query{Page: page, PageSize: tt.size}))
 			if p.TotalRows != tt.rows || p.TotalPages != tt.wantPages || p.Number != page || p.Size != tt.size {
@@ -139,7 +138,6 @@ func testPagination(t *testing.T, f *fixture) {
 					t.Fatalf("%d rows, size %d: row %s on two pages", tt.rows, tt.size, r.RequestID)
 				}
 				seen[r.RequestID] = true
-				order = append(order, r.RequestID)
 			}
 		}
 		if len(seen) != tt.rows {

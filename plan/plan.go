@@ -53,7 +53,7 @@ type Range struct{ Lo, Hi int }
 // turns that around).
 type Term struct {
 	Negate bool
-	Slots  []int64                   // slots whose key name or prefix matches, ascending
+	Slots  []int64                  // slots whose key name or prefix matches, ascending
 	Values map[apilog.Field][]int64 // per text field, the IDs of the values that match, ascending
 	Status []Range                  // status codes that match
 }

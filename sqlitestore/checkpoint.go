@@ -51,8 +51,9 @@ func (s *Store) drainFor(d time.Duration) bool {
 	old := s.gate.Swap(new(sync.RWMutex))
 	done := make(chan struct{})
 	go func() {
-		//lint:ignore SA2001 a barrier: Lock returns once every query that held the old gate is done
+		// A barrier: Lock returns once every query that held the old gate is done.
 		old.Lock()
+		//lint:ignore SA2001 the critical section is empty on purpose (see above)
 		old.Unlock()
 		close(done)
 	}()
