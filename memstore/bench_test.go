@@ -85,6 +85,10 @@ func BenchmarkQuery(b *testing.B) {
 		{"Sort/ip", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnIP}}},
 		{"Sort/status", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnStatus, Dir: apilog.Desc}}},
 		{"Sort/error", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnError}}},
+		{"Sort/duration", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnDuration, Dir: apilog.Desc}}},
+		{"Sort/duration-asc", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnDuration, Dir: apilog.Asc}}},
+		// Page 2 pinned to the rows before the last hundred arrived.
+		{"Page2/pinned", apilog.Query{Page: 2, MaxID: benchRows - 100}},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

@@ -83,6 +83,9 @@ func BenchmarkQuery(b *testing.B) {
 		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
 		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
 		{"last-hour", apilog.Query{From: benchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
+		// Page 2 pinned to the rows before the last hundred arrived.
+		{"page-2-pinned", apilog.Query{Page: 2, MaxID: int64(*benchRows) - 100}},
+		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: int64(*benchRows) - 100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
 	}
 	for _, col := range apilog.Columns {
 		if col == apilog.ColumnTime {
