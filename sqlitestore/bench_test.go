@@ -83,9 +83,14 @@ func BenchmarkQuery(b *testing.B) {
 		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
 		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
 		{"last-hour", apilog.Query{From: benchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
-		// Page 2 pinned to the rows before the last hundred arrived.
-		{"page-2-pinned", apilog.Query{Page: 2, MaxID: int64(*benchRows) - 100}},
-		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: int64(*benchRows) - 100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		// Page 2 pinned to the rows before the last hundred arrived (MaxID -100
+		// is relative to the last row's ID, below).
+		{"page-2-pinned", apilog.Query{Page: 2, MaxID: -100}},
+		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: -100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+	}
+	first, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 1})
+	if err != nil {
+		b.Fatal(err)
 	}
 	for _, col := range apilog.Columns {
 		if col == apilog.ColumnTime {
@@ -100,6 +105,9 @@ func BenchmarkQuery(b *testing.B) {
 	}
 	for _, c := range cases {
 		c.q.Account = benchAccount
+		if c.q.MaxID < 0 {
+			c.q.MaxID += first.MaxID
+		}
 		b.Run(c.name, func(b *testing.B) {
 			var p apilog.Page
 			for b.Loop() {
