@@ -594,14 +594,7 @@ func (pl *exec) keySortPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]
 		}
 		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
 	})
-	if off >= len(rows) {
-		return nil, nil
-	}
-	ids := make([]int64, 0, limit)
-	for _, m := range rows[off:min(off+limit, len(rows))] {
-		ids = append(ids, m.id)
-	}
-	return ids, nil
+	return windowOf(rows, off, limit, func(m match) int64 { return m.id }), nil
 }
 
 // scanPage returns the IDs of rows [off, off+limit) of a view sorted by a
@@ -643,14 +636,7 @@ func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 			return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
 		})
 	}
-	if off >= len(all) {
-		return nil, nil
-	}
-	ids := make([]int64, 0, limit)
-	for _, x := range all[off:min(off+limit, len(all))] {
-		ids = append(ids, x.id)
-	}
-	return ids, nil
+	return windowOf(all, off, limit, func(x scanned) int64 { return x.id }), nil
 }
 
 // rows reads the entries with ids, in that order, joined with their keys.

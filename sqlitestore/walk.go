@@ -151,13 +151,18 @@ func mergeStreams(streams [][]idTime, cmp func(a, b idTime) int) []idTime {
 
 // window returns the IDs of xs[off:off+limit], clamped.
 func window(xs []idTime, off, limit int) []int64 {
+	return windowOf(xs, off, limit, func(x idTime) int64 { return x.id })
+}
+
+// windowOf returns the IDs of xs[off:off+limit], clamped.
+func windowOf[T any](xs []T, off, limit int, id func(T) int64) []int64 {
 	if off >= len(xs) {
 		return nil
 	}
 	xs = xs[off:min(off+limit, len(xs))]
 	ids := make([]int64, len(xs))
 	for i, x := range xs {
-		ids[i] = x.id
+		ids[i] = id(x)
 	}
 	return ids
 }
