@@ -175,8 +175,8 @@ const (
 )
 
 // maxExcess is the most rows past a query's row-ID bound that the fast
-// paths step over one by one; with more, the bound is a filter like any
-// other.
+// paths step over one by one; past more, the bound is a filter like any
+// other (and the total is counted rather than read off the counts).
 const maxExcess = 10_000
 
 // exec is a compiled query with its SQL: the account, the WHERE clause over
@@ -296,32 +296,35 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		pl.term(&pl.Terms[i])
 	}
 	if pl.MaxID > 0 && pl.MaxID < last {
-		if err := pl.bound(ctx, tx); err != nil {
+		if err := pl.bound(ctx, tx, last); err != nil {
 			return nil, err
 		}
 	}
 	return pl, nil
 }
 
-// bound applies the row-ID bound: as a list of the rows past it when the
-// query is otherwise unfiltered and they are few, else as a filter.
-func (pl *exec) bound(ctx context.Context, tx *sql.Tx) error {
-	if len(pl.where) == 0 {
-		query := "SELECT id, ts FROM entries WHERE id > ?"
-		args := []any{pl.MaxID}
-		if pl.acct != 0 {
-			query += " AND account = ?"
-			args = append(args, pl.acct)
-		}
-		past, err := readIDTimes(ctx, tx, query+" ORDER BY id LIMIT ?", append(args, maxExcess+1)...)
+// bound applies the row-ID bound, given the highest ID: as a list of the
+// rows past it when the query is otherwise unfiltered and at most
+// maxExcess IDs were given since (a range of the row ID's own index, of
+// every account, so its cost does not depend on the data), else as a
+// filter.
+func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
+	if len(pl.where) == 0 && last-pl.MaxID <= maxExcess {
+		// The account is tested here, not in SQL, which might read the
+		// account's whole time index instead of the row ID's range.
+		type past struct{ id, ts, acct int64 }
+		rows, err := queryAll(ctx, tx, "SELECT id, ts, account FROM entries WHERE id > ?", []any{pl.MaxID},
+			func(sc scanFunc) (p past, err error) { return p, sc(&p.id, &p.ts, &p.acct) })
 		if err != nil {
 			return err
 		}
-		if len(past) <= maxExcess {
-			pl.bounded = true
-			pl.excess = slices.DeleteFunc(past, func(x idTime) bool { return !pl.InRange(x.ts) })
-			return nil
+		pl.bounded = true
+		for _, p := range rows {
+			if (pl.acct == 0 || p.acct == pl.acct) && pl.InRange(p.ts) {
+				pl.excess = append(pl.excess, idTime{p.id, p.ts})
+			}
 		}
+		return nil
 	}
 	pl.where = append(pl.where, "e.id <= ?")
 	pl.args = append(pl.args, pl.MaxID)

@@ -46,6 +46,7 @@ func TestStrategies(t *testing.T) {
 		{"oldest first, a deep page", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnTime, apilog.Asc), Page: 20, PageSize: 700}, sqlitestore.StrategyTimeSeek},
 		{"last day, all accounts", apilog.Query{AllAccounts: true, From: p.Start.Add(24 * time.Hour)}, sqlitestore.StrategyTimeSeek},
 		{"pinned second page", apilog.Query{Account: "acct_a", Page: 2, MaxID: p.Entries[15_000].ID}, sqlitestore.StrategyTimeSeek},
+		{"pinned long ago", apilog.Query{Account: "acct_a", Page: 2, MaxID: p.Entries[5_000].ID}, sqlitestore.StrategyIndexScan},
 		{"by endpoint", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnEndpoint, apilog.Asc)}, sqlitestore.StrategyWalk},
 		{"by key, descending, page 3", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnAPI, apilog.Desc), Page: 3}, sqlitestore.StrategyWalk},
 		{"by status, all accounts", apilog.Query{AllAccounts: true, Sort: by(apilog.ColumnStatus, apilog.Desc)}, sqlitestore.StrategyWalk},
