@@ -101,7 +101,7 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	}
 	// Block rather than drop, so the prefill keeps every row.
 	rec := apilog.NewRecorder(store, &apilog.RecorderOptions{BlockTimeout: 5 * time.Second})
-	api := newAPI(demoKeys)
+	api := newAPI(demoKeys, sleep)
 	// The generator speaks through a proxy on this machine, which says who
 	// the client was in X-Forwarded-For.
 	mwOpts := apilog.MiddlewareOptions{
@@ -115,7 +115,7 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	}
 	if empty.TotalRows == 0 && prefill > 0 {
 		start := time.Now()
-		if err := record(ctx, api, rec, mwOpts, now, prefill, seed); err != nil {
+		if err := record(ctx, rec, mwOpts, now, prefill, seed); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "recorded %d requests of history in %v\n", prefill, time.Since(start).Round(time.Millisecond))
@@ -222,19 +222,51 @@ func rememberViewer(next http.Handler) http.Handler {
 	})
 }
 
-// newAPI is the fake image-generation API, with its own key check.
-func newAPI(ks []demoKey) http.Handler {
+// sleep waits d, or until the request is gone: the API's work.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// latency is how long the fake API works on a request, so that the
+// Duration column tells a story: generations take seconds, a few are slow,
+// reads take milliseconds and refusals less.
+func latency(r *http.Request, status int) time.Duration {
+	ms := func(lo, hi int) time.Duration { return time.Duration(lo+mrand.IntN(hi-lo+1)) * time.Millisecond }
+	switch {
+	case status >= 400 && status < 500:
+		return ms(1, 8)
+	case status >= 500:
+		return ms(2000, 9000) // a timeout upstream
+	case r.Method == http.MethodPost:
+		if mrand.IntN(20) == 0 {
+			return ms(6000, 15000)
+		}
+		return ms(700, 4500)
+	}
+	return ms(8, 120)
+}
+
+// newAPI is the fake image-generation API, with its own key check. It
+// works on each request for its latency, by calling wait.
+func newAPI(ks []demoKey, wait func(context.Context, time.Duration)) http.Handler {
 	bySecret := map[string]apilog.Key{}
 	for _, k := range ks {
 		bySecret[k.secret] = k.key
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+		wait(r.Context(), latency(r, status))
 		apilog.SetErrorCode(r.Context(), code)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg, "request_id": apilog.RequestID(r.Context())})
 	}
-	ok := func(w http.ResponseWriter, status int, v any) {
+	ok := func(w http.ResponseWriter, r *http.Request, status int, v any) {
+		wait(r.Context(), latency(r, status))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(v)
@@ -254,12 +286,12 @@ func newAPI(ks []demoKey) http.Handler {
 			fail(w, r, http.StatusInternalServerError, "BSE5000", "internal error")
 		default:
 			sum := sha256.Sum256([]byte(body.Prompt))
-			ok(w, http.StatusCreated, map[string]string{"id": "img_" + hex.EncodeToString(sum[:4])})
+			ok(w, r, http.StatusCreated, map[string]string{"id": "img_" + hex.EncodeToString(sum[:4])})
 		}
 	})
 	mux.HandleFunc("GET /v1/generate/image/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.PathValue("id"), "img_") {
-			ok(w, http.StatusOK, map[string]string{"id": r.PathValue("id"), "status": "done"})
+			ok(w, r, http.StatusOK, map[string]string{"id": r.PathValue("id"), "status": "done"})
 			return
 		}
 		fail(w, r, http.StatusNotFound, "BSE4040", "no such image")
@@ -268,7 +300,7 @@ func newAPI(ks []demoKey) http.Handler {
 		http.Redirect(w, r, "/v1/generate/image/img_latest", http.StatusFound)
 	})
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
-		ok(w, http.StatusOK, []string{"flux-pro", "flux-schnell", "sdxl"})
+		ok(w, r, http.StatusOK, []string{"flux-pro", "flux-schnell", "sdxl"})
 	})
 	mux.HandleFunc("DELETE /v1/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, http.StatusForbidden, "BSE4030", "keys are deleted from the dashboard")
@@ -356,19 +388,21 @@ func (c call) request(base string) *http.Request {
 }
 
 // record fills the store with n requests of the last week, run through the
-// real API and middleware in-process, each at its moment in the past.
-func record(ctx context.Context, api http.Handler, rec *apilog.Recorder, opts apilog.MiddlewareOptions, now time.Time, n int, seed uint64) error {
+// real API and middleware in-process, each at its moment in the past and
+// taking its time on a clock of its own.
+func record(ctx context.Context, rec *apilog.Recorder, opts apilog.MiddlewareOptions, now time.Time, n int, seed uint64) error {
 	rng := mrand.New(mrand.NewPCG(seed, 7))
 	week := 7 * 24 * time.Hour
 	var at time.Time
 	opts.Now = func() time.Time { return at }
-	h := apilog.Middleware(rec, &opts)(api)
 	ks := keys(now)
+	h := apilog.Middleware(rec, &opts)(newAPI(ks, func(_ context.Context, d time.Duration) { at = at.Add(d) }))
 	for i := range n {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		at = now.Add(-week + time.Duration(i)*week/time.Duration(n))
+		// In float64: i*week overflows int64 nanoseconds past i = 15,250.
+		at = now.Add(-week + time.Duration(float64(week)*float64(i)/float64(n)))
 		r := nextCall(rng, ks).request("http://localhost")
 		r.RemoteAddr = "127.0.0.1:40000"
 		h.ServeHTTP(httptest.NewRecorder(), r)
@@ -376,26 +410,32 @@ func record(ctx context.Context, api http.Handler, rec *apilog.Recorder, opts ap
 	return rec.Flush(ctx)
 }
 
-// generate calls the API over HTTP at rate requests a second until ctx ends.
+// generate calls the API over HTTP at rate requests a second until ctx
+// ends, each call on its own goroutine: a generation takes seconds.
 func generate(ctx context.Context, base string, ks []demoKey, rate float64, seed uint64) {
 	rng := mrand.New(mrand.NewPCG(seed, 9))
-	client := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer tick.Stop()
+	var calls sync.WaitGroup
+	defer calls.Wait()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		resp, err := client.Do(nextCall(rng, ks).request(base).WithContext(ctx))
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				log.Printf("traffic: %v", err)
+		req := nextCall(rng, ks).request(base).WithContext(ctx)
+		calls.Go(func() {
+			resp, err := client.Do(req)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					log.Printf("traffic: %v", err)
+				}
+				return
 			}
-			continue
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
 	}
 }
