@@ -194,44 +194,63 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestBadParameters: every 400 names its URL parameter through the error
+// type: the JSON's param field and, on the page, "Label (param): message".
 func TestBadParameters(t *testing.T) {
 	h := newHandler(t, newStore(t), nil)
-	for _, tt := range []struct{ query, param string }{
-		{"page=0", "page"},
-		{"page=abc", "page"},
-		{"page=-1", "page"},
-		{"sort=foo", "sort"},
-		{"dir=up", "dir"},
-		{"status=9xx", "status"},
-		{"q=" + strings.Repeat("a", 1001), "q"},
-		{"q=%22unterminated", "q"},
-		{"from=yesterday", "from"},
-		{"to=2026-13-01T00:00:00Z", "to"},
-		{"from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z", "to"},
-		{"sort=direction", "sort"},
-		{"sort=status&dir=sideways", "dir"},
-		{manyKeys(1001), "key"},
-		{"method=" + manyMethods(1001), "method"},
-		{"range=1y", "range"},
-		{"id=abc", "id"},
+	for _, tt := range []struct {
+		query, param string
+		message      string // the whole message, where the test pins it
+	}{
+		{"q=" + strings.Repeat("a", 1001), "q", "Search (q): 1001 bytes, over 1000"},
+		{"q=status:abc%20%22unterminated", "q", ""},
+		{"q=key:", "q", ""},
+		{"status=9xx", "status", ""},
+		{"method=" + manyMethods(1001), "method", ""},
+		{"method=" + strings.Repeat("M", 300), "method", ""},
+		{manyKeys(1001), "key", "Key (key): more than 1000 values"},
+		{"range=1y", "range", `Time range (range): "1y": want 1h, 24h, 7d or custom`},
+		{"from=yesterday", "from", ""},
+		{"to=2026-13-01T00:00:00Z", "to", ""},
+		{"from=2026-11-25T00:00:00Z&to=2026-11-24T00:00:00Z", "to", ""},
+		{"sort=foo", "sort", ""},
+		{"sort=direction", "sort", ""},
+		{"dir=up", "dir", ""},
+		{"sort=status&dir=sideways", "dir", `Sort direction (dir): "sideways" is not a direction: want asc or desc`},
+		{"page=0", "page", ""},
+		{"page=abc", "page", ""},
+		{"page=-1", "page", ""},
+		{"asof=yesterday", "asof", ""},
+		{"id=abc", "id", ""},
+		{"id=0", "id", ""},
 	} {
 		t.Run(tt.query[:min(len(tt.query), 30)], func(t *testing.T) {
 			for _, route := range []string{"/api/logs", "/export.csv", "/export.json"} {
 				w := get(t, h, route+"?"+tt.query)
-				var body struct{ Error string }
+				var body struct{ Error, Param string }
 				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 {
 					t.Fatalf("%s: %d %s (%v), want 400 with a JSON error", route, w.Code, w.Body, err)
 				}
-				if !strings.Contains(body.Error, `"`+tt.param+`"`) {
-					t.Errorf("%s: error %q does not name the parameter %q", route, body.Error, tt.param)
+				if body.Param != tt.param {
+					t.Errorf("%s: param = %q, want %q (error %q)", route, body.Param, tt.param, body.Error)
+				}
+				if !strings.Contains(body.Error, "("+tt.param+"): ") || strings.Contains(body.Error, "apilog") {
+					t.Errorf("%s: error %q does not read \"Label (%s): …\" or names a package", route, body.Error, tt.param)
+				}
+				if tt.message != "" && body.Error != tt.message {
+					t.Errorf("%s: error %q, want %q", route, body.Error, tt.message)
 				}
 			}
 			w := get(t, h, "/?"+tt.query)
 			if w.Code != 400 || !strings.Contains(w.Body.String(), `role="alert"`) ||
-				!strings.Contains(w.Body.String(), "parameter &#34;"+tt.param+"&#34;") {
+				!strings.Contains(w.Body.String(), " ("+tt.param+"): ") {
 				t.Errorf("page: %d, want 400 and the error state naming %q:\n%.600s", w.Code, tt.param, w.Body)
 			}
 		})
+	}
+	// One message in full, as a person reads it on the page.
+	if body := get(t, h, "/?q="+url.QueryEscape(`flux "a cat`)).Body.String(); !strings.Contains(body, "Search (q): unterminated quote (at character 6)") {
+		t.Errorf("page: the message of an unterminated quote is not readable:\n%s", body[strings.Index(body, "role=\"alert\""):][:300])
 	}
 }
 

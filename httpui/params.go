@@ -11,9 +11,6 @@ import (
 	"github.com/apilog/apilog"
 )
 
-// maxSearchLen bounds the search box, in bytes.
-const maxSearchLen = 1000
-
 // ranges are the preset time ranges of the filter, by their URL value.
 var ranges = []struct {
 	value, label string
@@ -23,6 +20,14 @@ var ranges = []struct {
 	{"24h", "Last 24 hours", 24 * time.Hour},
 	{"7d", "Last 7 days", 7 * 24 * time.Hour},
 }
+
+// The page's own URL parameters, besides those of apilog.Param: they name
+// the part of a view a [*apilog.QueryError] from parseView is about.
+const (
+	paramRange apilog.Param = "range" // a preset time range, or custom
+	paramAsOf  apilog.Param = "asof"  // the moment a relative range ends
+	paramID    apilog.Param = "id"    // a selection, for exports
+)
 
 // view is the state of the page as its URL holds it.
 type view struct {
@@ -43,40 +48,29 @@ type view struct {
 	at time.Time // when the view was read, for the asof of its exports
 }
 
-// errParam is a bad query parameter; its message names it and is safe to
-// show.
-type errParam struct {
-	name string
-	err  error
-}
-
-func (e *errParam) Error() string {
-	msg := e.err.Error()
-	msg = strings.TrimPrefix(msg, apilog.ErrBadQuery.Error()+": ")
-	return fmt.Sprintf("parameter %q: %s", e.name, msg)
-}
-
-func (e *errParam) Unwrap() error { return e.err }
-
-func badParam(name, format string, args ...any) error {
-	return &errParam{name: name, err: fmt.Errorf("%w: "+format, append([]any{apilog.ErrBadQuery}, args...)...)}
+// badParam returns the *apilog.QueryError about param that parseView
+// answers a bad value with.
+func badParam(param apilog.Param, format string, args ...any) error {
+	return &apilog.QueryError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
 // parseView reads the page state from a URL query. Every error is an
-// *errParam. Other parameters are left alone: the host may use some (a
-// viewer switch, say) and links gather others.
+// *apilog.QueryError naming the URL parameter, its own or one that
+// apilog's parsers return. Other parameters are left alone: the host may
+// use some (a viewer switch, say) and links gather others.
 func parseView(v url.Values) (view, error) {
 	var w view
 	var err error
 	w.Q = v.Get("q")
-	if len(w.Q) > maxSearchLen {
-		return view{}, badParam("q", "%d bytes, over %d", len(w.Q), maxSearchLen)
+	if len(w.Q) > apilog.MaxSearchLen {
+		// Before the search is parsed, so that a huge one costs nothing.
+		return view{}, badParam(apilog.ParamSearch, "%d bytes, over %d", len(w.Q), apilog.MaxSearchLen)
 	}
 	var classes []apilog.StatusClass
 	for _, s := range splitList(v["status"]) {
 		c, err := apilog.ParseStatusClass(s)
 		if err != nil {
-			return view{}, &errParam{"status", err}
+			return view{}, err
 		}
 		if !slices.Contains(classes, c) {
 			classes = append(classes, c)
@@ -88,7 +82,7 @@ func parseView(v url.Values) (view, error) {
 	}
 	for _, m := range splitList(v["method"]) {
 		if len(m) > apilog.MaxFieldLen {
-			return view{}, badParam("method", "%d bytes, over %d", len(m), apilog.MaxFieldLen)
+			return view{}, badParam(apilog.ParamMethod, "%d bytes, over %d", len(m), apilog.MaxFieldLen)
 		}
 		if m = strings.ToUpper(m); !slices.Contains(w.Methods, m) {
 			w.Methods = append(w.Methods, m)
@@ -100,21 +94,21 @@ func parseView(v url.Values) (view, error) {
 		}
 	}
 	if len(w.Methods) > apilog.MaxFilterValues {
-		return view{}, badParam("method", "more than %d values", apilog.MaxFilterValues)
+		return view{}, badParam(apilog.ParamMethod, "more than %d values", apilog.MaxFilterValues)
 	}
 	if len(w.Keys) > apilog.MaxFilterValues {
-		return view{}, badParam("key", "more than %d values", apilog.MaxFilterValues)
+		return view{}, badParam(apilog.ParamKey, "more than %d values", apilog.MaxFilterValues)
 	}
 	switch w.Range = v.Get("range"); w.Range {
 	case "", "custom", "1h", "24h", "7d":
 	default:
-		return view{}, badParam("range", "%q: want 1h, 24h, 7d or custom", w.Range)
+		return view{}, badParam(paramRange, "%q: want 1h, 24h, 7d or custom", w.Range)
 	}
 	for _, b := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &w.From}, {"to", &w.To}} {
-		s := v.Get(b.name)
+		param apilog.Param
+		t     *time.Time
+	}{{apilog.ParamFrom, &w.From}, {apilog.ParamTo, &w.To}} {
+		s := v.Get(string(b.param))
 		if s == "" {
 			continue
 		}
@@ -127,7 +121,7 @@ func parseView(v url.Values) (view, error) {
 				t, err = time.Parse("2006-01-02T15:04", s)
 			}
 			if err != nil {
-				return view{}, badParam(b.name, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
+				return view{}, badParam(b.param, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
 			}
 		}
 		*b.t = t.UTC()
@@ -136,34 +130,31 @@ func parseView(v url.Values) (view, error) {
 		}
 	}
 	if !w.From.IsZero() && !w.To.IsZero() && !w.From.Before(w.To) {
-		return view{}, badParam("to", "%s is not after from", w.To.Format(time.RFC3339))
-	}
-	if _, err := apilog.ParseSort(v.Get("sort"), ""); err != nil {
-		return view{}, &errParam{"sort", err}
+		return view{}, badParam(apilog.ParamTo, "%s is not after from", w.To.Format(time.RFC3339))
 	}
 	if w.Sort, err = apilog.ParseSort(v.Get("sort"), v.Get("dir")); err != nil {
-		return view{}, &errParam{"dir", err}
+		return view{}, err
 	}
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
-		return view{}, &errParam{"page", err}
+		return view{}, err
 	}
 	if s := v.Get("asof"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return view{}, badParam("asof", "%q: want an RFC 3339 time", s)
+			return view{}, badParam(paramAsOf, "%q: want an RFC 3339 time", s)
 		}
 		w.AsOf = t.UTC()
 	}
 	for _, s := range v["id"] {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id < 1 {
-			return view{}, badParam("id", "%q: want a row ID", s)
+			return view{}, badParam(paramID, "%q: want a row ID", s)
 		}
 		if !slices.Contains(w.IDs, id) {
 			w.IDs = append(w.IDs, id)
 		}
 		if len(w.IDs) > apilog.DefaultPageSize {
-			return view{}, badParam("id", "more than %d values: a selection is of one page", apilog.DefaultPageSize)
+			return view{}, badParam(paramID, "more than %d values: a selection is of one page", apilog.DefaultPageSize)
 		}
 	}
 	return w, nil
@@ -186,7 +177,7 @@ func splitList(values []string) []string {
 func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilog.Query, error) {
 	search, err := apilog.ParseSearch(w.Q, hasher)
 	if err != nil {
-		return apilog.Query{}, &errParam{"q", err}
+		return apilog.Query{}, err
 	}
 	q := apilog.Query{
 		Account:     viewer.Account,
