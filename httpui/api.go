@@ -27,19 +27,35 @@ type apiPage struct {
 }
 
 type apiRow struct {
-	ID          int64   `json:"id"`
-	Time        string  `json:"time"`
-	RequestID   string  `json:"request_id"`
-	Method      string  `json:"method"`
-	Endpoint    string  `json:"endpoint"`
-	Status      int     `json:"status"`
-	StatusClass string  `json:"status_class"`
-	StatusColor string  `json:"status_color"`
-	ErrorCode   string  `json:"error_code"`
-	IPHash      string  `json:"ip_hash"`
-	DurationMS  float64 `json:"duration_ms"`
-	Key         apiKey  `json:"key"`
+	ID            int64   `json:"id"`
+	Time          string  `json:"time"`
+	RequestID     string  `json:"request_id"`
+	Method        string  `json:"method"`
+	Endpoint      string  `json:"endpoint"`
+	Status        int     `json:"status"`
+	StatusClass   string  `json:"status_class"`
+	StatusColor   string  `json:"status_color"`
+	StatusMeaning string  `json:"status_meaning"` // the color's text equivalent
+	ErrorCode     string  `json:"error_code"`
+	IPHash        string  `json:"ip_hash"`
+	DurationMS    float64 `json:"duration_ms"`
+	Key           apiKey  `json:"key"`
+	// Cells holds the text of the page's plain cells, by column name
+	// (see richColumns); an empty one is left out.
+	Cells map[apilog.Column]string `json:"cells,omitempty"`
 }
+
+// richColumns are the columns whose cells have markup of their own: the
+// "cell" template (templates/cell.html) names them, and logs.js draws them
+// from the row's own fields. Every other column is plain text, sent in
+// the row's cells, so that a column added to apilog's table shows with no
+// change here.
+var richColumns = []apilog.Column{apilog.ColumnAPI, apilog.ColumnEndpoint, apilog.ColumnStatus, apilog.ColumnIP, apilog.ColumnTime}
+
+// plainColumns are the columns that are not rich, in page order.
+var plainColumns = slices.DeleteFunc(slices.Clone(apilog.Columns), func(c apilog.Column) bool {
+	return slices.Contains(richColumns, c)
+})
 
 type apiKey struct {
 	ID     string `json:"id"`
@@ -48,6 +64,7 @@ type apiKey struct {
 	Status string `json:"status"`
 	Icon   string `json:"icon"`
 	Color  string `json:"color"`
+	Label  string `json:"label"` // the icon's text equivalent, "Revoked or inactive"
 }
 
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer) {
@@ -69,12 +86,21 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		out.Rows[i] = apiRow{
 			ID: row.ID, Time: row.Time.UTC().Format(time.RFC3339Nano), RequestID: row.RequestID,
 			Method: row.Method, Endpoint: row.Endpoint, Status: row.Status,
-			StatusClass: c.Short(), StatusColor: c.Color(), ErrorCode: row.ErrorCode, IPHash: row.IPHash,
+			StatusClass: c.Short(), StatusColor: c.Color(), StatusMeaning: c.Meaning(), ErrorCode: row.ErrorCode, IPHash: row.IPHash,
 			DurationMS: float64(row.Duration.Microseconds()) / 1000,
 			Key: apiKey{
 				ID: row.KeyID, Name: row.KeyName, Prefix: row.KeyPrefix,
 				Status: row.KeyStatus.String(), Icon: row.KeyStatus.Icon(), Color: row.KeyStatus.Color(),
+				Label: row.KeyStatus.Label(),
 			},
+		}
+		for _, col := range plainColumns {
+			if text := col.Text(row); text != "" {
+				if out.Rows[i].Cells == nil {
+					out.Rows[i].Cells = make(map[apilog.Column]string, len(plainColumns))
+				}
+				out.Rows[i].Cells[col] = text
+			}
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")

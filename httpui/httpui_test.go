@@ -48,7 +48,8 @@ func newStore(t *testing.T) *memstore.Store {
 	var entries []apilog.Entry
 	for i := range 1200 {
 		e := apilog.Entry{Account: "acct_a", KeyID: "k1", Method: "GET", Endpoint: "/v1/models", Status: 200,
-			IPHash: strings.Repeat("ab", 32), Time: t0.Add(-time.Duration(i) * time.Second), RequestID: "req-a"}
+			IPHash: strings.Repeat("ab", 32), Time: t0.Add(-time.Duration(i) * time.Second), RequestID: "req-a",
+			Duration: time.Duration(1+i*37%97) * 17 * time.Millisecond} // 17 ms to 1.65 s, in no order
 		if i%4 == 1 {
 			e.Method, e.Endpoint, e.Status, e.ErrorCode = "POST", "/v1/generate/image/flux-pro", 401, "BSE4006"
 		}
@@ -114,9 +115,12 @@ type apiPage struct {
 		StatusClass string `json:"status_class"`
 		StatusColor string `json:"status_color"`
 		ErrorCode   string `json:"error_code"`
+		RequestID   string `json:"request_id"`
 		Key         struct {
-			ID, Name, Prefix, Status, Icon, Color string
+			ID, Name, Prefix, Status, Icon, Color, Label string
 		} `json:"key"`
+		StatusMeaning string            `json:"status_meaning"`
+		Cells         map[string]string `json:"cells"`
 	} `json:"rows"`
 	Page       int    `json:"page"`
 	PageSize   int    `json:"page_size"`
@@ -261,7 +265,8 @@ func TestAPI(t *testing.T) {
 		t.Errorf("default view: %d rows of %d on page %d/%d, sort %s %s", len(p.Rows), p.TotalRows, p.Page, p.TotalPages, p.Sort, p.Dir)
 	}
 	first := p.Rows[0]
-	if first.Status != 500 || first.StatusClass != "5xx" || first.StatusColor != "red" || first.Key.Status != "revoked" || first.Key.Icon != "signal" || first.Key.Color != "pink" {
+	if first.Status != 500 || first.StatusClass != "5xx" || first.StatusColor != "red" || first.StatusMeaning != "Server error" ||
+		first.Key.Status != "revoked" || first.Key.Icon != "signal" || first.Key.Color != "pink" || first.Key.Label != "Revoked or inactive" {
 		t.Errorf("newest row %+v", first)
 	}
 
@@ -462,7 +467,7 @@ func TestPage(t *testing.T) {
 		`rel="first"`, `rel="prev"`,
 		`<time datetime="2026-11-25T`, `class="b b-green"`, `<span class="visually-hidden"> Success</span>`,
 		`role="img" title="Active"`, "Revoked or inactive", // legend
-		`name="id"`, `formaction="export.csv"`, `formaction="export.json"`,
+		`name=id`, `formaction="export.csv"`, `formaction="export.json"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %q", want)

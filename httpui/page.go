@@ -17,41 +17,54 @@ import (
 // pageData is everything the page template shows, worked out here so that
 // the template only places it.
 type pageData struct {
-	Version   string // of the assets
-	Keys      []string
-	Title     string
-	Error     string
-	Viewer    Viewer
-	Rows      []rowData
-	Columns   []columnData
-	Pager     pager
-	Hidden    []hidden // the view as form fields, for the export form
-	Sorting   []hidden // the sort, for the filter form
-	Statuses  []choice
-	Methods   []choice
-	Ranges    []choice
-	Search    string
-	From, To  string // datetime-local values, UTC
-	Custom    bool
-	Empty     string
-	ClearHref string
+	Version     string // of the assets
+	Keys        []string
+	Title       string
+	Error       string
+	Viewer      Viewer
+	Rows        []rowData
+	Columns     []columnData
+	DefaultSort apilog.Sort // a link to it leaves sort and dir out
+	Pager       pager
+	Hidden      []hidden // the view as form fields, for the export form
+	Sorting     []hidden // the sort, for the filter form
+	Statuses    []choice
+	Methods     []choice
+	Ranges      []choice
+	Search      string
+	From, To    string // datetime-local values, UTC
+	Custom      bool
+	Empty       string
+	ClearHref   string
 }
 
+// rowData is a row as the "cell" template (templates/cell.html) needs it.
 type rowData struct {
-	ID                  int64
-	KeyName, KeyPrefix  string
-	KeyStatus           apilog.KeyStatus
-	Method, Endpoint    string
-	Status              int
-	Class, Color, Means string
-	ErrorCode           string
-	IPHash, IPShort     string
-	TimeISO, TimeUTC    string
-	RequestID, Duration string
+	ID    int64
+	Row   *apilog.Row
+	Cells []cellData // one per column of the page, in page order
+
+	Color, Means     string // of the status class
+	IPShort          string
+	TimeISO, TimeUTC string
 }
 
+// cellData is one cell: the column it is of and its row. The "cell"
+// template draws it: with markup of its own for the columns it names,
+// as the plain text of Column.Text for every other.
+type cellData struct {
+	Col apilog.Column
+	R   *rowData
+}
+
+// columnData is a column's header.
 type columnData struct {
-	Label, Href, AriaSort, Arrow string
+	Name     apilog.Column
+	Label    string
+	Dir      apilog.Direction // of a first click
+	Href     string
+	AriaSort string
+	Arrow    string
 }
 
 type pager struct {
@@ -66,25 +79,16 @@ type choice struct {
 	On           bool
 }
 
-var columnLabels = map[apilog.Column]string{
-	apilog.ColumnAPI: "API", apilog.ColumnMethod: "Method", apilog.ColumnEndpoint: "Endpoint",
-	apilog.ColumnStatus: "Status", apilog.ColumnError: "Error code", apilog.ColumnIP: "IP hash",
-	apilog.ColumnTime: "Timestamp",
-}
-
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 // localInput is the value format of a datetime-local input, to the second.
 const localInput = "2006-01-02T15:04:05"
 
 var funcs = template.FuncMap{
-	// icon is a key status icon: a reference to its symbol in the page,
-	// so that 500 rows do not repeat the drawing.
-	"icon": func(s apilog.KeyStatus) template.HTML {
-		if s.Icon() == "" {
-			return ""
-		}
-		return template.HTML(`<svg><use href="#i-` + s.Icon() + `"/></svg>`)
+	// legend is the key statuses the legend explains, in the words and
+	// colors of apilog's table.
+	"legend": func() []apilog.KeyStatus {
+		return []apilog.KeyStatus{apilog.KeyActive, apilog.KeyRotated, apilog.KeyExpired, apilog.KeyRevoked}
 	},
 }
 
@@ -155,9 +159,10 @@ func href(v url.Values) string {
 }
 
 func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
-	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./"}
+	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
+	// Every column of apilog's table, labelled by it.
 	for _, c := range apilog.Columns {
-		col := columnData{Label: columnLabels[c], AriaSort: "none"}
+		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none"}
 		next := apilog.Sort{Column: c}
 		if v.Sort.Column == c {
 			col.AriaSort, col.Arrow = "ascending", "▲"
@@ -232,16 +237,19 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 		}
 	}
 	d.Rows = make([]rowData, len(p.Rows))
+	cells := make([]cellData, len(p.Rows)*len(apilog.Columns))
 	for i := range p.Rows {
 		r := &p.Rows[i]
 		c := apilog.ClassOf(r.Status)
-		d.Rows[i] = rowData{
-			ID: r.ID, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
-			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status,
+		row := &d.Rows[i]
+		*row = rowData{
+			ID: r.ID, Row: r, Cells: cells[i*len(apilog.Columns) : (i+1)*len(apilog.Columns)],
 			Color: c.Color(), Means: c.Meaning(),
-			ErrorCode: r.ErrorCode, IPHash: r.IPHash, IPShort: r.IPHash[:min(12, len(r.IPHash))],
+			IPShort: r.IPHash[:min(12, len(r.IPHash))],
 			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
-			RequestID: r.RequestID, Duration: strconv.FormatFloat(float64(r.Duration.Microseconds())/1000, 'f', 1, 64) + " ms",
+		}
+		for j, col := range apilog.Columns {
+			row.Cells[j] = cellData{Col: col, R: row}
 		}
 	}
 	return d
