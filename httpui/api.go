@@ -22,8 +22,16 @@ type apiPage struct {
 	// The page's texts, so the script shows what the server would.
 	RangeText string `json:"range_text"`
 	PageText  string `json:"page_text"`
-	// AsOf is the moment of this page, for an export of it (asof=).
+	// AsOf is the moment the page was read at: the end of a relative
+	// range, and the instant of the key statuses.
 	AsOf string `json:"as_of"`
+	// MaxID is the row-ID bound the page was read at (see
+	// apilog.Page.MaxID); 0 for an empty store.
+	MaxID int64 `json:"max_id"`
+	// Pin is the URL parameters that pin this page's rows, each with its
+	// value or "" for none: a link to another page of the view, or an
+	// export of it, sets them; a new view (a sort, a filter) deletes them.
+	Pin map[string]string `json:"pin"`
 }
 
 type apiRow struct {
@@ -78,7 +86,12 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		Rows: make([]apiRow, len(p.Rows)), Page: p.Number, PageSize: p.Size,
 		TotalRows: p.TotalRows, TotalPages: p.TotalPages,
 		RangeText: p.RangeText(), PageText: p.PageText(),
-		AsOf: v.at.UTC().Format(time.RFC3339Nano),
+		AsOf: v.at.UTC().Format(time.RFC3339Nano), MaxID: p.MaxID,
+		Pin: map[string]string{},
+	}
+	pin := v.pin(p)
+	for _, k := range pinParams {
+		out.Pin[k] = pin.Get(k)
 	}
 	for i := range p.Rows {
 		row := &p.Rows[i]

@@ -162,13 +162,19 @@ func TestBrowser(t *testing.T) {
 		t.Error("rows not in ascending duration order after the second click")
 	}
 
-	// Clear again, then page 2.
+	// Page 2 of the default view is pinned to the rows of its page 1.
 	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows") && location.search === ""`)
 	run("next page", chromedp.Click(chromedp.CSS(`.pager a[rel=next]`)))
 	waitFor("page 2", `document.querySelector("#page-text").textContent === "Page 2 of 3"`)
-	if got := eval(`location.search`); got != "?page=2" {
-		t.Errorf("URL on page 2: %q", got)
+	if got := eval(`location.search`); got != "?max_id=1211&page=2" {
+		t.Errorf("URL on page 2: %q, want the page and the pin of page 1", got)
+	}
+	if got := eval(`[...new FormData(document.querySelector("#rows")).entries()].filter(([k]) => k !== "id").map(e => e.join("=")).sort().join("&")`); got != "max_id=1211&page=2" {
+		t.Errorf("the export form sends %q, want the page and its pin", got)
+	}
+	if got := eval(`document.querySelector("thead th[data-col=status] a").getAttribute("href")`); got != "?sort=status&dir=asc" {
+		t.Errorf("a sort from a pinned page links to %q, want a new view (no page, no pin)", got)
 	}
 
 	// Select all and export: the CSV holds exactly this page.

@@ -331,16 +331,13 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 	}
 	v.at = h.opt.Now()
 	if !v.AsOf.IsZero() && v.AsOf.Before(v.at) {
-		v.at = v.AsOf // the moment these rows are of
+		// The moment the view's first page was read: its relative range
+		// ends there, and key statuses are as they were shown.
+		v.at = v.AsOf
 	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
 	if err != nil {
 		return v, apilog.Page{}, err
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		// A range that starts after the moment it is pinned to: no rows,
-		// as the page showed, rather than an error.
-		return v, apilog.Page{Number: max(q.Page, 1), Size: q.PageSize, TotalPages: 1}, nil
 	}
 	p, err := h.store.Query(r.Context(), q)
 	return v, p, err

@@ -122,12 +122,15 @@ type apiPage struct {
 		StatusMeaning string            `json:"status_meaning"`
 		Cells         map[string]string `json:"cells"`
 	} `json:"rows"`
-	Page       int    `json:"page"`
-	PageSize   int    `json:"page_size"`
-	TotalRows  int    `json:"total_rows"`
-	TotalPages int    `json:"total_pages"`
-	Sort       string `json:"sort"`
-	Dir        string `json:"dir"`
+	Page       int               `json:"page"`
+	PageSize   int               `json:"page_size"`
+	TotalRows  int               `json:"total_rows"`
+	TotalPages int               `json:"total_pages"`
+	Sort       string            `json:"sort"`
+	Dir        string            `json:"dir"`
+	AsOf       string            `json:"as_of"`
+	MaxID      int64             `json:"max_id"`
+	Pin        map[string]string `json:"pin"`
 }
 
 func decodeAPI(t *testing.T, w *httptest.ResponseRecorder) apiPage {
@@ -224,6 +227,11 @@ func TestBadParameters(t *testing.T) {
 		{"page=0", "page", ""},
 		{"page=abc", "page", ""},
 		{"page=-1", "page", ""},
+		{"max_id=0", "max_id", `Pinned rows (max_id): "0": want a row ID, a whole number from 1`},
+		{"max_id=abc", "max_id", ""},
+		{"max_id=-3", "max_id", ""},
+		{"max_id=%2B3", "max_id", ""},
+		{"max_id=99999999999999999999", "max_id", ""},
 		{"asof=yesterday", "asof", ""},
 		{"id=abc", "id", ""},
 		{"id=0", "id", ""},
@@ -617,68 +625,5 @@ func TestFilterFormKeepsTheView(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("filter form lacks %q", want)
 		}
-	}
-}
-
-// TestExportAsOf: an export is of the page as it was shown, even when new
-// rows have since pushed that page's rows further down.
-func TestExportAsOf(t *testing.T) {
-	s := newStore(t)
-	now := t0.Add(time.Hour)
-	h := newHandler(t, s, &httpui.Options{Authorize: asViewer("acct_a"), Now: func() time.Time { return now }})
-	var shown struct {
-		Rows []struct {
-			ID int64 `json:"id"`
-		} `json:"rows"`
-		AsOf string `json:"as_of"`
-	}
-	if err := json.Unmarshal(get(t, h, "/api/logs").Body.Bytes(), &shown); err != nil || shown.AsOf == "" {
-		t.Fatalf("as_of %q (%v)", shown.AsOf, err)
-	}
-	last := shown.Rows[len(shown.Rows)-1].ID
-	now = now.Add(time.Minute)
-	var fresh []apilog.Entry
-	for i := range 3 {
-		fresh = append(fresh, apilog.Entry{Account: "acct_a", KeyID: "k1", Method: "GET", Endpoint: "/v1/new", Status: 200, Time: now.Add(-time.Duration(i) * time.Second)})
-	}
-	if err := s.Append(context.Background(), fresh); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		query string
-		rows  int
-	}{
-		{"id=" + itoa(last), 0}, // the page moved on
-		{"id=" + itoa(last) + "&asof=" + url.QueryEscape(shown.AsOf), 1},
-		{"asof=" + url.QueryEscape(shown.AsOf), 500},
-	} {
-		recs, err := csv.NewReader(get(t, h, "/export.csv?"+tt.query).Body).ReadAll()
-		if err != nil || len(recs)-1 != tt.rows {
-			t.Errorf("%s: %d rows (%v), want %d", tt.query, len(recs)-1, err, tt.rows)
-		}
-		if tt.query == "asof="+url.QueryEscape(shown.AsOf) {
-			for _, r := range recs[1:] {
-				if strings.Contains(strings.Join(r, ","), "/v1/new") {
-					t.Error("an export as of the shown page holds a row that arrived after it")
-					break
-				}
-			}
-		}
-	}
-	// The JSON reports the moment its rows are of, which is the pin when
-	// there is one; a range that starts after the pin is empty, not bad.
-	var pinned struct {
-		AsOf string `json:"as_of"`
-	}
-	json.Unmarshal(get(t, h, "/api/logs?asof="+url.QueryEscape(shown.AsOf)).Body.Bytes(), &pinned)
-	if pinned.AsOf != shown.AsOf {
-		t.Errorf("as_of of a pinned view = %q, want the pin %q", pinned.AsOf, shown.AsOf)
-	}
-	w := get(t, h, "/export.csv?range=custom&from="+url.QueryEscape(now.Add(time.Hour).Format(time.RFC3339))+"&asof="+url.QueryEscape(shown.AsOf))
-	if recs, err := csv.NewReader(w.Body).ReadAll(); w.Code != 200 || err != nil || len(recs) != 1 {
-		t.Errorf("export of a range after its pin: %d, %d records (%v), want 200 and only the header", w.Code, len(recs), err)
-	}
-	if !strings.Contains(get(t, h, "/").Body.String(), `name="asof"`) {
-		t.Error("the page's export form does not pin its moment")
 	}
 }

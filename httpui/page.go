@@ -160,7 +160,8 @@ func href(v url.Values) string {
 
 func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
-	// Every column of apilog's table, labelled by it.
+	// Every column of apilog's table, labelled by it. A sort is a new
+	// view: its links carry no pin, so it shows the newest rows.
 	for _, c := range apilog.Columns {
 		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none"}
 		next := apilog.Sort{Column: c}
@@ -178,10 +179,14 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 		col.Href = href(w.values(nil))
 		d.Columns = append(d.Columns, col)
 	}
+	// The pager's links, to page 1 too, and the export form carry the
+	// pin: paging back and forth shows the rows that were shown, and an
+	// export is of the page as it was shown, whatever has arrived since.
+	pin := v.pin(p)
 	at := func(page int) string {
 		w := v
 		w.Page = page
-		return href(w.values(nil))
+		return href(w.values(pin))
 	}
 	d.Pager = pager{PageText: p.PageText(), RangeText: p.RangeText() + " rows"}
 	if p.Number > 1 {
@@ -190,10 +195,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	if p.Number < p.TotalPages {
 		d.Pager.Next, d.Pager.Last = at(p.Number+1), at(p.TotalPages)
 	}
-	if !v.at.IsZero() {
-		d.Hidden = append(d.Hidden, hidden{"asof", v.at.UTC().Format(time.RFC3339Nano)})
-	}
-	for k, vals := range v.values(nil) {
+	for k, vals := range v.values(pin) {
 		for _, val := range vals {
 			d.Hidden = append(d.Hidden, hidden{k, val})
 			if k == "sort" || k == "dir" {
@@ -201,6 +203,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 			}
 		}
 	}
+	slices.SortFunc(d.Hidden, func(a, b hidden) int { return strings.Compare(a.Name, b.Name) })
 	for _, c := range []apilog.StatusClass{apilog.StatusSuccess, apilog.StatusRedirect, apilog.StatusClientError, apilog.StatusServerError} {
 		d.Statuses = append(d.Statuses, choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())})
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 // ranges are the preset time ranges of the filter, by their URL value.
+// They are relative to the moment a view is read (see view.AsOf).
 var ranges = []struct {
 	value, label string
 	span         time.Duration
@@ -40,12 +41,31 @@ type view struct {
 	Sort     apilog.Sort
 	Page     int
 	IDs      []int64 // a selection, for exports
-	// AsOf pins an export to the moment its page was shown: rows that
-	// arrived since (which would shift the page) are left out, and a
-	// relative range ends where it did.
+
+	// MaxID pins the view's rows (Query.MaxID): the links to the other
+	// pages of a view, and its exports, carry the first page's bound, so
+	// rows that arrive meanwhile neither push rows from one page onto the
+	// next (a repeat) nor past the one being read (a skip). 0 is none: the
+	// newest rows.
+	MaxID int64
+	// AsOf anchors a relative range ("Last hour") to the moment the view's
+	// first page was read, so its page 2 and its exports cover the same
+	// hour. It bounds no rows: MaxID does, by row ID, which neither a
+	// clock running ahead nor a row recorded late can get wrong.
 	AsOf time.Time
 
-	at time.Time // when the view was read, for the asof of its exports
+	at time.Time // the moment the view is read at: AsOf, or now
+}
+
+// relative reports whether the view's time range is relative to the moment
+// it is read at.
+func (w view) relative() bool {
+	for _, r := range ranges {
+		if w.Range == r.value {
+			return true
+		}
+	}
+	return false
 }
 
 // badParam returns the *apilog.QueryError about param that parseView
@@ -138,6 +158,13 @@ func parseView(v url.Values) (view, error) {
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
 		return view{}, err
 	}
+	if s := v.Get("max_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 || s[0] == '+' {
+			return view{}, badParam(apilog.ParamMaxID, "%q: want a row ID, a whole number from 1", s)
+		}
+		w.MaxID = n
+	}
 	if s := v.Get("asof"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -191,16 +218,11 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 		Now:         now,
 		From:        w.From,
 		To:          w.To,
+		MaxID:       w.MaxID,
 	}
 	for _, r := range ranges {
 		if w.Range == r.value {
 			q.From, q.To = now.Add(-r.span), time.Time{}
-		}
-	}
-	if !w.AsOf.IsZero() {
-		end := w.AsOf.Add(time.Nanosecond) // To is exclusive
-		if q.To.IsZero() || end.Before(q.To) {
-			q.To = end
 		}
 	}
 	for _, s := range w.Statuses {
@@ -210,8 +232,10 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 	return q, nil
 }
 
-// values returns the URL query of the view, without the selection, with
-// changes applied by set (a nil value deletes the key).
+// values returns the URL query of the view, without the selection and
+// without the pin (max_id, asof): a link with these values is a new view,
+// of the newest rows. Changes are applied by set (a nil value deletes the
+// key).
 func (w view) values(set map[string][]string) url.Values {
 	v := url.Values{}
 	if w.Q != "" {
@@ -250,6 +274,25 @@ func (w view) values(set map[string][]string) url.Values {
 		} else {
 			v[k] = val
 		}
+	}
+	return v
+}
+
+// pinParams are the URL parameters of a view's pin (see view.pin).
+var pinParams = [...]string{"max_id", "asof"}
+
+// pin returns the parameters that pin the rows of page p of the view, which
+// the links to its other pages (page 1 included) and its exports carry:
+// max_id, the row-ID bound p was read at, and, for a relative range only,
+// asof, the moment the range ends at. A link without them (a sort, a
+// filter, Clear) starts a new view of the newest rows.
+func (w view) pin(p apilog.Page) url.Values {
+	v := url.Values{}
+	if p.MaxID > 0 {
+		v.Set("max_id", strconv.FormatInt(p.MaxID, 10))
+	}
+	if w.relative() && !w.at.IsZero() {
+		v.Set("asof", w.at.UTC().Format(time.RFC3339Nano))
 	}
 	return v
 }

@@ -169,6 +169,14 @@
     return tr;
   }
 
+  // withPin returns params with the pin of a page set (links to its other
+  // pages, its exports) or, with no pin, removed (a new view).
+  function withPin(params, pin, keep) {
+    const p = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(pin)) if (keep && v) p.set(k, v); else p.delete(k);
+    return p;
+  }
+
   let renders = 0;
   function render(body, params) {
     // The first screenful now, the rest in the next frame: a sort or a
@@ -189,27 +197,28 @@
       updateSelection();
     });
     updateSelection();
-    // The export form carries the view, so an export is of this page.
+    // The export form carries the view and its pin, so an export is of
+    // this page as it is shown.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
-    for (const [k, v] of params) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
-    rowsForm.prepend(el("input", { type: "hidden", name: "asof", value: body.as_of }));
-    // Sort headers: a click sorts by the column, a second flips it.
+    for (const [k, v] of withPin(params, body.pin, true)) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
+    // Sort headers: a click sorts by the column, a second flips it. A sort
+    // is a new view, of the newest rows: no page, no pin.
     for (const th of heads) {
       const a = $("a", th), col = th.dataset.col;
       const on = body.sort === col;
       th.setAttribute("aria-sort", on ? (body.dir === "asc" ? "ascending" : "descending") : "none");
       $(".arrow", a).textContent = on ? (body.dir === "asc" ? "▲" : "▼") : "";
-      const p = new URLSearchParams(params);
+      const p = withPin(params, body.pin, false);
       p.delete("page");
       const dir = on ? (body.dir === "asc" ? "desc" : "asc") : th.dataset.dir;
       if (col === table.dataset.defaultSort && dir === table.dataset.defaultDir) { p.delete("sort"); p.delete("dir"); } else { p.set("sort", col); p.set("dir", dir); }
       a.setAttribute("href", "?" + p.toString());
     }
-    // Pager.
+    // Pager: the other pages of this view, page 1 included, keep its pin.
     const pager = $(".pager");
     const link = (label, rel, page) => {
       if (!page) return el("span", { class: "disabled", text: label });
-      const p = new URLSearchParams(params);
+      const p = withPin(params, body.pin, true);
       if (page > 1) p.set("page", String(page)); else p.delete("page");
       return el("a", { href: "?" + p.toString(), rel, text: label });
     };
