@@ -49,21 +49,9 @@ type apiRow struct {
 	DurationMS    float64 `json:"duration_ms"`
 	Key           apiKey  `json:"key"`
 	// Cells holds the text of the page's plain cells, by column name
-	// (see richColumns); an empty one is left out.
+	// (see Handler.plain); an empty one is left out.
 	Cells map[apilog.Column]string `json:"cells,omitempty"`
 }
-
-// richColumns are the columns whose cells have markup of their own: the
-// "cell" template (templates/cell.html) names them, and logs.js draws them
-// from the row's own fields. Every other column is plain text, sent in
-// the row's cells, so that a column added to apilog's table shows with no
-// change here.
-var richColumns = []apilog.Column{apilog.ColumnAPI, apilog.ColumnEndpoint, apilog.ColumnStatus, apilog.ColumnIP, apilog.ColumnTime}
-
-// plainColumns are the columns that are not rich, in page order.
-var plainColumns = slices.DeleteFunc(slices.Clone(apilog.Columns), func(c apilog.Column) bool {
-	return slices.Contains(richColumns, c)
-})
 
 type apiKey struct {
 	ID     string `json:"id"`
@@ -107,10 +95,10 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 				Label: row.KeyStatus.Label(),
 			},
 		}
-		for _, col := range plainColumns {
+		for _, col := range h.plain {
 			if text := col.Text(row); text != "" {
 				if out.Rows[i].Cells == nil {
-					out.Rows[i].Cells = make(map[apilog.Column]string, len(plainColumns))
+					out.Rows[i].Cells = make(map[apilog.Column]string, len(h.plain))
 				}
 				out.Rows[i].Cells[col] = text
 			}

@@ -86,6 +86,7 @@ type Handler struct {
 	opt     Options
 	log     *slog.Logger
 	page    *template.Template
+	plain   []apilog.Column // the columns whose cells are plain text (see addCells)
 	assets  http.Handler
 	version string // of the assets, a hash of their contents
 }
@@ -111,6 +112,9 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 	}
 	var err error
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
+		return nil, fmt.Errorf("httpui: templates: %w", err)
+	}
+	if h.plain, err = addCells(h.page); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
 	}
 	assets, err := fs.Sub(files, "assets")
