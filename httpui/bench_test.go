@@ -15,6 +15,7 @@ import (
 
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/memstore"
 	"github.com/apilog/apilog/sqlitestore"
 )
 
@@ -125,4 +126,34 @@ func TestAssetSize(t *testing.T) {
 		t.Errorf("JS + CSS are %d bytes, over 40 KB", total)
 	}
 	t.Logf("JS + CSS: %d bytes", total)
+}
+
+// TestPageSize: the 500-row page of the benchmark's kind of rows stays
+// under 400 KB (BenchmarkPage checks the same on its SQLite store, which
+// takes minutes to build). Markup a column adds to every row adds up:
+// data-col on each cell is 8 KB of it.
+func TestPageSize(t *testing.T) {
+	s := memstore.New(nil)
+	t.Cleanup(func() { s.Close() })
+	g := apilogtest.NewSynthetic(1, apilogtest.BenchAccount, 200, apilogtest.BenchStart)
+	ctx := context.Background()
+	for _, k := range g.Keys {
+		if err := s.UpsertKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Append(ctx, g.Entries(2000)); err != nil {
+		t.Fatal(err)
+	}
+	h := newHandler(t, s, &httpui.Options{
+		Authorize: func(*http.Request) (httpui.Viewer, error) {
+			return httpui.Viewer{Account: apilogtest.BenchAccount}, nil
+		},
+		Now: func() time.Time { return apilogtest.BenchStart.Add(30 * 24 * time.Hour) },
+	})
+	page, api := get(t, h, "/").Body.Len(), get(t, h, "/api/logs").Body.Len()
+	if page > 400_000 {
+		t.Errorf("the 500-row page is %d bytes, over 400 KB", page)
+	}
+	t.Logf("500 rows: the page %d bytes, the JSON %d", page, api)
 }

@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/memstore"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 )
@@ -95,6 +97,8 @@ func TestBrowser(t *testing.T) {
 
 	run("load", chromedp.Navigate(srv.URL+"/logs/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
 	waitFor("500 rows", `document.querySelectorAll("#tbody tr").length === 500`)
+	// The rows as the server drew them, to compare with the script's.
+	served := eval(canonRows)
 	if got := eval(`document.querySelector("#page-text").textContent`); got != "Page 1 of 3" {
 		t.Errorf("pager says %q", got)
 	}
@@ -105,19 +109,19 @@ func TestBrowser(t *testing.T) {
 	// Search narrows the rows as one types.
 	run("type a search", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "POST"))
 	waitFor("the search to apply", `document.querySelector("#range-text").textContent.includes("of 301 rows")`)
-	if got := eval(`[...document.querySelectorAll("#tbody tr td:nth-child(3)")].every(td => td.textContent === "POST") + " " + location.search`); got != "true ?q=POST" {
+	if got := eval(`[...document.querySelectorAll("#tbody td[data-col=method]")].every(td => td.textContent === "POST") + " " + location.search`); got != "true ?q=POST" {
 		t.Errorf("after typing POST: every row matches, URL: %q", got)
 	}
 
 	// A click on a header sorts; a second flips the order.
-	statusHeader := `[...document.querySelectorAll("thead th")].find(th => th.textContent.startsWith("Status"))`
-	run("sort by status", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
+	statusHeader := `document.querySelector("thead th[data-col=status]")`
+	run("sort by status", chromedp.Click(chromedp.CSS(`thead th[data-col=status] a`)))
 	waitFor("ascending status", statusHeader+`.getAttribute("aria-sort") === "ascending"`)
 	statuses := `[...document.querySelectorAll("#tbody .b")].map(b => parseInt(b.textContent))`
 	if got := eval(`(s => s.every((v, i) => i === 0 || s[i-1] <= v) && s[0] < s[s.length-1]) (` + statuses + `) + ""`); got != "true" {
 		t.Error("rows not in ascending status order")
 	}
-	run("sort again", chromedp.Click(chromedp.CSS(`thead th:nth-child(5) a`)))
+	run("sort again", chromedp.Click(chromedp.CSS(`thead th[data-col=status] a`)))
 	waitFor("descending status", statusHeader+`.getAttribute("aria-sort") === "descending"`)
 	if got := eval(`(s => s.every((v, i) => i === 0 || s[i-1] >= v) && s[0] > s[s.length-1]) (` + statuses + `) + ""`); got != "true" {
 		t.Error("rows not in descending status order after the second click")
@@ -126,13 +130,51 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("URL after sorting: %q", got)
 	}
 
-	// Clear, then page 2.
+	// Clear: the default view again, drawn by the script this time, as
+	// the server drew it.
 	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows")`)
+	waitFor("500 rows", `document.querySelectorAll("#tbody tr").length === 500`)
+	if drawn := eval(canonRows); drawn != served {
+		a, b := strings.Split(served, "\n"), strings.Split(drawn, "\n")
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Errorf("row %d: the server drew\n%s\nthe script drew\n%s", i, a[i], b[i])
+				break
+			}
+		}
+	}
+
+	// The first click on Duration sorts slowest first (the column's
+	// default direction, from the server), the second fastest first.
+	durations := `[...document.querySelectorAll("#tbody td[data-col=duration]")].map(td => {
+		const [v, unit] = td.textContent.split(" ");
+		return parseFloat(v) * {"µs": 1e-3, ms: 1, s: 1e3}[unit];
+	})`
+	run("sort by duration", chromedp.Click(chromedp.CSS(`thead th[data-col=duration] a`)))
+	waitFor("descending duration", `document.querySelector("thead th[data-col=duration]").getAttribute("aria-sort") === "descending"`)
+	if got := eval(`(d => d.every((v, i) => i === 0 || d[i-1] >= v) && d[0] > d[d.length-1] && !d.some(isNaN)) (` + durations + `) + " " + location.search`); got != "true ?sort=duration&dir=desc" {
+		t.Errorf("after a click on Duration: rows in descending duration order, URL = %q", got)
+	}
+	run("sort by duration again", chromedp.Click(chromedp.CSS(`thead th[data-col=duration] a`)))
+	waitFor("ascending duration", `document.querySelector("thead th[data-col=duration]").getAttribute("aria-sort") === "ascending"`)
+	if got := eval(`(d => d.every((v, i) => i === 0 || d[i-1] <= v) && d[0] < d[d.length-1]) (` + durations + `) + ""`); got != "true" {
+		t.Error("rows not in ascending duration order after the second click")
+	}
+
+	// Page 2 of the default view is pinned to the rows of its page 1.
+	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows") && location.search === ""`)
 	run("next page", chromedp.Click(chromedp.CSS(`.pager a[rel=next]`)))
 	waitFor("page 2", `document.querySelector("#page-text").textContent === "Page 2 of 3"`)
-	if got := eval(`location.search`); got != "?page=2" {
-		t.Errorf("URL on page 2: %q", got)
+	if got := eval(`location.search`); got != "?max_id=1211&page=2" {
+		t.Errorf("URL on page 2: %q, want the page and the pin of page 1", got)
+	}
+	if got := eval(`[...new FormData(document.querySelector("#rows")).entries()].filter(([k]) => k !== "id").map(e => e.join("=")).sort().join("&")`); got != "max_id=1211&page=2" {
+		t.Errorf("the export form sends %q, want the page and its pin", got)
+	}
+	if got := eval(`document.querySelector("thead th[data-col=status] a").getAttribute("href")`); got != "?sort=status&dir=asc" {
+		t.Errorf("a sort from a pinned page links to %q, want a new view (no page, no pin)", got)
 	}
 
 	// Select all and export: the CSV holds exactly this page.
@@ -186,14 +228,14 @@ func TestBrowser(t *testing.T) {
 	if got := eval(`document.querySelector("#selected").textContent + " " + document.querySelector("#select-all").checked`); got != "0 selected false" {
 		t.Errorf("after a search the selection is %q, want it cleared", got)
 	}
-	run("sort in fullscreen", chromedp.Click(chromedp.CSS(`thead th:nth-child(4) a`)))
+	run("sort in fullscreen", chromedp.Click(chromedp.CSS(`thead th[data-col=endpoint] a`)))
 	waitFor("endpoint sort", `location.search.includes("sort=endpoint")`)
 	if got := eval(fullscreen + ` + ""`); got != "true" {
 		t.Error("searching and sorting left fullscreen")
 	}
 
 	// The hostile row is text: no element came from it, nothing ran.
-	if got := eval(`String(window.pwned) + " " + document.querySelectorAll("#tbody img, #tbody script").length + " " + document.querySelector("#tbody tr td:nth-child(2)").textContent.includes("<img src=x")`); got != "undefined 0 true" {
+	if got := eval(`String(window.pwned) + " " + document.querySelectorAll("#tbody img, #tbody script").length + " " + document.querySelector("#tbody td[data-col=api]").textContent.includes("<img src=x")`); got != "undefined 0 true" {
 		t.Errorf("hostile row: window.pwned, injected elements, shown as text = %q", got)
 	}
 
@@ -212,7 +254,7 @@ func TestBrowser(t *testing.T) {
 			await frame();
 			done([shown, await frame()]);
 		}).observe(tbody, {childList: true});
-		document.querySelector("thead th:nth-child(3) a").click();
+		document.querySelector("thead th[data-col=method] a").click();
 	})`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
@@ -225,13 +267,13 @@ func TestBrowser(t *testing.T) {
 
 	// Back undoes the last change of the view, in place.
 	before := eval(`location.search`)
-	run("sort by endpoint", chromedp.Click(chromedp.CSS(`thead th:nth-child(4) a`)))
+	run("sort by endpoint", chromedp.Click(chromedp.CSS(`thead th[data-col=endpoint] a`)))
 	waitFor("endpoint sort", `location.search.includes("sort=endpoint")`)
 	run("back", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Run(ctx, chromedp.Evaluate[any](`history.back()`))
 		return err
 	}))
-	waitFor("the previous view", `location.search === `+strconv.Quote(before)+` && document.querySelector("thead th:nth-child(4)").getAttribute("aria-sort") === "none"`)
+	waitFor("the previous view", `location.search === `+strconv.Quote(before)+` && document.querySelector("thead th[data-col=endpoint]").getAttribute("aria-sort") === "none"`)
 
 	// A view from a link keeps what the form has no control for, and its
 	// custom range, through a search; Back puts every control back.
@@ -257,8 +299,12 @@ func TestBrowser(t *testing.T) {
 	run("desktop width", chromedp.EmulateViewport(1280, 800))
 
 	if *updateScreenshot {
+		// The README's picture, of rows like a real API's.
+		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, syntheticStore(t), &httpui.Options{
+			Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
+		})))
 		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
-		run("reload", chromedp.Navigate(srv.URL+"/logs/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+		run("reload", chromedp.Navigate(srv.URL+"/shot/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
@@ -268,6 +314,35 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 }
+
+// syntheticStore returns a store of 2,000 rows of acct_a like a real API's
+// (apilogtest.Synthetic), ending a few minutes before the test's clock.
+func syntheticStore(t *testing.T) *memstore.Store {
+	t.Helper()
+	s := memstore.New(nil)
+	t.Cleanup(func() { s.Close() })
+	g := apilogtest.NewSynthetic(7, "acct_a", 12, t0.Add(55*time.Minute))
+	ctx := context.Background()
+	for _, k := range g.Keys {
+		if err := s.UpsertKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Append(ctx, g.Entries(2000)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// canonRows is the table's rows as text: each element with its attributes
+// in name order, so that rows the server drew and rows the script drew
+// compare equal when they are the same markup.
+const canonRows = `(() => {
+	const canon = (n) => n.nodeType === Node.TEXT_NODE ? n.data : "<" + n.localName +
+		[...n.attributes].map(a => " " + a.name + "=" + JSON.stringify(a.value)).sort().join("") + ">" +
+		[...n.childNodes].map(canon).join("") + "</" + n.localName + ">";
+	return [...document.querySelectorAll("#tbody tr")].map(canon).join("\n");
+})()`
 
 func sameTimes(page, exported []string) bool {
 	if len(page) != len(exported) {

@@ -86,6 +86,7 @@ type Handler struct {
 	opt     Options
 	log     *slog.Logger
 	page    *template.Template
+	plain   []apilog.Column // the columns whose cells are plain text (see addCells)
 	assets  http.Handler
 	version string // of the assets, a hash of their contents
 }
@@ -111,6 +112,9 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 	}
 	var err error
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
+		return nil, fmt.Errorf("httpui: templates: %w", err)
+	}
+	if h.plain, err = addCells(h.page); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
 	}
 	assets, err := fs.Sub(files, "assets")
@@ -265,10 +269,23 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 // state for the page, text otherwise. msg is shown as is: never an
 // internal error's text.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.failParam(w, r, status, msg, "")
+}
+
+// apiError is the JSON body of an error. Param names the URL parameter a
+// 400 is about, so that a client can point at it without reading msg.
+type apiError struct {
+	Error string       `json:"error"`
+	Param apilog.Param `json:"param,omitempty"`
+}
+
+// failParam is fail for an error about the URL parameter param ("" for
+// none).
+func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, status int, msg string, param apilog.Param) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch p := r.URL.Path; {
 	case p == "/api/logs" || strings.HasPrefix(p, "/export."):
-		writeJSON(w, status, map[string]string{"error": msg})
+		writeJSON(w, status, apiError{Error: msg, Param: param})
 	case p == "/":
 		h.renderPage(w, r, status, &pageData{Error: msg, Title: "Logs"})
 	default:
@@ -278,20 +295,30 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	}
 }
 
+// paramLabels are the names a person knows the URL parameters by, for
+// the messages of 400s: "Search (q): unterminated quote (at character 12)".
+var paramLabels = map[apilog.Param]string{
+	apilog.ParamSearch: "Search", apilog.ParamStatus: "Status class", apilog.ParamMethod: "Method",
+	apilog.ParamKey: "Key", paramRange: "Time range", apilog.ParamFrom: "From", apilog.ParamTo: "To",
+	apilog.ParamSort: "Sort column", apilog.ParamDir: "Sort direction", apilog.ParamPage: "Page",
+	apilog.ParamPageSize: "Page size", apilog.ParamMaxID: "Pinned rows", paramAsOf: "Time range anchor",
+	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account",
+}
+
 // queryFailed answers a failed query: a bad parameter names itself, and a
 // store error is logged and reported without its detail.
 func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var bad *errParam
+	var bad *apilog.QueryError
 	switch {
 	case errors.As(err, &bad):
-		h.fail(w, r, http.StatusBadRequest, bad.Error())
-	case errors.Is(err, apilog.ErrBadQuery):
-		// Only what follows the sentinel: a store's prefix names a package.
-		msg := err.Error()
-		if i := strings.LastIndex(msg, apilog.ErrBadQuery.Error()+": "); i >= 0 {
-			msg = msg[i+len(apilog.ErrBadQuery.Error())+2:]
+		// The message is written for the person who typed the value, and
+		// the parameter comes as a value: nothing to cut out of a
+		// wrapped error's text.
+		msg := string(bad.Param) + ": " + bad.Message
+		if label := paramLabels[bad.Param]; label != "" {
+			msg = label + " (" + string(bad.Param) + "): " + bad.Message
 		}
-		h.fail(w, r, http.StatusBadRequest, msg)
+		h.failParam(w, r, http.StatusBadRequest, msg, bad.Param)
 	case errors.Is(err, context.Canceled):
 		// The client left.
 	default:
@@ -308,16 +335,13 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 	}
 	v.at = h.opt.Now()
 	if !v.AsOf.IsZero() && v.AsOf.Before(v.at) {
-		v.at = v.AsOf // the moment these rows are of
+		// The moment the view's first page was read: its relative range
+		// ends there, and key statuses are as they were shown.
+		v.at = v.AsOf
 	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
 	if err != nil {
 		return v, apilog.Page{}, err
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
-		// A range that starts after the moment it is pinned to: no rows,
-		// as the page showed, rather than an error.
-		return v, apilog.Page{Number: max(q.Page, 1), Size: q.PageSize, TotalPages: 1}, nil
 	}
 	p, err := h.store.Query(r.Context(), q)
 	return v, p, err

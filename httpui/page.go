@@ -3,6 +3,7 @@ package httpui
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -17,41 +18,48 @@ import (
 // pageData is everything the page template shows, worked out here so that
 // the template only places it.
 type pageData struct {
-	Version   string // of the assets
-	Keys      []string
-	Title     string
-	Error     string
-	Viewer    Viewer
-	Rows      []rowData
-	Columns   []columnData
-	Pager     pager
-	Hidden    []hidden // the view as form fields, for the export form
-	Sorting   []hidden // the sort, for the filter form
-	Statuses  []choice
-	Methods   []choice
-	Ranges    []choice
-	Search    string
-	From, To  string // datetime-local values, UTC
-	Custom    bool
-	Empty     string
-	ClearHref string
+	Version     string // of the assets
+	Keys        []string
+	Title       string
+	Error       string
+	Viewer      Viewer
+	Rows        []rowData
+	Columns     []columnData
+	DefaultSort apilog.Sort // a link to it leaves sort and dir out
+	Pager       pager
+	Hidden      []hidden // the view as form fields, for the export form
+	Sorting     []hidden // the sort, for the filter form
+	Statuses    []choice
+	Methods     []choice
+	Ranges      []choice
+	Search      string
+	From, To    string // datetime-local values, UTC
+	Custom      bool
+	Empty       string
+	ClearHref   string
 }
 
+// rowData is a row as the cell templates (templates/cell.html) need it.
 type rowData struct {
-	ID                  int64
-	KeyName, KeyPrefix  string
-	KeyStatus           apilog.KeyStatus
-	Method, Endpoint    string
-	Status              int
-	Class, Color, Means string
-	ErrorCode           string
-	IPHash, IPShort     string
-	TimeISO, TimeUTC    string
-	RequestID, Duration string
+	ID  int64
+	Row *apilog.Row
+
+	Color, Means     string // of the status class
+	IPShort          string
+	TimeISO, TimeUTC string
 }
 
+// Text returns the row's text of column c, for a plain cell.
+func (r *rowData) Text(c apilog.Column) string { return c.Text(r.Row) }
+
+// columnData is a column's header.
 type columnData struct {
-	Label, Href, AriaSort, Arrow string
+	Name     apilog.Column
+	Label    string
+	Dir      apilog.Direction // of a first click
+	Href     string
+	AriaSort string
+	Arrow    string
 }
 
 type pager struct {
@@ -66,10 +74,29 @@ type choice struct {
 	On           bool
 }
 
-var columnLabels = map[apilog.Column]string{
-	apilog.ColumnAPI: "API", apilog.ColumnMethod: "Method", apilog.ColumnEndpoint: "Endpoint",
-	apilog.ColumnStatus: "Status", apilog.ColumnError: "Error code", apilog.ColumnIP: "IP hash",
-	apilog.ColumnTime: "Timestamp",
+// addCells adds to t the template "cells", which draws a row's cells in
+// the order of apilog.Columns: a column for which t defines "cell-<name>"
+// (templates/cell.html) by that template, every other as the plain text of
+// Column.Text. It returns those plain columns, whose texts the JSON sends.
+// The template is built once here so that the page does not choose a
+// cell's markup 4,000 times a page.
+func addCells(t *template.Template) ([]apilog.Column, error) {
+	var b strings.Builder
+	var plain []apilog.Column
+	for _, c := range apilog.Columns {
+		// The name is written into the template's text: a word only.
+		if c == "" || strings.Trim(string(c), "abcdefghijklmnopqrstuvwxyz_") != "" {
+			return nil, fmt.Errorf("column %q: want a lower-case word", c)
+		}
+		if t.Lookup("cell-"+string(c)) != nil {
+			fmt.Fprintf(&b, `{{template "cell-%s" .}}`, c)
+			continue
+		}
+		fmt.Fprintf(&b, `<td data-col=%s>{{.Text %q}}</td>`, c, c)
+		plain = append(plain, c)
+	}
+	_, err := t.New("cells").Parse(b.String())
+	return plain, err
 }
 
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -78,13 +105,10 @@ var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 const localInput = "2006-01-02T15:04:05"
 
 var funcs = template.FuncMap{
-	// icon is a key status icon: a reference to its symbol in the page,
-	// so that 500 rows do not repeat the drawing.
-	"icon": func(s apilog.KeyStatus) template.HTML {
-		if s.Icon() == "" {
-			return ""
-		}
-		return template.HTML(`<svg><use href="#i-` + s.Icon() + `"/></svg>`)
+	// legend is the key statuses the legend explains, in the words and
+	// colors of apilog's table.
+	"legend": func() []apilog.KeyStatus {
+		return []apilog.KeyStatus{apilog.KeyActive, apilog.KeyRotated, apilog.KeyExpired, apilog.KeyRevoked}
 	},
 }
 
@@ -155,9 +179,11 @@ func href(v url.Values) string {
 }
 
 func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
-	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./"}
+	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
+	// Every column of apilog's table, labelled by it. A sort is a new
+	// view: its links carry no pin, so it shows the newest rows.
 	for _, c := range apilog.Columns {
-		col := columnData{Label: columnLabels[c], AriaSort: "none"}
+		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none"}
 		next := apilog.Sort{Column: c}
 		if v.Sort.Column == c {
 			col.AriaSort, col.Arrow = "ascending", "▲"
@@ -173,10 +199,14 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 		col.Href = href(w.values(nil))
 		d.Columns = append(d.Columns, col)
 	}
+	// The pager's links, to page 1 too, and the export form carry the
+	// pin: paging back and forth shows the rows that were shown, and an
+	// export is of the page as it was shown, whatever has arrived since.
+	pin := v.pin(p)
 	at := func(page int) string {
 		w := v
 		w.Page = page
-		return href(w.values(nil))
+		return href(w.values(pin))
 	}
 	d.Pager = pager{PageText: p.PageText(), RangeText: p.RangeText() + " rows"}
 	if p.Number > 1 {
@@ -185,10 +215,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 	if p.Number < p.TotalPages {
 		d.Pager.Next, d.Pager.Last = at(p.Number+1), at(p.TotalPages)
 	}
-	if !v.at.IsZero() {
-		d.Hidden = append(d.Hidden, hidden{"asof", v.at.UTC().Format(time.RFC3339Nano)})
-	}
-	for k, vals := range v.values(nil) {
+	for k, vals := range v.values(pin) {
 		for _, val := range vals {
 			d.Hidden = append(d.Hidden, hidden{k, val})
 			if k == "sort" || k == "dir" {
@@ -196,6 +223,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 			}
 		}
 	}
+	slices.SortFunc(d.Hidden, func(a, b hidden) int { return strings.Compare(a.Name, b.Name) })
 	for _, c := range []apilog.StatusClass{apilog.StatusSuccess, apilog.StatusRedirect, apilog.StatusClientError, apilog.StatusServerError} {
 		d.Statuses = append(d.Statuses, choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())})
 	}
@@ -236,12 +264,10 @@ func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
 		r := &p.Rows[i]
 		c := apilog.ClassOf(r.Status)
 		d.Rows[i] = rowData{
-			ID: r.ID, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
-			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status,
+			ID: r.ID, Row: r,
 			Color: c.Color(), Means: c.Meaning(),
-			ErrorCode: r.ErrorCode, IPHash: r.IPHash, IPShort: r.IPHash[:min(12, len(r.IPHash))],
+			IPShort: r.IPHash[:min(12, len(r.IPHash))],
 			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
-			RequestID: r.RequestID, Duration: strconv.FormatFloat(float64(r.Duration.Microseconds())/1000, 'f', 1, 64) + " ms",
 		}
 	}
 	return d

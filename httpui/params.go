@@ -11,10 +11,8 @@ import (
 	"github.com/apilog/apilog"
 )
 
-// maxSearchLen bounds the search box, in bytes.
-const maxSearchLen = 1000
-
 // ranges are the preset time ranges of the filter, by their URL value.
+// They are relative to the moment a view is read (see view.AsOf).
 var ranges = []struct {
 	value, label string
 	span         time.Duration
@@ -23,6 +21,14 @@ var ranges = []struct {
 	{"24h", "Last 24 hours", 24 * time.Hour},
 	{"7d", "Last 7 days", 7 * 24 * time.Hour},
 }
+
+// The page's own URL parameters, besides those of apilog.Param: they name
+// the part of a view a [*apilog.QueryError] from parseView is about.
+const (
+	paramRange apilog.Param = "range" // a preset time range, or custom
+	paramAsOf  apilog.Param = "asof"  // the moment a relative range ends
+	paramID    apilog.Param = "id"    // a selection, for exports
+)
 
 // view is the state of the page as its URL holds it.
 type view struct {
@@ -35,48 +41,56 @@ type view struct {
 	Sort     apilog.Sort
 	Page     int
 	IDs      []int64 // a selection, for exports
-	// AsOf pins an export to the moment its page was shown: rows that
-	// arrived since (which would shift the page) are left out, and a
-	// relative range ends where it did.
+
+	// MaxID pins the view's rows (Query.MaxID): the links to the other
+	// pages of a view, and its exports, carry the first page's bound, so
+	// rows that arrive meanwhile neither push rows from one page onto the
+	// next (a repeat) nor past the one being read (a skip). 0 is none: the
+	// newest rows.
+	MaxID int64
+	// AsOf anchors a relative range ("Last hour") to the moment the view's
+	// first page was read, so its page 2 and its exports cover the same
+	// hour. It bounds no rows: MaxID does, by row ID, which neither a
+	// clock running ahead nor a row recorded late can get wrong.
 	AsOf time.Time
 
-	at time.Time // when the view was read, for the asof of its exports
+	at time.Time // the moment the view is read at: AsOf, or now
 }
 
-// errParam is a bad query parameter; its message names it and is safe to
-// show.
-type errParam struct {
-	name string
-	err  error
+// relative reports whether the view's time range is relative to the moment
+// it is read at.
+func (w view) relative() bool {
+	for _, r := range ranges {
+		if w.Range == r.value {
+			return true
+		}
+	}
+	return false
 }
 
-func (e *errParam) Error() string {
-	msg := e.err.Error()
-	msg = strings.TrimPrefix(msg, apilog.ErrBadQuery.Error()+": ")
-	return fmt.Sprintf("parameter %q: %s", e.name, msg)
-}
-
-func (e *errParam) Unwrap() error { return e.err }
-
-func badParam(name, format string, args ...any) error {
-	return &errParam{name: name, err: fmt.Errorf("%w: "+format, append([]any{apilog.ErrBadQuery}, args...)...)}
+// badParam returns the *apilog.QueryError about param that parseView
+// answers a bad value with.
+func badParam(param apilog.Param, format string, args ...any) error {
+	return &apilog.QueryError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
 // parseView reads the page state from a URL query. Every error is an
-// *errParam. Other parameters are left alone: the host may use some (a
-// viewer switch, say) and links gather others.
+// *apilog.QueryError naming the URL parameter, its own or one that
+// apilog's parsers return. Other parameters are left alone: the host may
+// use some (a viewer switch, say) and links gather others.
 func parseView(v url.Values) (view, error) {
 	var w view
 	var err error
 	w.Q = v.Get("q")
-	if len(w.Q) > maxSearchLen {
-		return view{}, badParam("q", "%d bytes, over %d", len(w.Q), maxSearchLen)
+	if len(w.Q) > apilog.MaxSearchLen {
+		// Before the search is parsed, so that a huge one costs nothing.
+		return view{}, badParam(apilog.ParamSearch, "%d bytes, over %d", len(w.Q), apilog.MaxSearchLen)
 	}
 	var classes []apilog.StatusClass
 	for _, s := range splitList(v["status"]) {
 		c, err := apilog.ParseStatusClass(s)
 		if err != nil {
-			return view{}, &errParam{"status", err}
+			return view{}, err
 		}
 		if !slices.Contains(classes, c) {
 			classes = append(classes, c)
@@ -88,7 +102,7 @@ func parseView(v url.Values) (view, error) {
 	}
 	for _, m := range splitList(v["method"]) {
 		if len(m) > apilog.MaxFieldLen {
-			return view{}, badParam("method", "%d bytes, over %d", len(m), apilog.MaxFieldLen)
+			return view{}, badParam(apilog.ParamMethod, "%d bytes, over %d", len(m), apilog.MaxFieldLen)
 		}
 		if m = strings.ToUpper(m); !slices.Contains(w.Methods, m) {
 			w.Methods = append(w.Methods, m)
@@ -100,21 +114,21 @@ func parseView(v url.Values) (view, error) {
 		}
 	}
 	if len(w.Methods) > apilog.MaxFilterValues {
-		return view{}, badParam("method", "more than %d values", apilog.MaxFilterValues)
+		return view{}, badParam(apilog.ParamMethod, "more than %d values", apilog.MaxFilterValues)
 	}
 	if len(w.Keys) > apilog.MaxFilterValues {
-		return view{}, badParam("key", "more than %d values", apilog.MaxFilterValues)
+		return view{}, badParam(apilog.ParamKey, "more than %d values", apilog.MaxFilterValues)
 	}
 	switch w.Range = v.Get("range"); w.Range {
 	case "", "custom", "1h", "24h", "7d":
 	default:
-		return view{}, badParam("range", "%q: want 1h, 24h, 7d or custom", w.Range)
+		return view{}, badParam(paramRange, "%q: want 1h, 24h, 7d or custom", w.Range)
 	}
 	for _, b := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &w.From}, {"to", &w.To}} {
-		s := v.Get(b.name)
+		param apilog.Param
+		t     *time.Time
+	}{{apilog.ParamFrom, &w.From}, {apilog.ParamTo, &w.To}} {
+		s := v.Get(string(b.param))
 		if s == "" {
 			continue
 		}
@@ -127,7 +141,7 @@ func parseView(v url.Values) (view, error) {
 				t, err = time.Parse("2006-01-02T15:04", s)
 			}
 			if err != nil {
-				return view{}, badParam(b.name, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
+				return view{}, badParam(b.param, "%q: want an RFC 3339 time such as 2026-11-25T10:30:00Z", s)
 			}
 		}
 		*b.t = t.UTC()
@@ -136,34 +150,38 @@ func parseView(v url.Values) (view, error) {
 		}
 	}
 	if !w.From.IsZero() && !w.To.IsZero() && !w.From.Before(w.To) {
-		return view{}, badParam("to", "%s is not after from", w.To.Format(time.RFC3339))
-	}
-	if _, err := apilog.ParseSort(v.Get("sort"), ""); err != nil {
-		return view{}, &errParam{"sort", err}
+		return view{}, badParam(apilog.ParamTo, "%s is not after from", w.To.Format(time.RFC3339))
 	}
 	if w.Sort, err = apilog.ParseSort(v.Get("sort"), v.Get("dir")); err != nil {
-		return view{}, &errParam{"dir", err}
+		return view{}, err
 	}
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
-		return view{}, &errParam{"page", err}
+		return view{}, err
+	}
+	if s := v.Get("max_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 || s[0] == '+' {
+			return view{}, badParam(apilog.ParamMaxID, "%q: want a row ID, a whole number from 1", s)
+		}
+		w.MaxID = n
 	}
 	if s := v.Get("asof"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return view{}, badParam("asof", "%q: want an RFC 3339 time", s)
+			return view{}, badParam(paramAsOf, "%q: want an RFC 3339 time", s)
 		}
 		w.AsOf = t.UTC()
 	}
 	for _, s := range v["id"] {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id < 1 {
-			return view{}, badParam("id", "%q: want a row ID", s)
+			return view{}, badParam(paramID, "%q: want a row ID", s)
 		}
 		if !slices.Contains(w.IDs, id) {
 			w.IDs = append(w.IDs, id)
 		}
 		if len(w.IDs) > apilog.DefaultPageSize {
-			return view{}, badParam("id", "more than %d values: a selection is of one page", apilog.DefaultPageSize)
+			return view{}, badParam(paramID, "more than %d values: a selection is of one page", apilog.DefaultPageSize)
 		}
 	}
 	return w, nil
@@ -186,7 +204,7 @@ func splitList(values []string) []string {
 func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilog.Query, error) {
 	search, err := apilog.ParseSearch(w.Q, hasher)
 	if err != nil {
-		return apilog.Query{}, &errParam{"q", err}
+		return apilog.Query{}, err
 	}
 	q := apilog.Query{
 		Account:     viewer.Account,
@@ -200,16 +218,11 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 		Now:         now,
 		From:        w.From,
 		To:          w.To,
+		MaxID:       w.MaxID,
 	}
 	for _, r := range ranges {
 		if w.Range == r.value {
 			q.From, q.To = now.Add(-r.span), time.Time{}
-		}
-	}
-	if !w.AsOf.IsZero() {
-		end := w.AsOf.Add(time.Nanosecond) // To is exclusive
-		if q.To.IsZero() || end.Before(q.To) {
-			q.To = end
 		}
 	}
 	for _, s := range w.Statuses {
@@ -219,8 +232,10 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 	return q, nil
 }
 
-// values returns the URL query of the view, without the selection, with
-// changes applied by set (a nil value deletes the key).
+// values returns the URL query of the view, without the selection and
+// without the pin (max_id, asof): a link with these values is a new view,
+// of the newest rows. Changes are applied by set (a nil value deletes the
+// key).
 func (w view) values(set map[string][]string) url.Values {
 	v := url.Values{}
 	if w.Q != "" {
@@ -259,6 +274,25 @@ func (w view) values(set map[string][]string) url.Values {
 		} else {
 			v[k] = val
 		}
+	}
+	return v
+}
+
+// pinParams are the URL parameters of a view's pin (see view.pin).
+var pinParams = [...]string{"max_id", "asof"}
+
+// pin returns the parameters that pin the rows of page p of the view, which
+// the links to its other pages (page 1 included) and its exports carry:
+// max_id, the row-ID bound p was read at, and, for a relative range only,
+// asof, the moment the range ends at. A link without them (a sort, a
+// filter, Clear) starts a new view of the newest rows.
+func (w view) pin(p apilog.Page) url.Values {
+	v := url.Values{}
+	if p.MaxID > 0 {
+		v.Set("max_id", strconv.FormatInt(p.MaxID, 10))
+	}
+	if w.relative() && !w.at.IsZero() {
+		v.Set("asof", w.at.UTC().Format(time.RFC3339Nano))
 	}
 	return v
 }

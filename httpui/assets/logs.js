@@ -15,7 +15,7 @@
   // Copy buttons for the IP hashes: added here, since without script
   // they could not work, and 500 of them would weigh on the page.
   function addCopyButtons(scope) {
-    for (const code of $$("td.ip code[title]", scope)) {
+    for (const code of $$("td[data-col=ip] code[title]", scope)) {
       if (!code.title) continue;
       const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg"), use = document.createElementNS("http://www.w3.org/2000/svg", "use");
       use.setAttribute("href", "#i-copy");
@@ -131,10 +131,6 @@
   }
   function clearError() { const bar = $("#js-error"); if (bar) bar.remove(); }
 
-  // The key status icons, cloned from the legend's own SVG.
-  const icons = {};
-  for (const span of $$(".legend .ks")) icons[span.className.replace("ks k-", "")] = span.firstElementChild;
-
   function el(tag, props = {}, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(props)) {
@@ -144,27 +140,41 @@
     return e;
   }
 
+  // The table's columns, in order, as the server rendered the header:
+  // [data-col] names each, [data-dir] is its first click's direction.
+  const heads = $$("thead th[data-col]"), table = $("table.table");
+  // The cells with markup of their own, drawn as the server's "cell"
+  // template draws them (the browser test compares the two). Every other
+  // column is the text the server sends in the row's cells.
+  const draw = {
+    api: (r) => r.key.name
+      ? [el("span", { class: "ks k-" + r.key.color + " i-" + r.key.icon, role: "img", title: r.key.label }), " ", r.key.name, " ", el("code", { class: "prefix", text: r.key.prefix })]
+      : [el("span", { class: "muted", text: "No key" })],
+    endpoint: (r) => [el("code", { text: r.endpoint })],
+    status: (r) => [el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + r.status_meaning }))],
+    ip: (r) => [el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) })],
+    time: (r) => [el("time", { datetime: r.time, title: "request " + r.request_id, text: r.time })],
+  };
+
   function row(r) {
     const tr = el("tr", { "data-id": String(r.id) });
     tr.append(el("td", {}, el("input", { type: "checkbox", name: "id", value: String(r.id), "aria-label": "Select row " + r.id })));
-    const api = el("td");
-    if (r.key.name) {
-      const label = { active: "Active", rotated: "Rotated", expired: "Expired", revoked: "Revoked or inactive" }[r.key.status] || "";
-      const icon = el("span", { class: "ks k-" + r.key.color, role: "img", title: label });
-      if (icons[r.key.color]) icon.append(icons[r.key.color].cloneNode(true));
-      api.append(icon, " ", r.key.name, " ", el("code", { class: "prefix", text: r.key.prefix }));
-    } else {
-      api.append(el("span", { class: "muted", text: "No key" }));
+    for (const th of heads) {
+      const col = th.dataset.col, td = el("td", { "data-col": col });
+      // hasOwn: a column named like an Object method is still a column.
+      if (Object.hasOwn(draw, col)) td.append(...draw[col](r));
+      else td.textContent = r.cells && Object.hasOwn(r.cells, col) ? r.cells[col] : "";
+      tr.append(td);
     }
-    tr.append(api);
-    tr.append(el("td", { text: r.method }));
-    tr.append(el("td", { class: "ep" }, el("code", { text: r.endpoint })));
-    const means = { green: "Success", blue: "Redirect", amber: "Client error", red: "Server error" }[r.status_color] || "Other";
-    tr.append(el("td", {}, el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + means }))));
-    tr.append(el("td", { text: r.error_code }));
-    tr.append(el("td", { class: "ip" }, el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) })));
-    tr.append(el("td", {}, el("time", { datetime: r.time, title: r.duration_ms + " ms · request " + r.request_id, text: r.time })));
     return tr;
+  }
+
+  // withPin returns params with the pin of a page set (links to its other
+  // pages, its exports) or, with no pin, removed (a new view).
+  function withPin(params, pin, keep) {
+    const p = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(pin)) if (keep && v) p.set(k, v); else p.delete(k);
+    return p;
   }
 
   let renders = 0;
@@ -187,27 +197,28 @@
       updateSelection();
     });
     updateSelection();
-    // The export form carries the view, so an export is of this page.
+    // The export form carries the view and its pin, so an export is of
+    // this page as it is shown.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
-    for (const [k, v] of params) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
-    rowsForm.prepend(el("input", { type: "hidden", name: "asof", value: body.as_of }));
-    // Sort headers: a click sorts by the column, a second flips it.
-    $$("thead th[aria-sort]").forEach((th, i) => {
-      const a = $("a", th), col = columns[i];
+    for (const [k, v] of withPin(params, body.pin, true)) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
+    // Sort headers: a click sorts by the column, a second flips it. A sort
+    // is a new view, of the newest rows: no page, no pin.
+    for (const th of heads) {
+      const a = $("a", th), col = th.dataset.col;
       const on = body.sort === col;
       th.setAttribute("aria-sort", on ? (body.dir === "asc" ? "ascending" : "descending") : "none");
       $(".arrow", a).textContent = on ? (body.dir === "asc" ? "▲" : "▼") : "";
-      const p = new URLSearchParams(params);
+      const p = withPin(params, body.pin, false);
       p.delete("page");
-      const dir = on ? (body.dir === "asc" ? "desc" : "asc") : (col === "time" ? "desc" : "asc");
-      if (col === "time" && dir === "desc") { p.delete("sort"); p.delete("dir"); } else { p.set("sort", col); p.set("dir", dir); }
+      const dir = on ? (body.dir === "asc" ? "desc" : "asc") : th.dataset.dir;
+      if (col === table.dataset.defaultSort && dir === table.dataset.defaultDir) { p.delete("sort"); p.delete("dir"); } else { p.set("sort", col); p.set("dir", dir); }
       a.setAttribute("href", "?" + p.toString());
-    });
-    // Pager.
+    }
+    // Pager: the other pages of this view, page 1 included, keep its pin.
     const pager = $(".pager");
     const link = (label, rel, page) => {
       if (!page) return el("span", { class: "disabled", text: label });
-      const p = new URLSearchParams(params);
+      const p = withPin(params, body.pin, true);
       if (page > 1) p.set("page", String(page)); else p.delete("page");
       return el("a", { href: "?" + p.toString(), rel, text: label });
     };
@@ -222,7 +233,6 @@
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
   }
-  const columns = ["api", "method", "endpoint", "status", "error", "ip", "time"];
 
   // The custom range's inputs are in the user's zone; the URL and the
   // server's first render are in UTC.
