@@ -94,13 +94,19 @@ var Columns = func() []Column {
 
 // index returns c's row of the column table, or -1.
 func (c Column) index() int {
-	for i := range columns {
-		if columns[i].name == c {
-			return i
-		}
+	if i, ok := columnIndex[c]; ok {
+		return i
 	}
 	return -1
 }
+
+var columnIndex = func() map[Column]int {
+	m := make(map[Column]int, len(columns))
+	for i, c := range columns {
+		m[c.name] = i
+	}
+	return m
+}()
 
 // Valid reports whether c is one of Columns.
 func (c Column) Valid() bool { return c.index() >= 0 }
@@ -263,14 +269,24 @@ func (s Sort) Compare(a, b *Row) int {
 // CompareText compares two values of the sort's text column (method,
 // endpoint, error code or IP hash) in the sort's direction, without the tie
 // breakers, empties last where the column says so.
-func (s Sort) CompareText(a, b string) int {
-	if s.Column.EmptyLast() && (a == "") != (b == "") {
-		if a == "" {
-			return 1
+func (s Sort) CompareText(a, b string) int { return s.TextOrder()(a, b) }
+
+// TextOrder returns CompareText with the column's rules looked up once, for
+// a store that compares many values.
+func (s Sort) TextOrder() func(a, b string) int {
+	emptyLast, desc := s.Column.EmptyLast(), s.Dir == Desc
+	return func(a, b string) int {
+		if emptyLast && (a == "") != (b == "") {
+			if a == "" {
+				return 1
+			}
+			return -1
 		}
-		return -1
+		if desc {
+			return strings.Compare(b, a)
+		}
+		return strings.Compare(a, b)
 	}
-	return s.Directed(strings.Compare(a, b))
 }
 
 // CompareKeys is the ascending order of the API column: key name compared

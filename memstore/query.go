@@ -401,13 +401,13 @@ func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
 		if !ok {
 			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
 		}
-		d := s.dictOf(srt.Column.Field())
+		d, text := s.dictOf(srt.Column.Field()), srt.TextOrder()
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
 			va, vb := col(ca)[ia], col(cb)[ib]
 			if va == vb {
 				return 0
 			}
-			return srt.CompareText(d.vals[va], d.vals[vb])
+			return text(d.vals[va], d.vals[vb])
 		}
 	case apilog.KindNumber:
 		val, ok := numbers[srt.Column]

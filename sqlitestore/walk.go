@@ -191,8 +191,12 @@ func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 	var filter string
 	var fargs []any
 	if filtered {
-		where, args := pl.whereSQL(true)
-		filter, fargs = " AND ("+strings.TrimPrefix(where, " WHERE ")+")", args
+		// Without the account: each group's probe is of one account's
+		// values (or names it), and the account is not in the value
+		// indexes, so testing it would read every row of the group.
+		if conds, args := pl.conds(0); len(conds) > 0 {
+			filter, fargs = " AND ("+strings.Join(conds, " AND ")+")", args
+		}
 		// SQLite would rather use a filter's index (or the row ID's, for
 		// the bound) and sort the group.
 		from += " INDEXED BY " + pl.sort.index
@@ -361,7 +365,8 @@ func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 	c.mu.RLock()
 	value := func(id int64) string { return c.strs[id].value }
 	// The same value in several accounts is one group.
-	order := func(a, b int64) int { return pl.Query.Sort.CompareText(value(a), value(b)) }
+	text := pl.Query.Sort.TextOrder()
+	order := func(a, b int64) int { return text(value(a), value(b)) }
 	switch {
 	case len(accounts) > 1 || pl.Query.Sort.Column.EmptyLast():
 		ids = slices.Clone(ids)
