@@ -2,6 +2,7 @@ package apilog
 
 import (
 	"cmp"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -168,20 +169,25 @@ func (c Column) Text(r *Row) string {
 
 // FormatDuration writes a request's duration as the page shows it, to
 // three significant digits at most: "420 µs", "87 ms", "1.33 s", "12.5 s",
-// "2 min 5 s", "1 h 2 min".
+// "2 min 5 s", "1 h 2 min". The value is rounded before its unit is chosen,
+// so 999.6 ms is "1.00 s", not "1000 ms".
 func FormatDuration(d time.Duration) string {
-	switch {
-	case d < 0:
+	if d < 0 {
+		if d == math.MinInt64 {
+			d++ // its negation does not fit; a nanosecond less is the same text
+		}
 		return "-" + FormatDuration(-d)
-	case d < time.Millisecond:
-		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
-	case d < time.Second:
+	}
+	switch {
+	case d.Round(time.Microsecond) < time.Millisecond:
+		return strconv.FormatInt(d.Round(time.Microsecond).Microseconds(), 10) + " µs"
+	case d.Round(time.Millisecond) < time.Second:
 		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + " ms"
-	case d < 10*time.Second:
-		return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
-	case d < time.Minute:
-		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
-	case d < time.Hour:
+	case d.Round(10*time.Millisecond) < 10*time.Second:
+		return strconv.FormatFloat(d.Round(10*time.Millisecond).Seconds(), 'f', 2, 64) + " s"
+	case d.Round(100*time.Millisecond) < time.Minute:
+		return strconv.FormatFloat(d.Round(100*time.Millisecond).Seconds(), 'f', 1, 64) + " s"
+	case d.Round(time.Second) < time.Hour:
 		d = d.Round(time.Second)
 		return strconv.Itoa(int(d/time.Minute)) + " min " + strconv.Itoa(int(d%time.Minute/time.Second)) + " s"
 	}

@@ -3,6 +3,7 @@ package apilog_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -338,5 +339,106 @@ func TestColumnsIsACopy(t *testing.T) {
 	}
 	if _, err := apilog.ParseSort("secret", ""); err == nil {
 		t.Errorf(`after changing Columns, ParseSort("secret") = nil error`)
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0 µs"},
+		{420 * time.Microsecond, "420 µs"},
+		{999 * time.Microsecond, "999 µs"},
+		{time.Millisecond, "1 ms"},
+		{87*time.Millisecond + 400*time.Microsecond, "87 ms"},
+		{999*time.Millisecond + 400*time.Microsecond, "999 ms"},
+		{1332 * time.Millisecond, "1.33 s"},
+		{12500 * time.Millisecond, "12.5 s"},
+		{125 * time.Second, "2 min 5 s"},
+		{time.Hour + 2*time.Minute + 10*time.Second, "1 h 2 min"},
+		{-87 * time.Millisecond, "-87 ms"},
+		// Rounding picks the unit: never "1000 ms" or "60.0 s".
+		{999*time.Millisecond + 600*time.Microsecond, "1.00 s"},
+		{999*time.Microsecond + 600*time.Nanosecond, "1 ms"},
+		{9995 * time.Millisecond, "10.0 s"},
+		{59960 * time.Millisecond, "1 min 0 s"},
+		{59*time.Minute + 59600*time.Millisecond, "1 h 0 min"},
+		{math.MaxInt64, "2562047 h 47 min"},
+		{math.MinInt64, "-2562047 h 47 min"},
+	}
+	for _, tt := range tests {
+		if got := apilog.FormatDuration(tt.d); got != tt.want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+// TestColumnTable checks what every column of the table must have: a
+// name that parses, a label, a default direction, a kind, and a cell text.
+func TestColumnTable(t *testing.T) {
+	seen := map[apilog.Column]bool{}
+	r := matchRow
+	for _, c := range apilog.Columns {
+		if seen[c] {
+			t.Errorf("column %q listed twice", c)
+		}
+		seen[c] = true
+		if !c.Valid() || c.Label() == "" || c.Kind() == 0 {
+			t.Errorf("column %q: valid %v, label %q, kind %d", c, c.Valid(), c.Label(), c.Kind())
+		}
+		if d := c.DefaultDir(); d != apilog.Asc && d != apilog.Desc {
+			t.Errorf("column %q: default direction %q", c, d)
+		}
+		if got, err := apilog.ParseSort(string(c), ""); err != nil || got.Dir != c.DefaultDir() {
+			t.Errorf("ParseSort(%q, \"\") = %+v, %v; want the default direction %q", c, got, err, c.DefaultDir())
+		}
+		if c.Kind() == apilog.KindText && c.Field() == apilog.FieldAny {
+			t.Errorf("text column %q names no field", c)
+		}
+		if c.Text(&r) == "" {
+			t.Errorf("column %q: no text for a row with every value", c)
+		}
+	}
+	if c := apilog.Column("secret"); c.Valid() || c.Label() != "" || c.Kind() != 0 || c.Text(&r) != "" {
+		t.Errorf("an unknown column is described: %v %q %d %q", c.Valid(), c.Label(), c.Kind(), c.Text(&r))
+	}
+	want := map[apilog.Column]string{apilog.ColumnStatus: "422", apilog.ColumnDuration: "1.50 s", apilog.ColumnAPI: "Production-API"}
+	for c, w := range want {
+		if got := c.Text(&r); got != w {
+			t.Errorf("%s.Text = %q, want %q", c, got, w)
+		}
+	}
+	// The error text lists every column, so it cannot fall behind the table.
+	_, err := apilog.ParseSort("secret", "")
+	for _, c := range apilog.Columns {
+		if !strings.Contains(err.Error(), string(c)) {
+			t.Errorf("the unknown-column error %q does not list %q", err, c)
+		}
+	}
+}
+
+// TestTextOrder checks the text order of every text column both ways,
+// empties last where the column says so.
+func TestTextOrder(t *testing.T) {
+	for _, c := range apilog.Columns {
+		if c.Kind() != apilog.KindText {
+			continue
+		}
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			order := apilog.Sort{Column: c, Dir: dir}.TextOrder()
+			vals := []string{"b", "", "a", "c"}
+			slices.SortFunc(vals, order)
+			want := []string{"", "a", "b", "c"}
+			if dir == apilog.Desc {
+				want = []string{"c", "b", "a", ""}
+			}
+			if c.EmptyLast() {
+				want = append(slices.DeleteFunc(want, func(s string) bool { return s == "" }), "")
+			}
+			if !slices.Equal(vals, want) {
+				t.Errorf("%s %s: %q, want %q", c, dir, vals, want)
+			}
+		}
 	}
 }

@@ -334,9 +334,10 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 		return v, apilog.Page{}, err
 	}
 	v.at = h.opt.Now()
-	if !v.AsOf.IsZero() && v.AsOf.Before(v.at) {
+	if !v.AsOf.IsZero() {
 		// The moment the view's first page was read: its relative range
-		// ends there, and key statuses are as they were shown.
+		// ends there, and key statuses are as they were shown, whatever
+		// this server's clock says (another instance's may be behind).
 		v.at = v.AsOf
 	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
