@@ -21,9 +21,12 @@ type Page struct {
 	TotalPages int // at least 1: no rows is one empty page
 
 	// MaxID is the row-ID bound the page was read at: the query's MaxID,
-	// or, without one, the highest ID the store had given when it read the
-	// page (0 for an empty store). Rows recorded later have higher IDs, so
-	// passing it as Query.MaxID reads the next pages of the same rows.
+	// or, without one, the highest ID of the rows in the query's scope (its
+	// account's, or every account's) when the store read the page; 0 when
+	// there were none. Rows recorded later have higher IDs, so passing it
+	// as Query.MaxID reads the next pages of the same rows. It is the
+	// scope's and not the store's, which would tell a tenant how many
+	// requests the others make.
 	MaxID int64
 }
 

@@ -185,7 +185,7 @@ func (q Query) Normalize() (Query, error) {
 // Apply returns the page of rows that q selects from rows: the reference
 // semantics of [Store.Query] over rows already joined with their keys. It
 // sorts a copy; rows is not modified. Its Page.MaxID is q.MaxID, or the
-// highest ID of rows: all the store holds.
+// highest ID of the rows in q's scope.
 func (q Query) Apply(rows []Row) (Page, error) {
 	q, err := q.Normalize()
 	if err != nil {
@@ -202,7 +202,9 @@ func (q Query) Apply(rows []Row) (Page, error) {
 	p := Page{Number: q.Page, Size: q.PageSize, TotalRows: len(match), TotalPages: PageCount(len(match), q.PageSize), MaxID: q.MaxID}
 	if p.MaxID == 0 {
 		for i := range rows {
-			p.MaxID = max(p.MaxID, rows[i].ID)
+			if q.AllAccounts || rows[i].Account == q.Account {
+				p.MaxID = max(p.MaxID, rows[i].ID)
+			}
 		}
 	}
 	if off < len(match) {

@@ -49,6 +49,7 @@ type Store struct {
 	n         int // rows stored; row i has ID i+1
 	chunks    []*chunk
 	accounts  dict
+	lastRow   []int // by account: its last row's ID, for Page.MaxID
 	methods   dict
 	endpoints dict
 	errCodes  dict
@@ -168,7 +169,8 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 		t := e.Time.UnixNano()
 		c.time[j], c.minTime, c.maxTime = t, min(c.minTime, t), max(c.maxTime, t)
 		c.duration[j] = int64(e.Duration)
-		c.slot[j] = s.slotFor(s.accounts.intern(e.Account), e.KeyID)
+		acct := s.accounts.intern(e.Account)
+		c.slot[j] = s.slotFor(acct, e.KeyID)
 		s.slots[c.slot[j]].rows++
 		c.method[j] = s.methods.intern(e.Method)
 		c.endpoint[j] = s.endpoints.intern(e.Endpoint)
@@ -179,6 +181,10 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 		c.reqEnd[j] = uint32(len(c.reqIDs))
 		s.n++
 		e.ID = int64(s.n)
+		for int(acct) >= len(s.lastRow) {
+			s.lastRow = append(s.lastRow, 0)
+		}
+		s.lastRow[acct] = s.n
 	}
 	return nil
 }

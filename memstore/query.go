@@ -41,10 +41,10 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		Size:       q.PageSize,
 		TotalRows:  total,
 		TotalPages: apilog.PageCount(total, q.PageSize),
-		MaxID:      int64(x.end),
+		MaxID:      q.MaxID,
 	}
-	if q.MaxID > 0 {
-		page.MaxID = q.MaxID
+	if q.MaxID == 0 {
+		page.MaxID = s.lastID(&q)
 	}
 	for _, i := range rows {
 		page.Rows = append(page.Rows, s.row(i, q.Now))
@@ -144,6 +144,18 @@ func (s *Store) query(ctx context.Context, x *exec) ([]uint32, int, error) {
 	}
 	selectWindow(matches, off, end, cmp)
 	return matches[off:end], total, nil
+}
+
+// lastID returns the ID of the last row in q's scope: not the store's, which
+// would show one tenant how busy the others are.
+func (s *Store) lastID(q *apilog.Query) int64 {
+	if q.AllAccounts {
+		return int64(s.n)
+	}
+	if a, ok := s.accounts.ids[q.Account]; ok && int(a) < len(s.lastRow) {
+		return int64(s.lastRow[a])
+	}
+	return 0
 }
 
 func (s *Store) explain(x *exec, st Strategy) {

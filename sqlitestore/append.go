@@ -109,18 +109,26 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 		}
 		i += n
 	}
-	return s.summarize(ctx, tx, entries, in)
+	return s.summarize(ctx, tx, entries, ids, in)
 }
 
-// summarize adds the batch to the time-bucket counts.
-func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, in *interner) error {
+// summarize adds the batch to the time-bucket counts and to each account's
+// last row ID; ids are the rows' IDs.
+func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, ids []int64, in *interner) error {
 	deltas := map[countKey]int64{}
+	last := map[int64]int64{}
 	for i := range entries {
 		acct, err := in.account(ctx, entries[i].Account)
 		if err != nil {
 			return err
 		}
 		addCount(deltas, acct, entries[i].Time.UnixNano(), 1)
+		last[acct] = max(last[acct], ids[i])
+	}
+	for acct, id := range last {
+		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET last_id = ? WHERE id = ? AND last_id < ?", id, acct, id); err != nil {
+			return err
+		}
 	}
 	return applyCounts(ctx, tx, deltas)
 }

@@ -89,12 +89,21 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM entries").Scan(&last); err != nil {
 		return page, err
 	}
-	if page.MaxID == 0 {
-		page.MaxID = last
-	}
 	pl, err := s.compile(ctx, tx, q, last)
 	if err != nil {
 		return page, err
+	}
+	if page.MaxID == 0 {
+		// The scope's own last ID: the table's would show one tenant how
+		// busy the others are.
+		page.MaxID = last
+		if pl.acct != 0 {
+			if err := tx.QueryRowContext(ctx, "SELECT last_id FROM accounts WHERE id = ?", pl.acct).Scan(&page.MaxID); err != nil {
+				return page, err
+			}
+		} else if q.Account != "" {
+			page.MaxID = 0 // an account with no rows
+		}
 	}
 	total, err := pl.total(ctx, tx)
 	if err != nil {

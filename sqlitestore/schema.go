@@ -12,7 +12,7 @@ import (
 const SchemaVersion = 2
 
 // The indexes that queries name in INDEXED BY, as the migrations create
-// them (0001_init.sql, 0002_duration.sql).
+// them (0001_init.sql, 0002_duration_last_id.sql).
 const (
 	idxTime     = "entries_time"     // (account, ts)
 	idxStatus   = "entries_status"   // (account, status, ts >> 30)

@@ -37,9 +37,10 @@ func TestSortColumns(t *testing.T) {
 	}
 }
 
-// TestMigrateDuration opens a database of schema version 1, which has no
-// duration index, and checks that Open adds it and keeps the rows.
-func TestMigrateDuration(t *testing.T) {
+// TestMigrate2 opens a database of schema version 1, which has no duration
+// index and no accounts' last IDs, and checks that Open adds them and keeps
+// the rows.
+func TestMigrate2(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
 	s, err := Open(path, nil)
@@ -51,6 +52,7 @@ func TestMigrateDuration(t *testing.T) {
 	for i := range 100 {
 		batch = append(batch, apilog.Entry{Account: "a", Method: "GET", Status: 200, Time: t0.Add(time.Duration(i) * time.Second), Duration: time.Duration(i%7) * time.Millisecond})
 	}
+	batch = append(batch, apilog.Entry{Account: "b", Method: "GET", Status: 200, Time: t0})
 	if err := s.Append(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestMigrateDuration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("DROP INDEX " + idxDuration + "; PRAGMA user_version = 1"); err != nil {
+	if _, err := db.Exec("DROP INDEX " + idxDuration + "; ALTER TABLE accounts DROP COLUMN last_id; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -77,5 +79,12 @@ func TestMigrateDuration(t *testing.T) {
 	p, err := s.Query(ctx, apilog.Query{Account: "a", Sort: apilog.Sort{Column: apilog.ColumnDuration}})
 	if err != nil || p.TotalRows != 100 || p.Rows[0].Duration != 6*time.Millisecond || p.Rows[0].ID != 98 {
 		t.Fatalf("slowest first after the migration: %d rows, first %+v, %v", p.TotalRows, p.Rows[0].Entry, err)
+	}
+	// Each account's pin is its own last row, not the table's.
+	if p.MaxID != 100 {
+		t.Errorf("account a's Page.MaxID %d, want 100", p.MaxID)
+	}
+	if p, err := s.Query(ctx, apilog.Query{Account: "b"}); err != nil || p.MaxID != 101 {
+		t.Errorf("account b's Page.MaxID %d (%v), want 101", p.MaxID, err)
 	}
 }
