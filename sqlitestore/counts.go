@@ -119,11 +119,11 @@ func (pl *exec) atLeast(ctx context.Context, tx *sql.Tx, x int64) (int, error) {
 // inRange returns the number of rows in scope within the query's time
 // range: the total of the unfiltered view.
 func (pl *exec) inRange(ctx context.Context, tx *sql.Tx) (int, error) {
-	n, err := pl.atLeast(ctx, tx, pl.from)
-	if err != nil || pl.toOpen {
+	n, err := pl.atLeast(ctx, tx, pl.From)
+	if err != nil || pl.ToOpen {
 		return n, err
 	}
-	above, err := pl.atLeast(ctx, tx, pl.to)
+	above, err := pl.atLeast(ctx, tx, pl.To)
 	return n - above, err
 }
 

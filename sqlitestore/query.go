@@ -154,11 +154,11 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 // store chooses for it.
 func (pl *exec) strategy(ctx context.Context, tx *sql.Tx, total int) (Strategy, error) {
 	switch {
-	case pl.none:
+	case pl.None:
 		return StrategyNone, nil
-	case pl.fast() && pl.sort.col == "ts":
+	case pl.fast() && pl.sort.col == "ts" && (!pl.bounded || pl.listed):
 		return StrategyTimeSeek, nil
-	case pl.fast() && !pl.bounded && pl.sort.access == walkValues && pl.from == minTS && pl.toOpen:
+	case pl.fast() && !pl.bounded && pl.sort.access == walkValues && pl.FromOpen && pl.ToOpen:
 		return StrategyWalk, nil
 	}
 	all, err := pl.inRange(ctx, tx)
@@ -177,40 +177,35 @@ func (pl *exec) strategy(ctx context.Context, tx *sql.Tx, total int) (Strategy, 
 	return StrategySort, nil
 }
 
-// minTS and maxTS stand for an open end of a time range.
-const (
-	minTS = math.MinInt64
-	maxTS = math.MaxInt64
-)
+// maxTS is the largest time a row can hold.
+const maxTS = math.MaxInt64
 
-// maxExcess is the most rows past a query's row-ID bound that the fast
-// paths step over one by one; past more, the bound is a filter like any
-// other (and the total is counted rather than read off the counts).
+// maxExcess is the most rows given since a query's row-ID bound that the
+// time-ordered view's seek steps over one by one; past more, the view is
+// read off the time index with the bound as a filter.
 const maxExcess = 10_000
 
 // exec is a compiled query with its SQL: the account, the WHERE clause over
 // entries (alias e) and its arguments, and the keys in scope.
 type exec struct {
 	*plan.Plan
-	s    *Store
-	acct int64 // 0 for all accounts
-	none bool  // nothing can match
-	sort sortColumn
+	s     *Store
+	acct  int64 // 0 for all accounts
+	sort  sortColumn
+	where []string // besides the account, the time range and the bound
+	args  []any
+	keys  map[int64]keyRow // every slot in scope
 
-	// from and to bound ts as [from, to); from is minTS when open, and
-	// toOpen is set when to is (a row may have ts = maxTS).
-	from, to int64
-	toOpen   bool
-	where    []string // besides the account, the time range and the bound
-	args     []any
-	keys     map[int64]keyRow // every slot in scope
-	counted  map[int64]int    // atLeast's answers
+	counted map[int64]int // atLeast's answers
 
 	// bounded is set when the row-ID bound leaves out rows that the fast
-	// paths step over: excess holds them (those in scope and range), in ID
-	// order. A bound past more rows than that is one of the where terms.
+	// paths step over: pastN is the number in scope and range, and past
+	// lists them (in ID order) when listed. A bound on a filtered query is
+	// one of the where terms instead.
 	bounded bool
-	excess  []idTime
+	pastN   int
+	past    []idTime
+	listed  bool
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -262,13 +257,13 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 	if err != nil {
 		return nil, err
 	}
-	pl := &exec{s: s, sort: sc, from: minTS, to: maxTS, toOpen: true}
+	pl := &exec{s: s, sort: sc}
 	if q.Account != "" {
 		s.cache.mu.RLock()
 		id, ok := s.cache.accounts[q.Account]
 		s.cache.mu.RUnlock()
 		if !ok {
-			pl.Plan, pl.none = &plan.Plan{Query: *q}, true
+			pl.Plan = &plan.Plan{Query: *q, None: true}
 			return pl, nil
 		}
 		pl.acct = id
@@ -279,14 +274,8 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 	s.cache.mu.RLock()
 	pl.Plan = plan.Compile(*q, dict{pl})
 	s.cache.mu.RUnlock()
-	if pl.none = pl.None; pl.none {
+	if pl.None {
 		return pl, nil
-	}
-	if !pl.FromOpen {
-		pl.from = pl.From
-	}
-	if !pl.ToOpen {
-		pl.to, pl.toOpen = pl.To, false
 	}
 	if pl.Statuses != nil {
 		cond, args := statusSQL(pl.Statuses)
@@ -312,31 +301,43 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 	return pl, nil
 }
 
-// bound applies the row-ID bound, given the highest ID: as a list of the
-// rows past it when the query is otherwise unfiltered and at most
-// maxExcess IDs were given since (a range of the row ID's own index, of
-// every account, so its cost does not depend on the data), else as a
-// filter.
+// bound applies the row-ID bound, given the highest ID. When the query is
+// otherwise unfiltered the bound is stepped over: the rows in scope past it
+// are counted on the row ID's own range (of every account, so the cost is
+// the rows added since, not the table) and taken off the counts; up to
+// maxExcess of them are also listed, for the time-ordered view's seek.
+// Otherwise the bound is a filter.
 func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
-	if len(pl.where) == 0 && last-pl.MaxID <= maxExcess {
-		// The account is tested here, not in SQL, which might read the
-		// account's whole time index instead of the row ID's range.
-		type past struct{ id, ts, acct int64 }
-		rows, err := queryAll(ctx, tx, "SELECT id, ts, account FROM entries WHERE id > ?", []any{pl.MaxID},
-			func(sc scanFunc) (p past, err error) { return p, sc(&p.id, &p.ts, &p.acct) })
-		if err != nil {
-			return err
-		}
-		pl.bounded = true
-		for _, p := range rows {
-			if (pl.acct == 0 || p.acct == pl.acct) && pl.InRange(p.ts) {
-				pl.excess = append(pl.excess, idTime{p.id, p.ts})
-			}
-		}
+	if len(pl.where) > 0 {
+		pl.where = append(pl.where, "e.id <= ?")
+		pl.args = append(pl.args, pl.MaxID)
 		return nil
 	}
-	pl.where = append(pl.where, "e.id <= ?")
-	pl.args = append(pl.args, pl.MaxID)
+	if last-pl.MaxID > maxExcess {
+		conds, args := pl.conds(pl.acct) // before bounded is set: without the bound
+		query := "SELECT count(*) FROM entries e NOT INDEXED WHERE e.id > ?"
+		if len(conds) > 0 {
+			query += " AND " + strings.Join(conds, " AND ")
+		}
+		pl.bounded = true
+		return tx.QueryRowContext(ctx, query, append([]any{pl.MaxID}, args...)...).Scan(&pl.pastN)
+	}
+	pl.bounded = true
+	// The account and the range are tested here, not in SQL, which might
+	// read the account's whole time index instead of the row ID's range.
+	type past struct{ id, ts, acct int64 }
+	rows, err := queryAll(ctx, tx, "SELECT id, ts, account FROM entries WHERE id > ?", []any{pl.MaxID},
+		func(sc scanFunc) (p past, err error) { return p, sc(&p.id, &p.ts, &p.acct) })
+	if err != nil {
+		return err
+	}
+	pl.listed = true
+	for _, p := range rows {
+		if (pl.acct == 0 || p.acct == pl.acct) && pl.InRange(p.ts) {
+			pl.past = append(pl.past, idTime{p.id, p.ts})
+		}
+	}
+	pl.pastN = len(pl.past)
 	return nil
 }
 
@@ -487,7 +488,7 @@ func statusSQL(ranges []plan.Range) (string, []any) {
 }
 
 // fast reports whether the query has no filter but its scope, its time
-// range and a bound stepped over by its excess rows, so that it can be
+// range and a bound stepped over (see bound), so that it can be
 // answered from the counts table and the indexes alone.
 func (pl *exec) fast() bool { return len(pl.where) == 0 }
 
@@ -500,13 +501,13 @@ func (pl *exec) conds(acct int64) ([]string, []any) {
 		conds = append(conds, "e.account = ?")
 		args = append(args, acct)
 	}
-	if pl.from != minTS {
+	if !pl.FromOpen {
 		conds = append(conds, "e.ts >= ?")
-		args = append(args, pl.from)
+		args = append(args, pl.From)
 	}
-	if !pl.toOpen {
+	if !pl.ToOpen {
 		conds = append(conds, "e.ts < ?")
-		args = append(args, pl.to)
+		args = append(args, pl.To)
 	}
 	if pl.bounded {
 		conds = append(conds, "e.id <= ?")
@@ -533,12 +534,12 @@ func (pl *exec) whereSQL(scoped bool) (string, []any) {
 // total returns the number of matching rows: from the counts table when
 // the query is fast, else by counting.
 func (pl *exec) total(ctx context.Context, tx *sql.Tx) (int, error) {
-	if pl.none {
+	if pl.None {
 		return 0, nil
 	}
 	if pl.fast() {
 		n, err := pl.inRange(ctx, tx)
-		return n - len(pl.excess), err
+		return n - pl.pastN, err
 	}
 	where, args := pl.whereSQL(false)
 	var n int

@@ -47,6 +47,8 @@ func TestStrategies(t *testing.T) {
 		{"last day, all accounts", apilog.Query{AllAccounts: true, From: p.Start.Add(24 * time.Hour)}, sqlitestore.StrategyTimeSeek},
 		{"pinned second page", apilog.Query{Account: "acct_a", Page: 2, MaxID: p.Entries[15_000].ID}, sqlitestore.StrategyTimeSeek},
 		{"pinned long ago", apilog.Query{Account: "acct_a", Page: 2, MaxID: p.Entries[5_000].ID}, sqlitestore.StrategyIndexScan},
+		{"pinned long ago, all accounts, by endpoint", apilog.Query{AllAccounts: true, Page: 2, MaxID: p.Entries[5_000].ID, Sort: by(apilog.ColumnEndpoint, apilog.Desc)}, sqlitestore.StrategyWalkFiltered},
+		{"pinned, last day, oldest first", apilog.Query{Account: "acct_a", From: p.Start.Add(24 * time.Hour), Sort: by(apilog.ColumnTime, apilog.Asc), Page: 2, MaxID: p.Entries[18_000].ID}, sqlitestore.StrategyTimeSeek},
 		{"by endpoint", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnEndpoint, apilog.Asc)}, sqlitestore.StrategyWalk},
 		{"by key, descending, page 3", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnAPI, apilog.Desc), Page: 3}, sqlitestore.StrategyWalk},
 		{"by status, all accounts", apilog.Query{AllAccounts: true, Sort: by(apilog.ColumnStatus, apilog.Desc)}, sqlitestore.StrategyWalk},

@@ -24,12 +24,12 @@ var errCountsMismatch = errors.New("time-bucket counts do not match the rows; th
 // known, so the page is the window of the unbounded view that starts at
 // off and is longer by their number, less them.
 func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	if len(pl.excess) == 0 {
+	if len(pl.past) == 0 {
 		xs, err := pl.timeWindow(ctx, tx, off, limit)
 		return window(xs, 0, limit), err
 	}
 	order := pl.timeOrder()
-	past := slices.SortedFunc(slices.Values(pl.excess), order)
+	past := slices.SortedFunc(slices.Values(pl.past), order)
 	xs, err := pl.timeWindow(ctx, tx, off, limit+len(past))
 	if err != nil {
 		return nil, err
@@ -69,19 +69,19 @@ func (pl *exec) timeOrder() func(a, b idTime) int {
 func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]idTime, error) {
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	r := off // rank of the first row in the order over every row in scope
-	if desc && !pl.toOpen {
-		n, err := pl.atLeast(ctx, tx, pl.to)
+	if desc && !pl.ToOpen {
+		n, err := pl.atLeast(ctx, tx, pl.To)
 		if err != nil {
 			return nil, err
 		}
 		r += n
 	}
-	if !desc && pl.from != minTS {
+	if !desc && !pl.FromOpen {
 		total, err := pl.atLeast(ctx, tx, 0)
 		if err != nil {
 			return nil, err
 		}
-		n, err := pl.atLeast(ctx, tx, pl.from)
+		n, err := pl.atLeast(ctx, tx, pl.From)
 		if err != nil {
 			return nil, err
 		}
@@ -98,17 +98,17 @@ func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]i
 	if desc {
 		query += " AND ts <= ?"
 		bound = append(bound, b<<last|(1<<last-1))
-		if pl.from != minTS {
+		if !pl.FromOpen {
 			query += " AND ts >= ?"
-			bound = append(bound, pl.from)
+			bound = append(bound, pl.From)
 		}
 		order = " ORDER BY ts DESC, id DESC LIMIT ?"
 	} else {
 		query += " AND ts >= ?"
 		bound = append(bound, b<<last)
-		if !pl.toOpen {
+		if !pl.ToOpen {
 			query += " AND ts < ?"
-			bound = append(bound, pl.to)
+			bound = append(bound, pl.To)
 		}
 	}
 	skip := r - before
