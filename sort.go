@@ -83,8 +83,9 @@ var columns = [...]struct {
 		text:    func(r *Row) string { return r.Time.UTC().Format(time.RFC3339Nano) }},
 }
 
-// Columns lists the sortable columns in page order. It is a copy: changing
-// it changes nothing.
+// Columns lists the sortable columns in page order. It is a copy of the
+// column table: changing it changes no rule of this package (a Logs page
+// takes its own copy when it is made).
 var Columns = func() []Column {
 	out := make([]Column, len(columns))
 	for i, c := range columns {
@@ -272,13 +273,10 @@ func (s Sort) Compare(a, b *Row) int {
 	return TieBreak(a.Time.UnixNano(), a.ID, b.Time.UnixNano(), b.ID)
 }
 
-// CompareText compares two values of the sort's text column (method,
-// endpoint, error code or IP hash) in the sort's direction, without the tie
-// breakers, empties last where the column says so.
-func (s Sort) CompareText(a, b string) int { return s.TextOrder()(a, b) }
-
-// TextOrder returns CompareText with the column's rules looked up once, for
-// a store that compares many values.
+// TextOrder returns the order of two values of the sort's text column
+// (method, endpoint, error code or IP hash) in the sort's direction, without
+// the tie breakers, empties last where the column says so. The column's
+// rules are looked up once, for a store that compares many values.
 func (s Sort) TextOrder() func(a, b string) int {
 	emptyLast, desc := s.Column.EmptyLast(), s.Dir == Desc
 	return func(a, b string) int {

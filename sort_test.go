@@ -210,7 +210,7 @@ func TestTieBreak(t *testing.T) {
 	}
 }
 
-func TestSortCompareText(t *testing.T) {
+func TestSortTextOrder(t *testing.T) {
 	errAsc := apilog.Sort{Column: apilog.ColumnError, Dir: apilog.Asc}
 	errDesc := apilog.Sort{Column: apilog.ColumnError, Dir: apilog.Desc}
 	ipAsc := apilog.Sort{Column: apilog.ColumnIP, Dir: apilog.Asc}
@@ -230,8 +230,8 @@ func TestSortCompareText(t *testing.T) {
 		{ipAsc, "a", "a", 0},
 	}
 	for _, tt := range tests {
-		if got := tt.s.CompareText(tt.a, tt.b); got != tt.want {
-			t.Errorf("%+v.CompareText(%q, %q) = %d, want %d", tt.s, tt.a, tt.b, got, tt.want)
+		if got := tt.s.TextOrder()(tt.a, tt.b); got != tt.want {
+			t.Errorf("%+v.TextOrder()(%q, %q) = %d, want %d", tt.s, tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,7 @@ type Handler struct {
 	opt     Options
 	log     *slog.Logger
 	page    *template.Template
+	columns []apilog.Column // apilog.Columns as New found them: headers and cells agree
 	plain   []apilog.Column // the columns whose cells are plain text (see addCells)
 	assets  http.Handler
 	version string // of the assets, a hash of their contents
@@ -114,7 +116,8 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
 	}
-	if h.plain, err = addCells(h.page); err != nil {
+	h.columns = slices.Clone(apilog.Columns)
+	if h.plain, err = addCells(h.page, h.columns); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
 	}
 	assets, err := fs.Sub(files, "assets")

@@ -75,15 +75,15 @@ type choice struct {
 }
 
 // addCells adds to t the template "cells", which draws a row's cells in
-// the order of apilog.Columns: a column for which t defines "cell-<name>"
+// the order of columns: a column for which t defines "cell-<name>"
 // (templates/cell.html) by that template, every other as the plain text of
 // Column.Text. It returns those plain columns, whose texts the JSON sends.
 // The template is built once here so that the page does not choose a
 // cell's markup 4,000 times a page.
-func addCells(t *template.Template) ([]apilog.Column, error) {
+func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, error) {
 	var b strings.Builder
 	var plain []apilog.Column
-	for _, c := range apilog.Columns {
+	for _, c := range columns {
 		// The name is written into the template's text: a word only.
 		if c == "" || strings.Trim(string(c), "abcdefghijklmnopqrstuvwxyz_") != "" {
 			return nil, fmt.Errorf("column %q: want a lower-case word", c)
@@ -119,7 +119,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer))
+	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer, h.columns))
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
@@ -178,11 +178,11 @@ func href(v url.Values) string {
 	return "./"
 }
 
-func buildPage(v view, p apilog.Page, viewer Viewer) *pageData {
+func buildPage(v view, p apilog.Page, viewer Viewer, columns []apilog.Column) *pageData {
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
-	for _, c := range apilog.Columns {
+	for _, c := range columns {
 		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none"}
 		next := apilog.Sort{Column: c}
 		if v.Sort.Column == c {

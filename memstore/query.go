@@ -16,6 +16,11 @@ import (
 
 // Query implements apilog.Store.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
+	}
 	q, err := q.Normalize()
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
@@ -25,11 +30,6 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	}
 	if err := ctx.Err(); err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
 	}
 	x := s.compile(&q)
 	rows, total, err := s.query(ctx, x)
@@ -63,9 +63,6 @@ const (
 	// row counts, and a time-ordered page is read from the chunks nearest
 	// its end of the time order, newest (or oldest) first.
 	StrategyTimeWalk Strategy = "time-walk"
-	// StrategyScan: every row must be tested before the page can be cut;
-	// the cut is chosen once the matches are counted.
-	StrategyScan Strategy = "scan"
 	// StrategyHeap: the page is cut from the matches with a bounded heap of
 	// the rows up to its end.
 	StrategyHeap Strategy = "heap"
@@ -81,18 +78,18 @@ const (
 // are cut by quickselect.
 const heapMax = 8192
 
-// strategy chooses how to answer x: the one place that decides. Before a
-// scan, total is known only when the slots alone decide it (counted);
-// after one (scanned), it is the number of matches.
-func (x *exec) strategy(total int, counted, scanned bool) Strategy {
+// strategy chooses how to answer x, given its total: the one place that
+// decides. The total is known before the rows are tested only when the
+// slots alone decide it (counted); then a time-ordered page is walked.
+// Otherwise every row is tested (scanned) and the page cut from the
+// matches.
+func (x *exec) strategy(total int, counted bool) Strategy {
 	off, end := x.Offset, x.Offset+x.Limit
 	switch {
 	case x.None:
 		return StrategyNone
-	case !scanned && counted && x.Query.Sort.Column == apilog.ColumnTime && min(end, total-off) <= heapMax:
+	case counted && x.Query.Sort.Column == apilog.ColumnTime && min(end, total-off) <= heapMax:
 		return StrategyTimeWalk
-	case !scanned:
-		return StrategyScan
 	case end <= heapMax:
 		return StrategyHeap
 	case total-off <= heapMax:
@@ -109,15 +106,14 @@ func (s *Store) query(ctx context.Context, x *exec) ([]uint32, int, error) {
 		return nil, 0, err
 	}
 	total, counted := s.count(x)
-	strategy := x.strategy(total, counted, false)
 	var matches []uint32
-	if strategy == StrategyScan {
+	if x.strategy(total, counted) != StrategyTimeWalk && !x.None {
 		if matches, err = s.filter(ctx, x); err != nil {
 			return nil, 0, err
 		}
-		total = len(matches)
-		strategy = x.strategy(total, true, true)
+		total, counted = len(matches), false
 	}
+	strategy := x.strategy(total, counted)
 	s.explain(x, strategy)
 	off := x.Offset
 	if strategy == StrategyNone || off >= total {
@@ -399,12 +395,7 @@ func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
 	var primary func(ca *chunk, ia uint32, cb *chunk, ib uint32) int
 	switch srt.Column.Kind() {
 	case apilog.KindKey:
-		rank := make([]int, len(s.slots))
-		for r, g := range x.KeyGroups {
-			for _, sl := range g {
-				rank[sl] = r
-			}
-		}
+		rank := x.KeyRank() // every slot a row in scope refers to is ranked
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
 			return srt.Directed(cmp.Compare(rank[ca.slot[ia]], rank[cb.slot[ib]]))
 		}

@@ -21,9 +21,11 @@ import (
 	"github.com/apilog/apilog"
 )
 
-// TextFields are the entry fields a store keeps as distinct values: what
-// [Dict.Values] is asked for.
-var TextFields = [...]apilog.Field{apilog.FieldMethod, apilog.FieldEndpoint, apilog.FieldError, apilog.FieldIP}
+// TextFields returns the entry fields a store keeps as distinct values:
+// what [Dict.Values] is asked for.
+func TextFields() []apilog.Field {
+	return []apilog.Field{apilog.FieldMethod, apilog.FieldEndpoint, apilog.FieldError, apilog.FieldIP}
+}
 
 // Slot is a key as rows refer to it: one key ID within one account. Name
 // and Prefix are the key's current ones, empty when the store does not know
@@ -163,7 +165,7 @@ func compileTerm(t *apilog.Term, d Dict, slots []Slot) Term {
 			out.Slots = append(out.Slots, s.ID)
 		}
 	}
-	for _, f := range TextFields {
+	for _, f := range TextFields() {
 		if t.Field != apilog.FieldAny && t.Field != f {
 			continue
 		}
@@ -197,10 +199,19 @@ func keyGroups(slots []Slot) [][]int64 {
 	return groups
 }
 
-// KeyRank returns the rank of every slot in KeyGroups, by slot ID: equal
-// keys share a rank. Slots the dictionary did not list are absent.
-func (p *Plan) KeyRank() map[int64]int {
-	rank := make(map[int64]int)
+// KeyRank returns the rank of every slot in KeyGroups, indexed by slot ID:
+// equal keys share a rank. Slots the dictionary did not list rank -1.
+func (p *Plan) KeyRank() []int {
+	var n int64
+	for _, g := range p.KeyGroups {
+		for _, s := range g {
+			n = max(n, s+1)
+		}
+	}
+	rank := make([]int, n)
+	for i := range rank {
+		rank[i] = -1
+	}
 	for i, g := range p.KeyGroups {
 		for _, s := range g {
 			rank[s] = i

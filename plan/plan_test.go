@@ -149,7 +149,7 @@ func TestCompileKeyOrder(t *testing.T) {
 	if diff := cmp.Diff(want, p.KeyGroups); diff != "" {
 		t.Errorf("key groups (-want +got):\n%s", diff)
 	}
-	if r := p.KeyRank(); r[5] != r[8] || r[4] != 0 || r[7] != 3 {
+	if r := p.KeyRank(); len(r) != 9 || r[5] != r[8] || r[4] != 0 || r[7] != 3 || r[0] != -1 {
 		t.Errorf("ranks %v", r)
 	}
 	if p := compile(t, apilog.Query{}); p.KeyGroups != nil {

@@ -439,7 +439,7 @@ func (pl *exec) term(t *plan.Term) {
 		}
 	}
 	add("e.key", t.Slots)
-	for _, f := range plan.TextFields {
+	for _, f := range plan.TextFields() {
 		add("e."+textFields[f].col, t.Values[f])
 	}
 	if len(t.Status) > 0 {

@@ -93,13 +93,15 @@ type Options struct {
 
 // Store is an apilog.Store on a SQLite database. Create it with Open.
 //
-// Lock order: a lock is only ever taken while holding the ones above it.
+// Lock order: a goroutine that holds one of these takes only those below
+// it, never one above.
 //
 //	mu (read-held by every method; Close takes it to mark the store closed)
 //	collectMu (one collect at a time)
 //	wmu (writes: Append, UpsertKey, DeleteKey, prunes, the checkpointer)
 //	gate (read-held by a query for its snapshot; drain waits for the old one)
-//	cache.mu (held briefly; never across a database call)
+//	cache.mu (briefly, and never while waiting for another lock; a query
+//	holds its read lock while it scans its page's rows)
 //
 // drain waits for the holders of the old gate while holding wmu (the
 // checkpointer) or collectMu (collect), so a query never takes wmu or
