@@ -277,6 +277,7 @@ func testModel(t *testing.T, f *fixture) {
 			}
 			e.IPHash = fmt.Sprintf("%02x%062x", rng.IntN(40), rng.IntN(1000))
 			e.Time = t0.Add(time.Duration(rng.IntN(72*60)) * time.Minute)
+			e.Duration = time.Duration(rng.IntN(40)) * time.Millisecond // ties, as real durations have
 			es = append(es, e)
 		}
 		f.add(es...)
@@ -308,6 +309,9 @@ func testModel(t *testing.T, f *fixture) {
 		}
 		if rng.IntN(5) == 0 {
 			q.KeyIDs = []string{pick("key_1", "key_2", "", "key_gone")}
+		}
+		if rng.IntN(4) == 0 {
+			q.MaxID = int64(1 + rng.IntN(2600)) // within the rows, or past them
 		}
 		f.query(q)
 		if i == 75 { // change keys midway: rows follow

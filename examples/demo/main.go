@@ -101,7 +101,7 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	}
 	// Block rather than drop, so the prefill keeps every row.
 	rec := apilog.NewRecorder(store, &apilog.RecorderOptions{BlockTimeout: 5 * time.Second})
-	api := newAPI(demoKeys, sleep)
+	api := newAPI(demoKeys, sleep, seed+2)
 	// The generator speaks through a proxy on this machine, which says who
 	// the client was in X-Forwarded-For.
 	mwOpts := apilog.MiddlewareOptions{
@@ -234,16 +234,16 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // latency is how long the fake API works on a request, so that the
 // Duration column tells a story: generations take seconds, a few are slow,
-// reads take milliseconds and refusals less.
-func latency(r *http.Request, status int) time.Duration {
-	ms := func(lo, hi int) time.Duration { return time.Duration(lo+mrand.IntN(hi-lo+1)) * time.Millisecond }
+// reads take milliseconds and refusals less. intn is a seeded source.
+func latency(r *http.Request, status int, intn func(int) int) time.Duration {
+	ms := func(lo, hi int) time.Duration { return time.Duration(lo+intn(hi-lo+1)) * time.Millisecond }
 	switch {
 	case status >= 400 && status < 500:
 		return ms(1, 8)
 	case status >= 500:
 		return ms(2000, 9000) // a timeout upstream
 	case r.Method == http.MethodPost:
-		if mrand.IntN(20) == 0 {
+		if intn(20) == 0 {
 			return ms(6000, 15000)
 		}
 		return ms(700, 4500)
@@ -252,21 +252,29 @@ func latency(r *http.Request, status int) time.Duration {
 }
 
 // newAPI is the fake image-generation API, with its own key check. It
-// works on each request for its latency, by calling wait.
-func newAPI(ks []demoKey, wait func(context.Context, time.Duration)) http.Handler {
+// works on each request for its latency, by calling wait; seed makes the
+// latencies the same on every run.
+func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64) http.Handler {
+	var mu sync.Mutex // handlers run at once; a rand.Rand is not safe for that
+	rng := mrand.New(mrand.NewPCG(seed, 11))
+	intn := func(n int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return rng.IntN(n)
+	}
 	bySecret := map[string]apilog.Key{}
 	for _, k := range ks {
 		bySecret[k.secret] = k.key
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-		wait(r.Context(), latency(r, status))
+		wait(r.Context(), latency(r, status, intn))
 		apilog.SetErrorCode(r.Context(), code)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg, "request_id": apilog.RequestID(r.Context())})
 	}
 	ok := func(w http.ResponseWriter, r *http.Request, status int, v any) {
-		wait(r.Context(), latency(r, status))
+		wait(r.Context(), latency(r, status, intn))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(v)
@@ -396,7 +404,7 @@ func record(ctx context.Context, rec *apilog.Recorder, opts apilog.MiddlewareOpt
 	var at time.Time
 	opts.Now = func() time.Time { return at }
 	ks := keys(now)
-	h := apilog.Middleware(rec, &opts)(newAPI(ks, func(_ context.Context, d time.Duration) { at = at.Add(d) }))
+	h := apilog.Middleware(rec, &opts)(newAPI(ks, func(_ context.Context, d time.Duration) { at = at.Add(d) }, seed))
 	for i := range n {
 		if ctx.Err() != nil {
 			return ctx.Err()
