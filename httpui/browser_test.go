@@ -167,10 +167,11 @@ func TestBrowser(t *testing.T) {
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows") && location.search === ""`)
 	run("next page", chromedp.Click(chromedp.CSS(`.pager a[rel=next]`)))
 	waitFor("page 2", `document.querySelector("#page-text").textContent === "Page 2 of 3"`)
-	if got := eval(`location.search`); got != "?max_id=1211&page=2" {
+	// 1201: the viewer's own last row; the other tenant's later rows are not its to count.
+	if got := eval(`location.search`); got != "?max_id=1201&page=2" {
 		t.Errorf("URL on page 2: %q, want the page and the pin of page 1", got)
 	}
-	if got := eval(`[...new FormData(document.querySelector("#rows")).entries()].filter(([k]) => k !== "id").map(e => e.join("=")).sort().join("&")`); got != "max_id=1211&page=2" {
+	if got := eval(`[...new FormData(document.querySelector("#rows")).entries()].filter(([k]) => k !== "id").map(e => e.join("=")).sort().join("&")`); got != "max_id=1201&page=2" {
 		t.Errorf("the export form sends %q, want the page and its pin", got)
 	}
 	if got := eval(`document.querySelector("thead th[data-col=status] a").getAttribute("href")`); got != "?sort=status&dir=asc" {
