@@ -61,16 +61,17 @@ const (
 	// range: the counts table gives the total and locates the page, and the
 	// time index is read from there.
 	StrategyTimeSeek Strategy = "time-seek"
-	// StrategyWalk: a view sorted by a column of few distinct values, with
-	// no filter at all: the values are walked in order and each value's
-	// rows read off its index, groups before the page skipped by count.
+	// StrategyWalk: a view sorted by a column other than time, with no
+	// filter at all: the column's values (or, for durations, groups of
+	// them) are walked in order and each one's rows read off its index,
+	// groups before the page skipped by count.
 	StrategyWalk Strategy = "walk"
 	// StrategyWalkFiltered: as StrategyWalk, testing each row against the
 	// filters, when the matches are a large enough share of the rows.
 	StrategyWalkFiltered Strategy = "walk-filtered"
-	// StrategyIndexScan: a view sorted by a column of nearly unique values
-	// (time, duration): its index is read in order, testing each row, until
-	// the page is full; one stream per account, merged.
+	// StrategyIndexScan: a view sorted by time, filtered: the time index is
+	// read in order, testing each row, until the page is full; one stream
+	// per account, merged.
 	StrategyIndexScan Strategy = "index-scan"
 	// StrategySort: the matches are few enough to collect from the
 	// filters' indexes and sort.
@@ -610,11 +611,25 @@ func (pl *exec) keySortPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]
 	return windowOf(rows, off, limit, func(m match) int64 { return m.id }), nil
 }
 
+// scanned is a row's ID, its value of the sort column and its time.
+type scanned struct{ id, v, ts int64 }
+
+func scanValue(sc scanFunc) (x scanned, err error) { return x, sc(&x.id, &x.v, &x.ts) }
+
+func scannedID(x scanned) int64 { return x.id }
+
+// valueOrder is the query's order over scanned rows of a number column.
+func (pl *exec) valueOrder(a, b scanned) int {
+	if c := pl.Query.Sort.Directed(cmp.Compare(a.v, b.v)); c != 0 {
+		return c
+	}
+	return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
+}
+
 // scanPage returns the IDs of rows [off, off+limit) of a view sorted by a
-// column read in index order (time, duration), testing each row against the
-// filters: one stream per account, each from its part of the index, merged.
+// column read in index order (time), testing each row against the filters:
+// one stream per account, each from its part of the index, merged.
 func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	type scanned struct{ id, v, ts int64 }
 	col, dir := "e."+pl.sort.col, pl.direction()
 	order := col + dir + ", e.ts DESC, e.id DESC"
 	if pl.sort.col == "ts" {
@@ -630,9 +645,7 @@ func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 		if len(accounts) == 1 {
 			skip = off // one stream: SQLite skips on the index
 		}
-		s, err := queryAll(ctx, tx, query, append(args, off+limit-skip, skip), func(sc scanFunc) (x scanned, err error) {
-			return x, sc(&x.id, &x.v, &x.ts)
-		})
+		s, err := queryAll(ctx, tx, query, append(args, off+limit-skip, skip), scanValue)
 		if err != nil {
 			return nil, err
 		}
@@ -641,15 +654,9 @@ func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 	if len(accounts) == 1 {
 		off = 0
 	} else {
-		srt := pl.Query.Sort
-		slices.SortFunc(all, func(a, b scanned) int {
-			if c := srt.Directed(cmp.Compare(a.v, b.v)); c != 0 {
-				return c
-			}
-			return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
-		})
+		slices.SortFunc(all, pl.valueOrder)
 	}
-	return windowOf(all, off, limit, func(x scanned) int64 { return x.id }), nil
+	return windowOf(all, off, limit, scannedID), nil
 }
 
 // rows reads the entries with ids, in that order, joined with their keys.

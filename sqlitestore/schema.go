@@ -21,7 +21,7 @@ const (
 	idxEndpoint = "entries_endpoint" // (endpoint, ts >> 30)
 	idxError    = "entries_error"    // (error, ts >> 30)
 	idxIP       = "entries_ip"       // (ip, ts >> 30)
-	idxDuration = "entries_duration" // (account, duration, ts)
+	idxDuration = "entries_duration" // (account, durationGroup, ts, duration)
 )
 
 // Kinds of interned values in the strs table.
@@ -46,9 +46,9 @@ var textFields = map[apilog.Field]struct {
 }
 
 // How a column's rows are read in order: by walking its distinct values
-// (few of them: keys, methods, endpoints, status codes...), each value's
-// rows off an index that ends in the time; or by scanning one index in the
-// column's order (times and durations, which are nearly unique).
+// (few of them: keys, methods, endpoints, status codes, duration groups),
+// each value's rows off an index that ends in the time; or by scanning one
+// index in the column's order (times, which are nearly unique).
 type access int
 
 const (
@@ -56,19 +56,28 @@ const (
 	scanIndex
 )
 
+// durationGroup is the leading value of the duration index: the number of
+// decimal digits of the duration and its first digit. It must be written as
+// the migration writes it for SQLite to use the index.
+const durationGroup = "(length(duration) * 10 + substr(duration, 1, 1))"
+
 // sortColumn is a column of apilog.Columns as this schema sorts it.
 type sortColumn struct {
 	col    string // the entries column
 	index  string
 	access access
+	// group is, for a number column walked by value, the SQL of the value
+	// its index leads with: the column itself, or a coarser one
+	// (durationGroup) whose rows are sorted by the column within.
+	group string
 }
 
 // numberColumns are the KindNumber columns; the text columns are sorted by
 // their textFields entry and the API column by its key slots.
 var numberColumns = map[apilog.Column]sortColumn{
-	apilog.ColumnStatus:   {"status", idxStatus, walkValues},
-	apilog.ColumnDuration: {"duration", idxDuration, scanIndex},
-	apilog.ColumnTime:     {"ts", idxTime, scanIndex},
+	apilog.ColumnStatus:   {"status", idxStatus, walkValues, "status"},
+	apilog.ColumnDuration: {"duration", idxDuration, walkValues, durationGroup},
+	apilog.ColumnTime:     {"ts", idxTime, scanIndex, ""},
 }
 
 // sortColumnOf returns how c is sorted, or an error for a column this
@@ -77,10 +86,10 @@ var numberColumns = map[apilog.Column]sortColumn{
 func sortColumnOf(c apilog.Column) (sortColumn, error) {
 	switch c.Kind() {
 	case apilog.KindKey:
-		return sortColumn{"key", idxKey, walkValues}, nil
+		return sortColumn{"key", idxKey, walkValues, ""}, nil
 	case apilog.KindText:
 		if f, ok := textFields[c.Field()]; ok {
-			return sortColumn{f.col, f.index, walkValues}, nil
+			return sortColumn{f.col, f.index, walkValues, ""}, nil
 		}
 	case apilog.KindNumber:
 		if sc, ok := numberColumns[c]; ok {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -222,7 +223,7 @@ func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 				continue
 			}
 		}
-		ids, err := g.rows(ctx, tx, from, skip, limit-len(out))
+		ids, err := pl.groupRows(ctx, tx, g, from, skip, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -236,6 +237,11 @@ func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 // index that ends in ts >> 30 and sorted exactly within each such second.
 const groupOrder = " ORDER BY ts >> 30 DESC, ts DESC, id DESC"
 
+// exact reports whether a group's rows share the sort column's value, so
+// that they are in time order; otherwise (duration groups) they are sorted
+// by the column first.
+func (pl *exec) exact() bool { return pl.sort.group == "" || pl.sort.group == pl.sort.col }
+
 func (g group) count(ctx context.Context, tx *sql.Tx, from string) (int, error) {
 	n := 0
 	for _, p := range g {
@@ -248,8 +254,11 @@ func (g group) count(ctx context.Context, tx *sql.Tx, from string) (int, error) 
 	return n, nil
 }
 
-// rows returns the IDs of the group's rows [skip, skip+limit) in order.
-func (g group) rows(ctx context.Context, tx *sql.Tx, from string, skip, limit int) ([]int64, error) {
+// groupRows returns the IDs of the group's rows [skip, skip+limit) in order.
+func (pl *exec) groupRows(ctx context.Context, tx *sql.Tx, g group, from string, skip, limit int) ([]int64, error) {
+	if !pl.exact() {
+		return pl.sortedRows(ctx, tx, g, from, skip, limit)
+	}
 	if len(g) == 1 {
 		p := g[0]
 		cond, args := p.cond, p.args
@@ -287,23 +296,49 @@ func (g group) rows(ctx context.Context, tx *sql.Tx, from string, skip, limit in
 	return window(merged, skip, limit), nil
 }
 
+// sortedRows is groupRows for a group of several values of the sort column (a
+// duration group): SQLite sorts the group's index entries, which hold the
+// value, by the value and then the time.
+func (pl *exec) sortedRows(ctx context.Context, tx *sql.Tx, g group, from string, skip, limit int) ([]int64, error) {
+	order := " ORDER BY " + pl.sort.col + pl.direction() + ", ts DESC, id DESC"
+	var all []scanned
+	for _, p := range g {
+		lim, off := skip+limit, 0
+		if len(g) == 1 {
+			lim, off = limit, skip // one stream: SQLite skips
+		}
+		s, err := queryAll(ctx, tx, "SELECT id, "+pl.sort.col+", ts FROM "+from+" WHERE "+p.cond+order+" LIMIT ? OFFSET ?",
+			append(slices.Clip(p.args), lim, off), scanValue)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, s...)
+	}
+	if len(g) == 1 {
+		return windowOf(all, 0, limit, scannedID), nil
+	}
+	slices.SortFunc(all, pl.valueOrder)
+	return windowOf(all, skip, limit, scannedID), nil
+}
+
 // groups returns an iterator over the groups of the sort column in order.
 func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, error), error) {
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	switch col := pl.Query.Sort.Column; {
-	case col == apilog.ColumnStatus:
-		prev, done := -1, false
+	case col.Kind() == apilog.KindNumber && pl.sort.group != "":
+		value := pl.sort.group
+		prev, done := int64(-1), false
 		if desc {
-			prev = apilog.MaxStatus + 1
+			prev = math.MaxInt64
 		}
 		accounts := pl.accounts()
 		return func() (group, bool, error) {
 			if done {
 				return nil, false, nil
 			}
-			query := "SELECT min(status) FROM entries WHERE account = ? AND status > ?"
+			query := "SELECT min(" + value + ") FROM entries WHERE account = ? AND " + value + " > ?"
 			if desc {
-				query = "SELECT max(status) FROM entries WHERE account = ? AND status < ?"
+				query = "SELECT max(" + value + ") FROM entries WHERE account = ? AND " + value + " < ?"
 			}
 			// The next status of each account in scope; the group is the
 			// accounts that have the first of them.
@@ -323,14 +358,14 @@ func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 			}
 			first := slices.Collect(maps.Values(next))
 			if desc {
-				prev = int(slices.Max(first))
+				prev = slices.Max(first)
 			} else {
-				prev = int(slices.Min(first))
+				prev = slices.Min(first)
 			}
 			var g group
-			for acct, st := range next {
-				if int(st) == prev {
-					g = append(g, probe{"account = ? AND status = ?", []any{acct, prev}})
+			for acct, v := range next {
+				if v == prev {
+					g = append(g, probe{"account = ? AND " + value + " = ?", []any{acct, prev}})
 				}
 			}
 			return g, true, nil
