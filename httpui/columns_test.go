@@ -102,7 +102,7 @@ func TestColumns(t *testing.T) {
 	if !plain[apilog.ColumnDuration] || !plain[apilog.ColumnMethod] {
 		t.Errorf("plain columns %v, want duration and method among them", plain)
 	}
-	if body := get(t, h, "/").Body.String(); !strings.Contains(body, "<td data-col=duration>1.12 s</td>") {
+	if body := get(t, h, "/").Body.String(); !strings.Contains(body, "<td data-col=duration class=num>1.12 s</td>") {
 		t.Error(`the page has no duration cell "1.12 s"`)
 	}
 }

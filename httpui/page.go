@@ -55,6 +55,7 @@ func (r *rowData) Text(c apilog.Column) string { return c.Text(r.Row) }
 // columnData is a column's header.
 type columnData struct {
 	Name     apilog.Column
+	Num      bool // a plain cell of numbers: right-aligned, as the cells are
 	Label    string
 	Dir      apilog.Direction // of a first click
 	Href     string
@@ -92,11 +93,22 @@ func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, e
 			fmt.Fprintf(&b, `{{template "cell-%s" .}}`, c)
 			continue
 		}
-		fmt.Fprintf(&b, `<td data-col=%s>{{.Text %q}}</td>`, c, c)
+		class := ""
+		if numeric(c, []apilog.Column{c}) {
+			class = " class=num"
+		}
+		fmt.Fprintf(&b, `<td data-col=%s%s>{{.Text %q}}</td>`, c, class, c)
 		plain = append(plain, c)
 	}
 	_, err := t.New("cells").Parse(b.String())
 	return plain, err
+}
+
+// numeric reports whether c is a plain column of numbers, whose header and
+// cells are right-aligned (class num): a rule of the column's kind, so that
+// a column added later needs no style of its own.
+func numeric(c apilog.Column, plain []apilog.Column) bool {
+	return c.Kind() == apilog.KindNumber && slices.Contains(plain, c)
 }
 
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -119,7 +131,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer, h.columns))
+	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer, h.columns, h.plain))
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
@@ -178,12 +190,12 @@ func href(v url.Values) string {
 	return "./"
 }
 
-func buildPage(v view, p apilog.Page, viewer Viewer, columns []apilog.Column) *pageData {
+func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Column) *pageData {
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
 	for _, c := range columns {
-		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none"}
+		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none", Num: numeric(c, plain)}
 		next := apilog.Sort{Column: c}
 		if v.Sort.Column == c {
 			col.AriaSort, col.Arrow = "ascending", "▲"

@@ -163,7 +163,10 @@
       const col = th.dataset.col, td = el("td", { "data-col": col });
       // hasOwn: a column named like an Object method is still a column.
       if (Object.hasOwn(draw, col)) td.append(...draw[col](r));
-      else td.textContent = r.cells && Object.hasOwn(r.cells, col) ? r.cells[col] : "";
+      else {
+        td.textContent = r.cells && Object.hasOwn(r.cells, col) ? r.cells[col] : "";
+        if (th.classList.contains("num")) td.className = "num";
+      }
       tr.append(td);
     }
     return tr;
