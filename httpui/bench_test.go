@@ -15,7 +15,6 @@ import (
 
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
-	"github.com/apilog/apilog/memstore"
 	"github.com/apilog/apilog/sqlitestore"
 )
 
@@ -133,18 +132,7 @@ func TestAssetSize(t *testing.T) {
 // takes minutes to build). Markup a column adds to every row adds up:
 // data-col on each cell is 8 KB of it.
 func TestPageSize(t *testing.T) {
-	s := memstore.New(nil)
-	t.Cleanup(func() { s.Close() })
-	g := apilogtest.NewSynthetic(1, apilogtest.BenchAccount, 200, apilogtest.BenchStart)
-	ctx := context.Background()
-	for _, k := range g.Keys {
-		if err := s.UpsertKey(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Append(ctx, g.Entries(2000)); err != nil {
-		t.Fatal(err)
-	}
+	s := syntheticStore(t, 1, apilogtest.BenchAccount, 200, apilogtest.BenchStart)
 	h := newHandler(t, s, &httpui.Options{
 		Authorize: func(*http.Request) (httpui.Viewer, error) {
 			return httpui.Viewer{Account: apilogtest.BenchAccount}, nil

@@ -301,7 +301,7 @@ func TestBrowser(t *testing.T) {
 
 	if *updateScreenshot {
 		// The README's picture, of rows like a real API's.
-		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, syntheticStore(t), &httpui.Options{
+		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, syntheticStore(t, 7, "acct_a", 12, t0.Add(55*time.Minute)), &httpui.Options{
 			Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
 		})))
 		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
@@ -316,13 +316,13 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
-// syntheticStore returns a store of 2,000 rows of acct_a like a real API's
-// (apilogtest.Synthetic), ending a few minutes before the test's clock.
-func syntheticStore(t *testing.T) *memstore.Store {
+// syntheticStore returns a store of 2,000 rows of account like a real
+// API's (apilogtest.Synthetic, with seed and nkeys keys), from start on.
+func syntheticStore(t *testing.T, seed uint64, account string, nkeys int, start time.Time) *memstore.Store {
 	t.Helper()
 	s := memstore.New(nil)
 	t.Cleanup(func() { s.Close() })
-	g := apilogtest.NewSynthetic(7, "acct_a", 12, t0.Add(55*time.Minute))
+	g := apilogtest.NewSynthetic(seed, account, nkeys, start)
 	ctx := context.Background()
 	for _, k := range g.Keys {
 		if err := s.UpsertKey(ctx, k); err != nil {
