@@ -2,7 +2,7 @@
 --
 -- Durations are nearly unique, so an index on them takes each new row at
 -- a random place: 1,000 rows a batch dirtied about as many pages, and
--- ingest fell by 40%. So, like the other indexes, this one leads with a
+-- ingest fell by 35-55%. So, like the other indexes, this one leads with a
 -- value of few distinct values and ends in the time, and new rows land at
 -- the end of their value's range: the duration's number of decimal digits
 -- and its first digit (1.33 s, 1,330,000,000 ns, is 101), nine values per
