@@ -53,6 +53,8 @@ type QueryError struct {
 	Message string // what is wrong, for the person who typed it; no package names
 }
 
+// Error returns the message with the part it is about, for logs; a page
+// shows Param and Message itself.
 func (e *QueryError) Error() string {
 	return "apilog: bad query: " + string(e.Param) + ": " + e.Message
 }

@@ -41,7 +41,6 @@ type pageData struct {
 
 // rowData is a row as the cell templates (templates/cell.html) need it.
 type rowData struct {
-	ID  int64
 	Row *apilog.Row
 
 	Color, Means     string // of the status class
@@ -94,7 +93,7 @@ func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, e
 			continue
 		}
 		class := ""
-		if numeric(c, []apilog.Column{c}) {
+		if numeric(c) {
 			class = " class=num"
 		}
 		fmt.Fprintf(&b, `<td data-col=%s%s>{{.Text %q}}</td>`, c, class, c)
@@ -104,12 +103,10 @@ func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, e
 	return plain, err
 }
 
-// numeric reports whether c is a plain column of numbers, whose header and
-// cells are right-aligned (class num): a rule of the column's kind, so that
+// numeric reports whether a plain column holds numbers, so that its header
+// and cells are right-aligned (class num): a rule of the column's kind, and
 // a column added later needs no style of its own.
-func numeric(c apilog.Column, plain []apilog.Column) bool {
-	return c.Kind() == apilog.KindNumber && slices.Contains(plain, c)
-}
+func numeric(c apilog.Column) bool { return c.Kind() == apilog.KindNumber }
 
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
@@ -195,7 +192,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
 	for _, c := range columns {
-		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none", Num: numeric(c, plain)}
+		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none", Num: numeric(c) && slices.Contains(plain, c)}
 		next := apilog.Sort{Column: c}
 		if v.Sort.Column == c {
 			col.AriaSort, col.Arrow = "ascending", "▲"
@@ -276,7 +273,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 		r := &p.Rows[i]
 		c := apilog.ClassOf(r.Status)
 		d.Rows[i] = rowData{
-			ID: r.ID, Row: r,
+			Row:   r,
 			Color: c.Color(), Means: c.Meaning(),
 			IPShort: r.IPHash[:min(12, len(r.IPHash))],
 			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),

@@ -158,14 +158,14 @@ func parseView(v url.Values) (view, error) {
 	if w.Page, err = apilog.ParsePage(v.Get("page")); err != nil {
 		return view{}, err
 	}
-	if s := v.Get("max_id"); s != "" {
+	if s := v.Get(string(apilog.ParamMaxID)); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 || s[0] == '+' {
 			return view{}, badParam(apilog.ParamMaxID, "%q: want a row ID, a whole number from 1", s)
 		}
 		w.MaxID = n
 	}
-	if s := v.Get("asof"); s != "" {
+	if s := v.Get(string(paramAsOf)); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
 			return view{}, badParam(paramAsOf, "%q: want an RFC 3339 time", s)
@@ -279,7 +279,7 @@ func (w view) values(set map[string][]string) url.Values {
 }
 
 // pinParams are the URL parameters of a view's pin (see view.pin).
-var pinParams = [...]string{"max_id", "asof"}
+var pinParams = [...]string{string(apilog.ParamMaxID), string(paramAsOf)}
 
 // pin returns the parameters that pin the rows of page p of the view, which
 // the links to its other pages (page 1 included) and its exports carry:
@@ -289,10 +289,10 @@ var pinParams = [...]string{"max_id", "asof"}
 func (w view) pin(p apilog.Page) url.Values {
 	v := url.Values{}
 	if p.MaxID > 0 {
-		v.Set("max_id", strconv.FormatInt(p.MaxID, 10))
+		v.Set(string(apilog.ParamMaxID), strconv.FormatInt(p.MaxID, 10))
 	}
 	if w.relative() && !w.at.IsZero() {
-		v.Set("asof", w.at.UTC().Format(time.RFC3339Nano))
+		v.Set(string(paramAsOf), w.at.UTC().Format(time.RFC3339Nano))
 	}
 	return v
 }

@@ -119,10 +119,10 @@ func New(opts *Options) *Store {
 	for _, d := range []*dict{&s.accounts, &s.methods, &s.endpoints, &s.errCodes, &s.ipHashes} {
 		*d = newDict()
 	}
-	if opts != nil && opts.Clock != nil {
-		s.clock = opts.Clock
-	}
 	if opts != nil {
+		if opts.Clock != nil {
+			s.clock = opts.Clock
+		}
 		s.explainFn = opts.Explain
 	}
 	s.slotFor(0, "") // slot 0: no account, no key; never matches a query

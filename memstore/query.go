@@ -229,19 +229,25 @@ func (d dictView) Slots() iter.Seq[plan.Slot] {
 	}
 }
 
-// dictOf returns the dictionary of a text field.
+// textFields are the interned text fields: their dictionary and their
+// chunk column, for matching a search (plan.TextFields) and for sorting.
+var textFields = map[apilog.Field]struct {
+	dict func(s *Store) *dict
+	col  func(c *chunk) *[chunkSize]uint32
+}{
+	apilog.FieldMethod:   {func(s *Store) *dict { return &s.methods }, func(c *chunk) *[chunkSize]uint32 { return &c.method }},
+	apilog.FieldEndpoint: {func(s *Store) *dict { return &s.endpoints }, func(c *chunk) *[chunkSize]uint32 { return &c.endpoint }},
+	apilog.FieldError:    {func(s *Store) *dict { return &s.errCodes }, func(c *chunk) *[chunkSize]uint32 { return &c.errCode }},
+	apilog.FieldIP:       {func(s *Store) *dict { return &s.ipHashes }, func(c *chunk) *[chunkSize]uint32 { return &c.ipHash }},
+}
+
+// dictOf returns the dictionary of a text field; an empty one for a field
+// this store does not keep.
 func (s *Store) dictOf(f apilog.Field) *dict {
-	switch f {
-	case apilog.FieldMethod:
-		return &s.methods
-	case apilog.FieldEndpoint:
-		return &s.endpoints
-	case apilog.FieldError:
-		return &s.errCodes
-	case apilog.FieldIP:
-		return &s.ipHashes
+	if tf, ok := textFields[f]; ok {
+		return tf.dict(s)
 	}
-	panic(fmt.Sprintf("memstore: no dictionary for field %v", f)) // plan.TextFields lists the four
+	return &dict{}
 }
 
 // compile compiles q and turns the plan into lookup tables.
@@ -249,8 +255,8 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	account, scoped := s.accounts.ids[q.Account]
 	d := dictView{s: s, account: account, scoped: scoped, every: q.AllAccounts}
 	x := &exec{Plan: plan.Compile(*q, d), end: s.n, last: math.MaxInt64}
-	if x.MaxID > 0 && x.MaxID < int64(s.n) {
-		x.end = int(x.MaxID) // row i has ID i+1
+	if m := q.MaxID; m > 0 && m < int64(s.n) {
+		x.end = int(m) // row i has ID i+1
 	}
 	if !x.ToOpen {
 		x.last = x.To - 1
@@ -380,14 +386,6 @@ var numbers = map[apilog.Column]func(c *chunk, j uint32) int64{
 	apilog.ColumnTime:     func(c *chunk, j uint32) int64 { return c.time[j] },
 }
 
-// texts are the chunk columns of the text fields.
-var texts = map[apilog.Field]func(c *chunk) *[chunkSize]uint32{
-	apilog.FieldMethod:   func(c *chunk) *[chunkSize]uint32 { return &c.method },
-	apilog.FieldEndpoint: func(c *chunk) *[chunkSize]uint32 { return &c.endpoint },
-	apilog.FieldError:    func(c *chunk) *[chunkSize]uint32 { return &c.errCode },
-	apilog.FieldIP:       func(c *chunk) *[chunkSize]uint32 { return &c.ipHash },
-}
-
 // order returns the comparison of row indexes under x's sort, the same order
 // as Sort.Compare on the joined rows, by the column's kind.
 func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
@@ -400,11 +398,11 @@ func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
 			return srt.Directed(cmp.Compare(rank[ca.slot[ia]], rank[cb.slot[ib]]))
 		}
 	case apilog.KindText:
-		col, ok := texts[srt.Column.Field()]
+		tf, ok := textFields[srt.Column.Field()]
 		if !ok {
 			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
 		}
-		d, text := s.dictOf(srt.Column.Field()), srt.TextOrder()
+		col, d, text := tf.col, tf.dict(s), srt.TextOrder()
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
 			va, vb := col(ca)[ia], col(cb)[ib]
 			if va == vb {

@@ -80,9 +80,6 @@ type Plan struct {
 	Slots    []int64 // nil: any slot in scope; else the key filter's slots, maybe none
 	Terms    []Term
 
-	// MaxID leaves out rows with a greater ID when above 0.
-	MaxID int64
-
 	// KeyGroups is the order of the API column, ascending: the slots of
 	// keys that sort equal, group by group. Set only when the sort is by the
 	// API column; see KeyRank.
@@ -95,7 +92,7 @@ type Plan struct {
 // Compile returns the plan of q over d. q must be normalized (see
 // [apilog.Query.Normalize]) and have Now set.
 func Compile(q apilog.Query, d Dict) *Plan {
-	p := &Plan{Query: q, MaxID: q.MaxID, From: 0, To: math.MaxInt64, FromOpen: true, ToOpen: true}
+	p := &Plan{Query: q, From: 0, To: math.MaxInt64, FromOpen: true, ToOpen: true}
 	p.Offset, p.Limit = apilog.Window(q.Page, q.PageSize)
 	epoch, end := time.Unix(0, 0), time.Unix(0, math.MaxInt64)
 	if !q.From.IsZero() && q.From.After(epoch) {

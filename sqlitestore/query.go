@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -191,7 +192,8 @@ const maxExcess = 10_000
 type exec struct {
 	*plan.Plan
 	s     *Store
-	acct  int64 // 0 for all accounts
+	acct  int64   // 0 for all accounts
+	accts []int64 // the accounts in scope: acct, or every one
 	sort  sortColumn
 	where []string // besides the account, the time range and the bound
 	args  []any
@@ -232,7 +234,7 @@ type dict struct{ pl *exec }
 func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
 	return func(yield func(int64, string) bool) {
 		c := &d.pl.s.cache
-		for _, acct := range d.pl.accountsLocked() {
+		for _, acct := range d.pl.accts {
 			for _, id := range c.byKind[[2]int64{acct, textFields[f].kind}] {
 				if !yield(id, c.strs[id].value) {
 					return
@@ -273,6 +275,10 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		return nil, err
 	}
 	s.cache.mu.RLock()
+	pl.accts = []int64{pl.acct}
+	if pl.acct == 0 {
+		pl.accts = slices.Sorted(maps.Keys(s.cache.accountNames))
+	}
 	pl.Plan = plan.Compile(*q, dict{pl})
 	s.cache.mu.RUnlock()
 	if pl.None {
@@ -294,7 +300,7 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 	for i := range pl.Terms {
 		pl.term(&pl.Terms[i])
 	}
-	if pl.MaxID > 0 && pl.MaxID < last {
+	if pl.Query.MaxID > 0 && pl.Query.MaxID < last {
 		if err := pl.bound(ctx, tx, last); err != nil {
 			return nil, err
 		}
@@ -311,23 +317,23 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
 	if len(pl.where) > 0 {
 		pl.where = append(pl.where, "e.id <= ?")
-		pl.args = append(pl.args, pl.MaxID)
+		pl.args = append(pl.args, pl.Query.MaxID)
 		return nil
 	}
-	if last-pl.MaxID > maxExcess {
+	if last-pl.Query.MaxID > maxExcess {
 		conds, args := pl.conds(pl.acct) // before bounded is set: without the bound
 		query := "SELECT count(*) FROM entries e NOT INDEXED WHERE e.id > ?"
 		if len(conds) > 0 {
 			query += " AND " + strings.Join(conds, " AND ")
 		}
 		pl.bounded = true
-		return tx.QueryRowContext(ctx, query, append([]any{pl.MaxID}, args...)...).Scan(&pl.pastN)
+		return tx.QueryRowContext(ctx, query, append([]any{pl.Query.MaxID}, args...)...).Scan(&pl.pastN)
 	}
 	pl.bounded = true
 	// The account and the range are tested here, not in SQL, which might
 	// read the account's whole time index instead of the row ID's range.
 	type past struct{ id, ts, acct int64 }
-	rows, err := queryAll(ctx, tx, "SELECT id, ts, account FROM entries WHERE id > ?", []any{pl.MaxID},
+	rows, err := queryAll(ctx, tx, "SELECT id, ts, account FROM entries WHERE id > ?", []any{pl.Query.MaxID},
 		func(sc scanFunc) (p past, err error) { return p, sc(&p.id, &p.ts, &p.acct) })
 	if err != nil {
 		return err
@@ -342,26 +348,8 @@ func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
 	return nil
 }
 
-// accounts returns the IDs of the accounts in scope.
-func (pl *exec) accounts() []int64 {
-	pl.s.cache.mu.RLock()
-	defer pl.s.cache.mu.RUnlock()
-	return pl.accountsLocked()
-}
-
-// accountsLocked is accounts for a caller that holds the cache's read lock.
-func (pl *exec) accountsLocked() []int64 {
-	if pl.acct != 0 {
-		return []int64{pl.acct}
-	}
-	c := &pl.s.cache
-	ids := make([]int64, 0, len(c.accountNames))
-	for id := range c.accountNames {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+// accounts returns the IDs of the accounts in scope, read once by compile.
+func (pl *exec) accounts() []int64 { return pl.accts }
 
 // loadKeys reads the key slots in scope with their state at now.
 func (pl *exec) loadKeys(ctx context.Context, tx *sql.Tx, now time.Time) error {
@@ -512,7 +500,7 @@ func (pl *exec) conds(acct int64) ([]string, []any) {
 	}
 	if pl.bounded {
 		conds = append(conds, "e.id <= ?")
-		args = append(args, pl.MaxID)
+		args = append(args, pl.Query.MaxID)
 	}
 	return append(conds, pl.where...), append(args, pl.args...)
 }

@@ -37,7 +37,7 @@ func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 	}
 	var ids []int64
 	for i, x := range xs {
-		if x.id > pl.MaxID {
+		if x.id > pl.Query.MaxID {
 			continue
 		}
 		// Its rank among the rows within the bound: its place in the view
@@ -392,7 +392,7 @@ func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 	}
 	f := textFields[pl.Query.Sort.Column.Field()]
 	c := &pl.s.cache
-	accounts := pl.accounts() // before the read lock: it takes it too
+	accounts := pl.accounts()
 	var ids []int64
 	for _, acct := range accounts {
 		ids = append(ids, c.sorted(acct, f.kind)...)
