@@ -305,6 +305,7 @@ func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64
 		fail(w, r, http.StatusNotFound, "BSE4040", "no such image")
 	})
 	mux.HandleFunc("GET /v1/images/latest", func(w http.ResponseWriter, r *http.Request) {
+		wait(r.Context(), latency(r, http.StatusFound, intn))
 		http.Redirect(w, r, "/v1/generate/image/img_latest", http.StatusFound)
 	})
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
