@@ -1,0 +1,482 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/jackc/pgx/v5"
+)
+
+// A batch is written in one transaction that
+//
+//  1. takes a shared advisory lock whose key holds the entry sequence's
+//     current value (its floor; see floorKey), so that a query can tell
+//     which IDs may still commit below the ones it sees;
+//  2. reserves the batch's row IDs from the sequence, so that Append knows
+//     them without reading them back;
+//  3. copies the rows in (COPY);
+//  4. adds the batch to the counts and last-ID tables, in this writer's
+//     shard and in sorted key order, last, so that the rows it locks are
+//     held for the commit only.
+//
+// Accounts, key slots and values are interned before, each in a statement
+// of its own that commits at once: a value another process adds at the
+// same moment is found by re-reading it, and one interned for a batch that
+// then fails costs a few bytes and nothing else.
+
+// reservation is what an Append whose commit may have happened needs to
+// find out whether it did: the IDs it reserved and where its first row is.
+type reservation struct {
+	ids     []int64
+	account int64
+	ts      int64
+	floor   int64
+}
+
+// Append stores entries in one transaction; see [apilog.Store.Append]. It
+// returns after the commit. When the commit's outcome is unknown (the
+// connection broke during it), Append returns the error and remembers the
+// batch: called again with the same entries, as the Recorder does, it
+// first finds out whether the batch was stored, so a retry never stores it
+// twice.
+func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
+	release, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgstore: append: %w", err)
+	}
+	for i := range entries {
+		if err := entries[i].Validate(); err != nil {
+			return fmt.Errorf("pgstore: append: entry %d: %w", i, err)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	digest := digestOf(entries)
+	s.unsureMu.Lock()
+	r, unsure := s.unsure[digest]
+	s.unsureMu.Unlock()
+	if unsure {
+		done, err := s.committed(ctx, r)
+		if err != nil {
+			return fmt.Errorf("pgstore: append %d entries: finding out whether an earlier attempt was stored: %w", len(entries), err)
+		}
+		s.unsureMu.Lock()
+		delete(s.unsure, digest)
+		s.unsureMu.Unlock()
+		if done {
+			for i := range entries {
+				entries[i].ID = r.ids[i]
+			}
+			return nil
+		}
+	}
+	ids, err := s.append(ctx, entries, digest)
+	if err != nil {
+		return fmt.Errorf("pgstore: append %d entries: %w", len(entries), err)
+	}
+	for i := range entries {
+		entries[i].ID = ids[i]
+	}
+	return nil
+}
+
+func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]byte) ([]int64, error) {
+	in, err := s.intern(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensurePartitions(ctx, entries); err != nil {
+		return nil, err
+	}
+	shard := <-s.shards
+	defer func() { s.shards <- shard }()
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var floor int64
+	if err := tx.QueryRow(ctx, s.sql("SELECT last_value FROM {s}.entries_id_seq")).Scan(&floor); err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock_shared($1)", s.floorKey(floor))
+	ids := make([]int64, 0, len(entries))
+	b.Queue(s.sql("SELECT nextval('{s}.entries_id_seq') FROM generate_series(1, $1)"), len(entries)).Query(func(rows pgx.Rows) error {
+		var id int64
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { ids = append(ids, id); return nil })
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	if len(ids) != len(entries) {
+		return nil, fmt.Errorf("reserved %d row IDs for %d entries", len(ids), len(entries))
+	}
+	rows := make([][]any, len(entries))
+	for i := range entries {
+		e := &entries[i]
+		rows[i] = []any{ids[i], e.Time.UnixNano(), int64(e.Duration), in.account(e), in.slot(e),
+			in.str(e, kindMethod), in.str(e, kindEndpoint), in.str(e, kindError), in.str(e, kindIP),
+			int16(e.Status), []byte(e.RequestID)}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.opts.Schema, "entries"}, entryColumns, pgx.CopyFromRows(rows)); err != nil {
+		return nil, err
+	}
+	if err := s.summarize(ctx, tx, entries, ids, in, shard); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// The commit may have reached the server before the connection
+		// broke: remember the batch, so that a retry asks before it writes.
+		s.unsureMu.Lock()
+		s.unsure[digest] = reservation{ids: ids, account: in.account(&entries[0]), ts: entries[0].Time.UnixNano(), floor: floor}
+		s.unsureMu.Unlock()
+		return nil, err
+	}
+	return ids, nil
+}
+
+var entryColumns = []string{"id", "ts", "duration", "account", "key", "method", "endpoint", "error", "ip", "status", "request_id"}
+
+// committed reports whether the batch of an Append whose commit's outcome
+// was unknown is in the table. It first waits for that transaction to end,
+// if it still runs: the exclusive lock on its floor key is granted once
+// the shared one it took is released.
+func (s *Store) committed(ctx context.Context, r reservation) (bool, error) {
+	var found bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.floorKey(r.floor)); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, s.sql("SELECT EXISTS (SELECT 1 FROM {s}.entries WHERE account = $1 AND ts = $2 AND id = $3)"),
+			r.account, r.ts, r.ids[0]).Scan(&found)
+	})
+	return found, err
+}
+
+// floorKey is the advisory lock key of a writer whose row IDs are all
+// above floor: the schema's tag in the top 16 bits, floor in the other 47.
+func (s *Store) floorKey(floor int64) int64 { return s.tag<<47 | floor&(1<<47-1) }
+
+// digestOf identifies a batch by everything in it but the IDs.
+func digestOf(entries []apilog.Entry) [32]byte {
+	h := sha256.New()
+	var buf []byte
+	for i := range entries {
+		e := &entries[i]
+		buf = buf[:0]
+		for _, f := range [...]string{e.Account, e.KeyID, e.RequestID, e.Method, e.Endpoint, e.ErrorCode, e.IPHash} {
+			buf = binary.AppendUvarint(buf, uint64(len(f)))
+			buf = append(buf, f...)
+		}
+		buf = binary.AppendVarint(buf, int64(e.Status))
+		buf = binary.AppendVarint(buf, e.Time.UnixNano())
+		buf = binary.AppendVarint(buf, int64(e.Duration))
+		h.Write(buf)
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// summarize adds the batch to the counts and last IDs, of each account
+// and of every account (0), in the writer's shard.
+func (s *Store) summarize(ctx context.Context, tx pgx.Tx, entries []apilog.Entry, ids []int64, in *interned, shard int16) error {
+	deltas := map[countKey]int64{}
+	last := map[int64]int64{}
+	for i := range entries {
+		acct := in.account(&entries[i])
+		ts := entries[i].Time.UnixNano()
+		for _, a := range [...]int64{acct, 0} {
+			addCount(deltas, a, ts, 1)
+			last[a] = max(last[a], ids[i])
+		}
+	}
+	b := &pgx.Batch{}
+	queueCounts(s, b, deltas, shard)
+	accts := slices.Sorted(mapsKeys(last))
+	lastIDs := make([]int64, len(accts))
+	for i, a := range accts {
+		lastIDs[i] = last[a]
+	}
+	b.Queue(s.sql(`INSERT INTO {s}.last_ids (account, shard, last_id) SELECT a, $3, l FROM unnest($1::int4[], $2::int8[]) AS u(a, l)
+		ON CONFLICT (account, shard) DO UPDATE SET last_id = greatest({s}.last_ids.last_id, excluded.last_id)`), accts, lastIDs, shard)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// interned holds the IDs of a batch's accounts, slots and values.
+type interned struct {
+	c *cache
+}
+
+func (in *interned) account(e *apilog.Entry) int64 {
+	return in.c.accounts[e.Account]
+}
+
+func (in *interned) slot(e *apilog.Entry) int64 {
+	return in.c.slots[slotKey{in.account(e), e.KeyID}]
+}
+
+func (in *interned) str(e *apilog.Entry, kind int64) int64 {
+	v := [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash}[kind]
+	return in.c.strIDs[strKey{in.account(e), kind, v}]
+}
+
+// intern makes sure the cache knows the IDs of every account, key slot
+// and value of entries, adding the missing ones to the database. The
+// returned interned reads the cache without its lock: entries only ever
+// get added, and only under the lock... so it takes a snapshot instead.
+func (s *Store) intern(ctx context.Context, entries []apilog.Entry) (*interned, error) {
+	c := &s.cache
+	var names []string
+	c.mu.RLock()
+	for i := range entries {
+		if _, ok := c.accounts[entries[i].Account]; !ok {
+			names = append(names, entries[i].Account)
+		}
+	}
+	c.mu.RUnlock()
+	if err := s.internAccounts(ctx, names); err != nil {
+		return nil, err
+	}
+	var slots []slotKey
+	var strs []strKey
+	c.mu.RLock()
+	for i := range entries {
+		e := &entries[i]
+		acct := c.accounts[e.Account]
+		if _, ok := c.slots[slotKey{acct, e.KeyID}]; !ok {
+			slots = append(slots, slotKey{acct, e.KeyID})
+		}
+		for kind, v := range [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash} {
+			if kind == 0 {
+				continue
+			}
+			if _, ok := c.strIDs[strKey{acct, int64(kind), v}]; !ok {
+				strs = append(strs, strKey{acct, int64(kind), v})
+			}
+		}
+	}
+	c.mu.RUnlock()
+	if err := s.internSlots(ctx, slots); err != nil {
+		return nil, err
+	}
+	if err := s.internStrs(ctx, strs); err != nil {
+		return nil, err
+	}
+	return &interned{c: s.snapshotFor(entries)}, nil
+}
+
+// snapshotFor copies the cache's entries for the batch into a cache of its
+// own, which the batch reads without locks.
+func (s *Store) snapshotFor(entries []apilog.Entry) *cache {
+	c := &s.cache
+	out := &cache{accounts: map[string]int64{}, slots: map[slotKey]int64{}, strIDs: map[strKey]int64{}}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i := range entries {
+		e := &entries[i]
+		acct := c.accounts[e.Account]
+		out.accounts[e.Account] = acct
+		out.slots[slotKey{acct, e.KeyID}] = c.slots[slotKey{acct, e.KeyID}]
+		for kind, v := range [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash} {
+			if kind > 0 {
+				k := strKey{acct, int64(kind), v}
+				out.strIDs[k] = c.strIDs[k]
+			}
+		}
+	}
+	return out
+}
+
+// The intern functions insert what is missing, in sorted order (two
+// writers adding the same values wait for each other's row locks in the
+// same order, never in a cycle), then read the IDs back: a row another
+// writer added first is not returned by the insert.
+
+func (s *Store) internAccounts(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	b := bytesOf(names)
+	if _, err := s.pool.Exec(ctx, s.sql("INSERT INTO {s}.accounts (name) SELECT n FROM unnest($1::bytea[]) AS u(n) ORDER BY n ON CONFLICT DO NOTHING"), b); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, s.sql("SELECT id, name FROM {s}.accounts WHERE name = ANY($1::bytea[])"), b)
+	if err != nil {
+		return err
+	}
+	var id int64
+	var name []byte
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error { s.cache.addAccount(id, string(name)); return nil })
+	return err
+}
+
+func (s *Store) internSlots(ctx context.Context, keys []slotKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b slotKey) int {
+		if a.account != b.account {
+			return int(a.account - b.account)
+		}
+		return compareStrings(a.keyID, b.keyID)
+	})
+	keys = slices.Compact(keys)
+	accts := make([]int64, len(keys))
+	ids := make([][]byte, len(keys))
+	for i, k := range keys {
+		accts[i], ids[i] = k.account, []byte(k.keyID)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {s}.keys (account, key_id) SELECT a, k FROM unnest($1::int4[], $2::bytea[]) AS u(a, k)
+		ORDER BY a, k ON CONFLICT DO NOTHING`), accts, ids); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT k.id, k.account, k.key_id FROM {s}.keys k
+		JOIN unnest($1::int4[], $2::bytea[]) AS u(a, kid) ON k.account = u.a AND k.key_id = u.kid`), accts, ids)
+	if err != nil {
+		return err
+	}
+	var id, acct int64
+	var keyID []byte
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	_, err = pgx.ForEachRow(rows, []any{&id, &acct, &keyID}, func() error { s.cache.addSlot(id, slotKey{acct, string(keyID)}); return nil })
+	return err
+}
+
+func (s *Store) internStrs(ctx context.Context, keys []strKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b strKey) int {
+		if a.account != b.account {
+			return int(a.account - b.account)
+		}
+		if a.kind != b.kind {
+			return int(a.kind - b.kind)
+		}
+		return compareStrings(a.value, b.value)
+	})
+	keys = slices.Compact(keys)
+	accts := make([]int64, len(keys))
+	kinds := make([]int16, len(keys))
+	values := make([][]byte, len(keys))
+	for i, k := range keys {
+		accts[i], kinds[i], values[i] = k.account, int16(k.kind), []byte(k.value)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {s}.strs (account, kind, value) SELECT a, k, v FROM unnest($1::int4[], $2::int2[], $3::bytea[]) AS u(a, k, v)
+		ORDER BY a, k, v ON CONFLICT DO NOTHING`), accts, kinds, values); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT s.id, s.account, s.kind, s.value FROM {s}.strs s
+		JOIN unnest($1::int4[], $2::int2[], $3::bytea[]) AS u(a, k, v) ON s.account = u.a AND s.kind = u.k AND s.value = u.v`), accts, kinds, values)
+	if err != nil {
+		return err
+	}
+	var id, acct, kind int64
+	var value []byte
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	_, err = pgx.ForEachRow(rows, []any{&id, &acct, &kind, &value}, func() error { s.cache.addStr(id, strKey{acct, kind, string(value)}); return nil })
+	return err
+}
+
+// compareStrings orders strings as PostgreSQL orders them as bytea.
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func bytesOf(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+// UpsertKey creates or replaces a key; see [apilog.Store.UpsertKey].
+func (s *Store) UpsertKey(ctx context.Context, k apilog.Key) error {
+	release, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgstore: upsert key: %w", err)
+	}
+	if err := k.Validate(); err != nil {
+		return fmt.Errorf("pgstore: upsert key: %w", err)
+	}
+	if err := s.internAccounts(ctx, []string{k.Account}); err != nil {
+		return wrap(err, "upsert key")
+	}
+	s.cache.mu.RLock()
+	acct := s.cache.accounts[k.Account]
+	s.cache.mu.RUnlock()
+	_, err = s.pool.Exec(ctx, s.sql(`INSERT INTO {s}.keys (account, key_id, known, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at)
+		VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (account, key_id) DO UPDATE SET known = true, name = excluded.name, prefix = excluded.prefix,
+			inactive = excluded.inactive, created_at = excluded.created_at, rotated_at = excluded.rotated_at,
+			revoked_at = excluded.revoked_at, expires_at = excluded.expires_at`),
+		acct, []byte(k.ID), []byte(k.Name), []byte(k.Prefix), k.Inactive,
+		keyTime(k.CreatedAt), keyTime(k.RotatedAt), keyTime(k.RevokedAt), keyTime(k.ExpiresAt))
+	return wrap(err, "upsert key")
+}
+
+// DeleteKey forgets a key; see [apilog.Store.DeleteKey]. Its slot stays,
+// so its rows keep their place and show as an unknown key.
+func (s *Store) DeleteKey(ctx context.Context, account, id string) error {
+	release, err := s.enter()
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pgstore: delete key: %w", err)
+	}
+	_, err = s.pool.Exec(ctx, s.sql(`UPDATE {s}.keys SET known = false, name = '', prefix = '', inactive = false,
+		created_at = NULL, rotated_at = NULL, revoked_at = NULL, expires_at = NULL
+		WHERE account = (SELECT id FROM {s}.accounts WHERE name = $1) AND key_id = $2`), []byte(account), []byte(id))
+	return wrap(err, "delete key")
+}
+
+// keyTime stores a key's instant exactly, whatever its year, and the zero
+// time as NULL.
+func keyTime(t time.Time) []byte {
+	if t.IsZero() {
+		return nil
+	}
+	b, err := t.MarshalBinary()
+	if err != nil {
+		// Only a zone offset that is not a whole minute fails; the instant
+		// is what counts.
+		b, _ = t.UTC().MarshalBinary()
+	}
+	return b
+}
+
+var errCountsMismatch = errors.New("time-bucket counts do not match the rows; the database was changed outside this package")

@@ -1,0 +1,768 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/plan"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// ErrQueryTimeout means a query ran past Options.QueryTimeout and was
+// stopped; a narrower search or time range answers sooner.
+var ErrQueryTimeout = errors.New("pgstore: the query took too long and was stopped")
+
+// Query returns a page of rows; see [apilog.Store.Query]. It reads one
+// snapshot of the database in a read-only transaction, so its rows and
+// totals agree with each other while other instances append.
+func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
+	release, err := s.enter()
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	defer release()
+	if q, err = q.Normalize(); err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	if q.Now.IsZero() {
+		q.Now = s.clock()
+	}
+	var p apilog.Page
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// A search's value lists differ from run to run: a plan made for
+		// one (PostgreSQL's generic plan, after a statement has run a few
+		// times) can be a thousand times slower for another.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d; SET LOCAL plan_cache_mode = force_custom_plan",
+			s.opts.QueryTimeout.Milliseconds())); err != nil {
+			return err
+		}
+		var err error
+		p, err = s.query(ctx, tx, &q)
+		return err
+	})
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil {
+			return apilog.Page{}, fmt.Errorf("%w (after %s)", ErrQueryTimeout, s.opts.QueryTimeout)
+		}
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	return p, nil
+}
+
+// Strategy names how a query was answered; see Options.Explain.
+type Strategy string
+
+// The strategies, chosen by exec.strategy.
+const (
+	// StrategyNone: no row can match (an unknown account, an empty time
+	// range); nothing is read.
+	StrategyNone Strategy = "none"
+	// StrategyTimeSeek: the time-ordered view with no filter but a time
+	// range: the counts table gives the total and locates the page, and
+	// the rows of that stretch of time are read (off the time index for
+	// one account, through the BRIN index for all).
+	StrategyTimeSeek Strategy = "time-seek"
+	// StrategyWalk: a view sorted by a column of few values (the key, the
+	// status, a text column) with no filter: the column's values are
+	// walked in order and each one's rows read off its index, values
+	// before the page skipped by count.
+	StrategyWalk Strategy = "walk"
+	// StrategyWalkFiltered: as StrategyWalk, each value's rows tested
+	// against the filters, when the matches are a large enough share of
+	// the rows.
+	StrategyWalkFiltered Strategy = "walk-filtered"
+	// StrategyOrdered: one statement ordered by the column (time or
+	// duration), which PostgreSQL reads off the column's index or sorts,
+	// as its statistics suggest.
+	StrategyOrdered Strategy = "ordered"
+	// StrategySort: the matches are few enough to collect from the
+	// filters' indexes and sort, by the ranks of the column's values
+	// (computed in Go, by the rules of package apilog).
+	StrategySort Strategy = "sort"
+)
+
+// exec is a compiled query with its SQL.
+type exec struct {
+	*plan.Plan
+	s     *Store
+	tx    pgx.Tx
+	acct  int64   // 0 for all accounts
+	accts []int64 // the accounts in scope: acct, or every one
+	keys  map[int64]keyRow
+
+	where []string // the filters, without the account, time range and bound
+	args  []any    // their arguments; where refers to them as $1...
+
+	// bound is the highest row ID the page may show, when rows above it
+	// exist in scope (0: no bound). pastN is the number of rows in scope
+	// and range above it, which the counts include; past lists them, in ID
+	// order, when listed.
+	bound  int64
+	pastN  int
+	past   []idTime
+	listed bool
+
+	counted map[int64]int // atLeast's answers
+}
+
+// keyRow is a key slot as rows show it at q.Now.
+type keyRow struct {
+	keyID  string
+	name   string
+	prefix string
+	status apilog.KeyStatus
+}
+
+// dict is the store's dictionary as package plan reads it. The caller
+// holds the cache's read lock.
+type dict struct{ pl *exec }
+
+func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
+	return func(yield func(int64, string) bool) {
+		c := &d.pl.s.cache
+		for _, acct := range d.pl.accts {
+			for _, id := range c.byKind[[2]int64{acct, textFields[f].kind}] {
+				if !yield(id, c.strs[id].value) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (d dict) Slots() iter.Seq[plan.Slot] {
+	return func(yield func(plan.Slot) bool) {
+		for id, k := range d.pl.keys {
+			if !yield(plan.Slot{ID: id, KeyID: k.keyID, Name: k.name, Prefix: k.prefix}) {
+				return
+			}
+		}
+	}
+}
+
+// textFields are the interned fields of an entry: their column in entries
+// and their kind in strs.
+var textFields = map[apilog.Field]struct {
+	col  string
+	kind int64
+}{
+	apilog.FieldMethod:   {"method", kindMethod},
+	apilog.FieldEndpoint: {"endpoint", kindEndpoint},
+	apilog.FieldError:    {"error", kindError},
+	apilog.FieldIP:       {"ip", kindIP},
+}
+
+// numberColumns are the entries columns of the KindNumber columns.
+var numberColumns = map[apilog.Column]string{
+	apilog.ColumnStatus:   "status",
+	apilog.ColumnDuration: "duration",
+	apilog.ColumnTime:     "ts",
+}
+
+// sortColumnOf returns the entries column a column sorts by, or an error
+// for a column this schema has no index for, so that a column added to
+// apilog's table is refused rather than sorted wrong.
+func sortColumnOf(c apilog.Column) (string, error) {
+	switch c.Kind() {
+	case apilog.KindKey:
+		return "key", nil
+	case apilog.KindText:
+		if f, ok := textFields[c.Field()]; ok {
+			return f.col, nil
+		}
+	case apilog.KindNumber:
+		if col, ok := numberColumns[c]; ok {
+			return col, nil
+		}
+	}
+	return "", fmt.Errorf("column %q has no index in this schema", c)
+}
+
+func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.Page, error) {
+	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
+	if _, err := sortColumnOf(q.Sort.Column); err != nil {
+		return page, err
+	}
+	if err := s.cache.refresh(ctx, s, tx); err != nil {
+		return page, err
+	}
+	pl := &exec{s: s, tx: tx}
+	if q.Account != "" {
+		s.cache.mu.RLock()
+		id, ok := s.cache.accounts[q.Account]
+		s.cache.mu.RUnlock()
+		if !ok {
+			return page, nil // no row of this account was ever stored
+		}
+		pl.acct = id
+	}
+	// The highest ID in scope, and how far the page can trust it: a writer
+	// still running may commit rows below it.
+	var last, floor int64
+	b := &pgx.Batch{}
+	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(&last) })
+	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return page, err
+	}
+	safe := last
+	if floor >= 0 && floor < safe {
+		safe = floor
+	}
+	if page.MaxID == 0 {
+		page.MaxID = safe
+	}
+	if err := pl.loadKeys(ctx, q.Now); err != nil {
+		return page, err
+	}
+	s.cache.mu.RLock()
+	pl.accts = []int64{pl.acct}
+	if pl.acct == 0 {
+		pl.accts = slices.Sorted(maps.Keys(s.cache.accountNames))
+	}
+	pl.Plan = plan.Compile(*q, dict{pl})
+	s.cache.mu.RUnlock()
+	if pl.None {
+		return page, nil
+	}
+	pl.filters()
+	if page.MaxID < last {
+		if err := pl.bind(ctx, page.MaxID); err != nil {
+			return page, err
+		}
+	}
+	total, err := pl.total(ctx)
+	if err != nil {
+		return page, err
+	}
+	st, err := pl.strategy(ctx, total)
+	if err != nil {
+		return page, err
+	}
+	if s.opts.Explain != nil {
+		s.opts.Explain(*q, st)
+	}
+	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
+	off, limit := pl.Offset, pl.Limit
+	if st == StrategyNone || off >= total {
+		return page, nil
+	}
+	limit = min(limit, total-off)
+	var rows []entryRow
+	switch st {
+	case StrategyTimeSeek:
+		rows, err = pl.timePage(ctx, off, limit)
+	case StrategyWalk, StrategyWalkFiltered:
+		rows, err = pl.walkPage(ctx, off, limit)
+	default:
+		rows, err = pl.sortPage(ctx, off, limit)
+	}
+	if err != nil {
+		return page, err
+	}
+	page.Rows = pl.rows(rows)
+	return page, nil
+}
+
+// strategy chooses how to answer the query, given its total: the one
+// place that decides.
+//
+// Reading a column's order and testing each row reads about
+// (off+limit)/fraction rows, where fraction is the share of the rows in
+// scope that match; collecting the matches and sorting them reads total
+// rows. PostgreSQL's statistics cannot see the fraction of a search that
+// matches a list of value IDs, so the store chooses for it.
+func (pl *exec) strategy(ctx context.Context, total int) (Strategy, error) {
+	col := pl.Query.Sort.Column
+	walkable := col.Kind() == apilog.KindKey || col.Kind() == apilog.KindText || col == apilog.ColumnStatus && pl.acct != 0
+	switch {
+	case pl.None:
+		return StrategyNone, nil
+	case len(pl.where) == 0 && col == apilog.ColumnTime && (pl.bound == 0 || pl.listed):
+		return StrategyTimeSeek, nil
+	case len(pl.where) == 0 && walkable:
+		return StrategyWalk, nil
+	case col.Kind() == apilog.KindNumber && col != apilog.ColumnStatus || col == apilog.ColumnTime:
+		return StrategyOrdered, nil
+	}
+	all, err := pl.inRange(ctx)
+	if err != nil {
+		return "", err
+	}
+	inOrder := float64(pl.Offset+pl.Limit)*float64(all)/float64(max(total, 1)) < float64(total)
+	switch {
+	case inOrder && walkable:
+		return StrategyWalkFiltered, nil
+	case col == apilog.ColumnStatus:
+		return StrategyOrdered, nil
+	}
+	return StrategySort, nil
+}
+
+// loadKeys reads the key slots in scope with their state at now.
+func (pl *exec) loadKeys(ctx context.Context, now time.Time) error {
+	query := "SELECT id, key_id, known, name, prefix, created_at, rotated_at, revoked_at, expires_at, inactive FROM {s}.keys"
+	var args []any
+	if pl.acct != 0 {
+		query += " WHERE account = $1"
+		args = append(args, pl.acct)
+	}
+	rows, err := pl.tx.Query(ctx, pl.s.sql(query), args...)
+	if err != nil {
+		return err
+	}
+	pl.keys = map[int64]keyRow{}
+	var (
+		slot                int64
+		keyID, name, prefix []byte
+		known, inactive     bool
+		times               [4][]byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&slot, &keyID, &known, &name, &prefix, &times[0], &times[1], &times[2], &times[3], &inactive}, func() error {
+		k := keyRow{keyID: string(keyID)}
+		if known {
+			key := apilog.Key{Name: string(name), Prefix: string(prefix), Inactive: inactive}
+			for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
+				if times[i] != nil {
+					if err := t.UnmarshalBinary(times[i]); err != nil {
+						return fmt.Errorf("key slot %d: %w", slot, err)
+					}
+				}
+			}
+			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
+		}
+		pl.keys[slot] = k
+		return nil
+	})
+	return err
+}
+
+// arg adds an argument and returns its placeholder.
+func (pl *exec) arg(v any) string {
+	pl.args = append(pl.args, v)
+	return "$" + strconv.Itoa(len(pl.args))
+}
+
+// ids32 is ids as PostgreSQL's int4[].
+func ids32(ids []int64) []int32 {
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		out[i] = int32(id)
+	}
+	return out
+}
+
+// filters compiles the plan's filters into where.
+func (pl *exec) filters() {
+	if pl.Statuses != nil {
+		pl.where = append(pl.where, pl.statusSQL(pl.Statuses))
+	}
+	if pl.Methods != nil {
+		pl.where = append(pl.where, "e.method = ANY("+pl.arg(ids32(pl.Methods))+"::int4[])")
+	}
+	if pl.Slots != nil {
+		pl.where = append(pl.where, "e.key = ANY("+pl.arg(ids32(pl.Slots))+"::int4[])")
+	}
+	for i := range pl.Terms {
+		pl.where = append(pl.where, pl.term(&pl.Terms[i]))
+	}
+}
+
+// term returns the condition of one search term: the row matches when
+// any of its targets does.
+func (pl *exec) term(t *plan.Term) string {
+	var or []string
+	add := func(col string, ids []int64) {
+		if len(ids) > 0 {
+			or = append(or, "e."+col+" = ANY("+pl.arg(ids32(ids))+"::int4[])")
+		}
+	}
+	add("key", t.Slots)
+	for _, f := range plan.TextFields() {
+		add(textFields[f].col, t.Values[f])
+	}
+	if len(t.Status) > 0 {
+		or = append(or, pl.statusSQL(t.Status))
+	}
+	cond := "false"
+	if len(or) > 0 {
+		cond = "(" + strings.Join(or, " OR ") + ")"
+	}
+	if t.Negate {
+		cond = "NOT " + cond
+	}
+	return cond
+}
+
+// statusSQL returns a condition on e.status that holds for the codes in
+// ranges.
+func (pl *exec) statusSQL(ranges []plan.Range) string {
+	var or []string
+	for _, r := range ranges {
+		if r.Lo == r.Hi {
+			or = append(or, "e.status = "+pl.arg(int16(r.Lo)))
+		} else {
+			or = append(or, "e.status BETWEEN "+pl.arg(int16(r.Lo))+" AND "+pl.arg(int16(r.Hi)))
+		}
+	}
+	switch len(or) {
+	case 0:
+		return "false"
+	case 1:
+		return or[0]
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// maxExcess is the most rows above a query's row-ID bound that the
+// time-ordered view's seek steps over one by one; past more, the bound is
+// a filter like any other.
+const maxExcess = 10_000
+
+// bind applies the row-ID bound. When the query is otherwise unfiltered,
+// the rows in scope and range above it are counted (through the BRIN
+// index on IDs: the cost is the rows added since, not the table) and taken
+// off the counts; up to maxExcess of them are also listed, for the
+// time-ordered view's seek. Otherwise the bound is a filter.
+func (pl *exec) bind(ctx context.Context, bound int64) error {
+	pl.bound = bound
+	if len(pl.where) > 0 {
+		return nil
+	}
+	conds, args := pl.conds("e.", false)
+	conds = append(conds, "e.id > $"+strconv.Itoa(len(args)+1))
+	args = append(args, bound)
+	where := " WHERE " + strings.Join(conds, " AND ")
+	rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT e.id, e.ts FROM {s}.entries e"+where+" LIMIT "+strconv.Itoa(maxExcess+1)), args...)
+	if err != nil {
+		return err
+	}
+	past, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (idTime, error) {
+		var x idTime
+		return x, r.Scan(&x.id, &x.ts)
+	})
+	if err != nil {
+		return err
+	}
+	if len(past) <= maxExcess {
+		pl.past, pl.pastN, pl.listed = past, len(past), true
+		return nil
+	}
+	return pl.tx.QueryRow(ctx, pl.s.sql("SELECT count(*) FROM {s}.entries e"+where), args...).Scan(&pl.pastN)
+}
+
+// conds returns the scope and range conditions, numbered from $1, with
+// their arguments; with bounded set, the bound too. p is the alias prefix.
+func (pl *exec) conds(p string, bounded bool) ([]string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, p+cond+" $"+strconv.Itoa(len(args)))
+	}
+	if pl.acct != 0 {
+		add("account =", pl.acct)
+	}
+	if !pl.FromOpen {
+		add("ts >=", pl.From)
+	}
+	if !pl.ToOpen {
+		add("ts <", pl.To)
+	}
+	if bounded && pl.bound > 0 {
+		add("id <=", pl.bound)
+	}
+	return conds, args
+}
+
+// whereSQL returns the full WHERE clause (scope, range, bound and filters)
+// and its arguments.
+func (pl *exec) whereSQL() (string, []any) {
+	conds, args := pl.conds("e.", true)
+	shift := len(args)
+	for _, w := range pl.where {
+		conds = append(conds, shiftArgs(w, shift))
+	}
+	args = append(args, pl.args...)
+	if len(conds) == 0 {
+		return "", args
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// shiftArgs renumbers the placeholders $n of cond to $n+by.
+func shiftArgs(cond string, by int) string {
+	if by == 0 {
+		return cond
+	}
+	var b strings.Builder
+	for i := 0; i < len(cond); i++ {
+		if cond[i] != '$' {
+			b.WriteByte(cond[i])
+			continue
+		}
+		j := i + 1
+		for j < len(cond) && cond[j] >= '0' && cond[j] <= '9' {
+			j++
+		}
+		n, _ := strconv.Atoi(cond[i+1 : j])
+		b.WriteString("$" + strconv.Itoa(n+by))
+		i = j - 1
+	}
+	return b.String()
+}
+
+// total returns the number of matching rows: from the counts table when
+// the query has no filter, else by counting.
+func (pl *exec) total(ctx context.Context) (int, error) {
+	if len(pl.where) == 0 {
+		n, err := pl.inRange(ctx)
+		return n - pl.pastN, err
+	}
+	where, args := pl.whereSQL()
+	var n int
+	err := pl.tx.QueryRow(ctx, pl.s.sql("SELECT count(*) FROM {s}.entries e"+where), args...).Scan(&n)
+	return n, err
+}
+
+// The columns of a row as queries read them, and what they are read into.
+const rowCols = "e.id, e.ts, e.duration, e.account, e.key, e.method, e.endpoint, e.error, e.ip, e.status, e.request_id"
+
+type entryRow struct {
+	id, ts, duration                        int64
+	account, key, method, endpoint, err, ip int64
+	status                                  int16
+	requestID                               []byte
+}
+
+func scanRow(r pgx.CollectableRow) (entryRow, error) {
+	var e entryRow
+	return e, r.Scan(&e.id, &e.ts, &e.duration, &e.account, &e.key, &e.method, &e.endpoint, &e.err, &e.ip, &e.status, &e.requestID)
+}
+
+func (pl *exec) readRows(ctx context.Context, query string, args ...any) ([]entryRow, error) {
+	rows, err := pl.tx.Query(ctx, pl.s.sql(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanRow)
+}
+
+// rows joins read rows with the dictionary and the keys.
+func (pl *exec) rows(in []entryRow) []apilog.Row {
+	out := make([]apilog.Row, len(in))
+	c := &pl.s.cache
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for i, e := range in {
+		k := pl.keys[e.key]
+		r := &out[i]
+		r.ID, r.Account, r.KeyID, r.RequestID = e.id, c.accountNames[e.account], k.keyID, string(e.requestID)
+		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[e.method].value, c.strs[e.endpoint].value, c.strs[e.err].value, c.strs[e.ip].value
+		r.Status, r.Time, r.Duration = int(e.status), time.Unix(0, e.ts).UTC(), time.Duration(e.duration)
+		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
+	}
+	return out
+}
+
+// direction is the SQL of the sort's direction.
+func (pl *exec) direction() string {
+	if pl.Query.Sort.Dir == apilog.Desc {
+		return " DESC"
+	}
+	return " ASC"
+}
+
+// sortPage returns rows [off, off+limit) of the matches in the query's
+// order, in one statement: ordered by a number column, or by the ranks of
+// the sort column's values.
+func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error) {
+	where, args := pl.whereSQL()
+	col := pl.Query.Sort.Column
+	from, order := "{s}.entries e", ""
+	switch {
+	case col == apilog.ColumnTime:
+		order = "e.ts" + pl.direction() + ", e.id DESC"
+	case col.Kind() == apilog.KindNumber:
+		order = "e." + numberColumns[col] + pl.direction() + ", e.ts DESC, e.id DESC"
+	default:
+		ids, ranks := pl.ranks()
+		args = append(args, ids, ranks)
+		sc, _ := sortColumnOf(col)
+		from += " JOIN unnest($" + strconv.Itoa(len(args)-1) + "::int4[], $" + strconv.Itoa(len(args)) + "::int4[]) AS r(v, rank) ON r.v = e." + sc
+		order = "r.rank, e.ts DESC, e.id DESC"
+	}
+	args = append(args, limit, off)
+	return pl.readRows(ctx, "SELECT "+rowCols+" FROM "+from+where+" ORDER BY "+order+
+		" LIMIT $"+strconv.Itoa(len(args)-1)+" OFFSET $"+strconv.Itoa(len(args)), args...)
+}
+
+// ranks returns the value IDs of the sort column (key slots, or values of
+// a text field) in scope with their rank in the query's order, direction
+// included: equal values share a rank.
+func (pl *exec) ranks() (ids, ranks []int32) {
+	groups := pl.orderedGroups()
+	for r, g := range groups {
+		for _, id := range g {
+			ids, ranks = append(ids, int32(id)), append(ranks, int32(r))
+		}
+	}
+	return ids, ranks
+}
+
+// orderedGroups returns the IDs of the sort column's values (key slots, or
+// a text field's values) in the query's order, direction included, in
+// groups of equal values.
+func (pl *exec) orderedGroups() [][]int64 {
+	if pl.Query.Sort.Column.Kind() == apilog.KindKey {
+		groups := slices.Clone(pl.KeyGroups)
+		if pl.Query.Sort.Dir == apilog.Desc {
+			slices.Reverse(groups)
+		}
+		return groups
+	}
+	f := textFields[pl.Query.Sort.Column.Field()]
+	c := &pl.s.cache
+	var ids []int64
+	for _, acct := range pl.accts {
+		ids = append(ids, c.sorted(acct, f.kind)...)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	value := func(id int64) string { return c.strs[id].value }
+	text := pl.Query.Sort.TextOrder()
+	ids = slices.Clone(ids)
+	if len(pl.accts) > 1 || pl.Query.Sort.Column.EmptyLast() {
+		slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
+	} else if pl.Query.Sort.Dir == apilog.Desc {
+		slices.Reverse(ids)
+	}
+	var groups [][]int64
+	for i, id := range ids {
+		if i == 0 || text(value(ids[i-1]), value(id)) != 0 {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], id)
+	}
+	return groups
+}
+
+// idTime is a row's ID and time.
+type idTime struct{ id, ts int64 }
+
+// timeOrder is the order of the time-sorted view over (id, ts) pairs.
+func (pl *exec) timeOrder() func(a, b idTime) int {
+	desc := pl.Query.Sort.Dir == apilog.Desc
+	return func(a, b idTime) int {
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			if desc {
+				return -c
+			}
+			return c
+		}
+		return cmp.Compare(b.id, a.id)
+	}
+}
+
+// timePage returns rows [off, off+limit) of the time-ordered view,
+// stepping over the rows past the row-ID bound: those (few) rows are
+// known, so the page is the window of the unbounded view that starts at
+// off and is longer by their number, less them.
+func (pl *exec) timePage(ctx context.Context, off, limit int) ([]entryRow, error) {
+	order := pl.timeOrder()
+	past := slices.SortedFunc(slices.Values(pl.past), order)
+	rows, err := pl.timeWindow(ctx, off, limit+len(past))
+	if err != nil {
+		return nil, err
+	}
+	var out []entryRow
+	for i, x := range rows {
+		if pl.bound > 0 && x.id > pl.bound {
+			continue
+		}
+		// Its rank among the rows within the bound: its place in the view
+		// less the rows past the bound that come before it.
+		before, _ := slices.BinarySearchFunc(past, idTime{x.id, x.ts}, order)
+		if r := off + i - before; r >= off && r < off+limit {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// timeWindow returns rows [off, off+limit) of the time-ordered view without
+// the row-ID bound: the counts locate the seconds that hold the first and
+// the last of them, and the rows of that stretch are read.
+func (pl *exec) timeWindow(ctx context.Context, off, limit int) ([]entryRow, error) {
+	desc := pl.Query.Sort.Dir == apilog.Desc
+	r := off // rank of the first row in the order over every row in scope
+	if desc && !pl.ToOpen {
+		n, err := pl.atLeast(ctx, pl.To)
+		if err != nil {
+			return nil, err
+		}
+		r += n
+	}
+	if !desc && !pl.FromOpen {
+		total, err := pl.atLeast(ctx, 0)
+		if err != nil {
+			return nil, err
+		}
+		n, err := pl.atLeast(ctx, pl.From)
+		if err != nil {
+			return nil, err
+		}
+		r += total - n
+	}
+	first, before, err := pl.seek(ctx, r, desc)
+	if err != nil {
+		return nil, err
+	}
+	lastRank := r + limit - 1
+	total, err := pl.atLeast(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	lastRank = min(lastRank, total-1)
+	end, _, err := pl.seek(ctx, lastRank, desc)
+	if err != nil {
+		return nil, err
+	}
+	sec := levels[len(levels)-1]
+	lo, hi := end<<sec, first<<sec|(1<<sec-1)
+	if !desc {
+		lo, hi = first<<sec, end<<sec|(1<<sec-1)
+	}
+	// The rows of the first stretch outside the range are among the ones
+	// skipped; only the far end is cut to the range.
+	if desc && !pl.FromOpen {
+		lo = max(lo, pl.From)
+	}
+	if !desc && !pl.ToOpen {
+		hi = min(hi, pl.To-1)
+	}
+	conds, args := pl.conds("e.", false)
+	conds = append(conds, fmt.Sprintf("e.ts BETWEEN $%d AND $%d", len(args)+1, len(args)+2))
+	args = append(args, lo, hi)
+	order := " ORDER BY e.ts" + pl.direction() + ", e.id DESC"
+	skip := r - before
+	args = append(args, limit, skip)
+	return pl.readRows(ctx, "SELECT "+rowCols+" FROM {s}.entries e WHERE "+strings.Join(conds, " AND ")+order+
+		fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+}
