@@ -87,7 +87,7 @@ type Store struct {
 
 	unsureMu sync.Mutex
 	unsure   map[[32]byte]reservation // batches whose commit may have happened; see Append
-	shards   chan int16              // the counts shards this Store writes to
+	shards   chan int16               // the counts shards this Store writes to
 
 	mu      sync.RWMutex // guards closed against Close
 	closed  bool
