@@ -18,8 +18,8 @@ import (
 //  1. takes a shared advisory lock whose key holds the entry sequence's
 //     current value (its floor; see floorKey), so that a query can tell
 //     which IDs may still commit below the ones it sees;
-//  2. reserves the batch's row IDs from the sequence, so that Append knows
-//     them without reading them back;
+//  2. reserves the batch's row IDs from the sequence, a block at a time
+//     (see idBlock), so that Append knows them without reading them back;
 //  3. copies the rows in (COPY);
 //  4. adds the batch to the counts and last-ID tables, in this writer's
 //     shard and in sorted key order, last, so that the rows it locks are
@@ -107,23 +107,27 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Every ID a later nextval gives is above the floor: the last block's
+	// end.
 	var floor int64
-	if err := tx.QueryRow(ctx, s.sql("SELECT last_value FROM {s}.entries_id_seq")).Scan(&floor); err != nil {
+	if err := tx.QueryRow(ctx, s.sql("SELECT CASE WHEN is_called THEN last_value + $1 ELSE last_value - 1 END FROM {s}.entries_id_seq"),
+		idBlock-1).Scan(&floor); err != nil {
 		return nil, err
 	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock_shared($1)", s.floorKey(floor))
-	ids := make([]int64, 0, len(entries))
-	b.Queue(s.sql("SELECT nextval('{s}.entries_id_seq') FROM generate_series(1, $1)"), len(entries)).Query(func(rows pgx.Rows) error {
-		var id int64
-		_, err := pgx.ForEachRow(rows, []any{&id}, func() error { ids = append(ids, id); return nil })
+	var bases []int64
+	b.Queue(s.sql("SELECT nextval('{s}.entries_id_seq') FROM generate_series(1, $1)"), (len(entries)+idBlock-1)/idBlock).Query(func(rows pgx.Rows) error {
+		var base int64
+		_, err := pgx.ForEachRow(rows, []any{&base}, func() error { bases = append(bases, base); return nil })
 		return err
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
-	if len(ids) != len(entries) {
-		return nil, fmt.Errorf("reserved %d row IDs for %d entries", len(ids), len(entries))
+	ids := make([]int64, len(entries))
+	for i := range ids {
+		ids[i] = bases[i/idBlock] + int64(i%idBlock)
 	}
 	rows := make([][]any, len(entries))
 	for i := range entries {
@@ -148,6 +152,13 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 	}
 	return ids, nil
 }
+
+// idBlock is the sequence's increment: the IDs one nextval reserves. A
+// batch of up to this many rows takes consecutive IDs, so a query bounded
+// below a writer still running (see Store.query) sees it whole or not at
+// all; a larger batch takes several blocks, and another writer's may fall
+// between them.
+const idBlock = 65536
 
 var entryColumns = []string{"id", "ts", "duration", "account", "key", "method", "endpoint", "error", "ip", "status", "request_id"}
 

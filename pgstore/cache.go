@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,13 +80,13 @@ func (c *cache) addStr(id int64, k strKey) {
 	}
 }
 
-// refresh reads what other transactions added since the last refresh, in
-// tx's snapshot.
-func (c *cache) refresh(ctx context.Context, s *Store, tx pgx.Tx) error {
+// queueRefresh queues on b the reads of what other transactions added
+// since the last refresh; apply, called once b's results are read, adds
+// them to the cache. They run in the snapshot of b's transaction.
+func (c *cache) queueRefresh(s *Store, b *pgx.Batch) (apply func() error) {
 	c.mu.RLock()
 	since := strconv.FormatUint(c.since, 10)
 	c.mu.RUnlock()
-	b := &pgx.Batch{}
 	type account struct {
 		id   int64
 		name []byte
@@ -122,29 +121,25 @@ func (c *cache) refresh(ctx context.Context, s *Store, tx pgx.Tx) error {
 		return err
 	})
 	b.Queue("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").QueryRow(func(row pgx.Row) error { return row.Scan(&xmin) })
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	next, err := strconv.ParseUint(xmin, 10, 64)
-	if err != nil {
-		return err
-	}
-	if len(accounts)+len(slots)+len(strs) == 0 && next <= c.since {
+	return func() error {
+		next, err := strconv.ParseUint(xmin, 10, 64)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, a := range accounts {
+			c.addAccount(a.id, string(a.name))
+		}
+		for _, k := range slots {
+			c.addSlot(k.id, slotKey{k.account, string(k.keyID)})
+		}
+		for _, v := range strs {
+			c.addStr(v.id, strKey{v.account, v.kind, string(v.value)})
+		}
+		c.since = max(c.since, next)
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, a := range accounts {
-		c.addAccount(a.id, string(a.name))
-	}
-	for _, k := range slots {
-		c.addSlot(k.id, slotKey{k.account, string(k.keyID)})
-	}
-	for _, v := range strs {
-		c.addStr(v.id, strKey{v.account, v.kind, string(v.value)})
-	}
-	c.since = max(c.since, next)
-	return nil
 }
 
 // sorted returns the IDs of the account's values of kind in byte order of

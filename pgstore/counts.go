@@ -57,20 +57,32 @@ func span(i int, ts int64) (lo, hi int64) {
 type bucket struct{ b, n int64 }
 
 // buckets returns the buckets of level index i in [lo, hi] of the plan's
-// scope, in ascending or descending order.
+// scope, in ascending or descending order. A query reads the same ranges
+// for its total and for each end of its page, so they are kept.
 func (pl *exec) buckets(ctx context.Context, i int, lo, hi int64, desc bool) ([]bucket, error) {
-	query := "SELECT bucket, sum(n)::int8 FROM {s}.counts WHERE account = $1 AND level = $2 AND bucket BETWEEN $3 AND $4 GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket"
+	k := [3]int64{int64(i), lo, hi}
+	out, ok := pl.bucketLists[k]
+	if !ok {
+		rows, err := pl.tx.Query(ctx, pl.s.sql(`SELECT bucket, sum(n)::int8 FROM {s}.counts
+			WHERE account = $1 AND level = $2 AND bucket BETWEEN $3 AND $4 GROUP BY bucket HAVING sum(n) > 0 ORDER BY bucket`),
+			pl.acct, levels[i], lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		var x bucket
+		if _, err = pgx.ForEachRow(rows, []any{&x.b, &x.n}, func() error { out = append(out, x); return nil }); err != nil {
+			return nil, err
+		}
+		if pl.bucketLists == nil {
+			pl.bucketLists = map[[3]int64][]bucket{}
+		}
+		pl.bucketLists[k] = out
+	}
 	if desc {
-		query += " DESC"
+		out = slices.Clone(out)
+		slices.Reverse(out)
 	}
-	rows, err := pl.tx.Query(ctx, pl.s.sql(query), pl.acct, levels[i], lo, hi)
-	if err != nil {
-		return nil, err
-	}
-	var out []bucket
-	var x bucket
-	_, err = pgx.ForEachRow(rows, []any{&x.b, &x.n}, func() error { out = append(out, x); return nil })
-	return out, err
+	return out, nil
 }
 
 // atLeast returns the number of rows in scope with ts >= x: the buckets

@@ -42,13 +42,6 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	}
 	var p apilog.Page
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// A search's value lists differ from run to run: a plan made for
-		// one (PostgreSQL's generic plan, after a statement has run a few
-		// times) can be a thousand times slower for another.
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d; SET LOCAL plan_cache_mode = force_custom_plan",
-			s.opts.QueryTimeout.Milliseconds())); err != nil {
-			return err
-		}
 		var err error
 		p, err = s.query(ctx, tx, &q)
 		return err
@@ -107,16 +100,25 @@ type exec struct {
 	where []string // the filters, without the account, time range and bound
 	args  []any    // their arguments; where refers to them as $1...
 
-	// bound is the highest row ID the page may show, when rows above it
-	// exist in scope (0: no bound). pastN is the number of rows in scope
+	// bound, when bounded, is the highest row ID the page may show: rows
+	// above it exist in scope. pastN is the number of rows in scope
 	// and range above it, which the counts include; past lists them, in ID
 	// order, when listed.
-	bound  int64
-	pastN  int
-	past   []idTime
-	listed bool
+	bound   int64
+	bounded bool
+	pastN   int
+	past    []idTime
+	listed  bool
 
-	counted map[int64]int // atLeast's answers
+	counted     map[int64]int         // atLeast's answers
+	bucketLists map[[3]int64][]bucket // buckets' answers, by level index and range
+
+	// implied is set when the filters alone confine rows to the account: a
+	// condition on key slots or interned values (which belong to one
+	// account) must hold. The account condition is then left out where it
+	// would only cost, so that PostgreSQL counts on those columns' indexes
+	// alone instead of reading every row's account.
+	implied bool
 }
 
 // keyRow is a key slot as rows show it at q.Now.
@@ -197,39 +199,46 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	if _, err := sortColumnOf(q.Sort.Column); err != nil {
 		return page, err
 	}
-	if err := s.cache.refresh(ctx, s, tx); err != nil {
-		return page, err
-	}
 	pl := &exec{s: s, tx: tx}
-	if q.Account != "" {
-		s.cache.mu.RLock()
-		id, ok := s.cache.accounts[q.Account]
-		s.cache.mu.RUnlock()
-		if !ok {
-			return page, nil // no row of this account was ever stored
-		}
-		pl.acct = id
-	}
-	// The highest ID in scope, and how far the page can trust it: a writer
-	// still running may commit rows below it.
-	var last, floor int64
+	known := pl.scope(q)
+	// One round trip for what every query needs: the session settings,
+	// the dictionary's news, and (when the account is known) the scope's
+	// last ID, the writers in flight and the keys.
 	b := &pgx.Batch{}
-	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(&last) })
-	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
-		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
+	// A search's value lists differ from run to run: a plan made for one
+	// (PostgreSQL's generic plan, after a statement has run a few times)
+	// can be a thousand times slower for another.
+	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+		strconv.FormatInt(s.opts.QueryTimeout.Milliseconds(), 10))
+	apply := s.cache.queueRefresh(s, b)
+	var last, floor int64
+	if known {
+		pl.queueScope(b, q.Now, &last, &floor)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return page, err
 	}
+	if err := apply(); err != nil {
+		return page, err
+	}
+	if !known {
+		if !pl.scope(q) {
+			return page, nil // no row of this account was ever stored
+		}
+		b := &pgx.Batch{}
+		pl.queueScope(b, q.Now, &last, &floor)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return page, err
+		}
+	}
+	// A writer still running may commit rows below the highest ID seen: the
+	// page shows only the rows up to the lowest ID such a writer can take.
 	safe := last
 	if floor >= 0 && floor < safe {
 		safe = floor
 	}
 	if page.MaxID == 0 {
 		page.MaxID = safe
-	}
-	if err := pl.loadKeys(ctx, q.Now); err != nil {
-		return page, err
 	}
 	s.cache.mu.RLock()
 	pl.accts = []int64{pl.acct}
@@ -294,7 +303,7 @@ func (pl *exec) strategy(ctx context.Context, total int) (Strategy, error) {
 	switch {
 	case pl.None:
 		return StrategyNone, nil
-	case len(pl.where) == 0 && col == apilog.ColumnTime && (pl.bound == 0 || pl.listed):
+	case len(pl.where) == 0 && col == apilog.ColumnTime && (!pl.bounded || pl.listed):
 		return StrategyTimeSeek, nil
 	case len(pl.where) == 0 && walkable:
 		return StrategyWalk, nil
@@ -315,17 +324,34 @@ func (pl *exec) strategy(ctx context.Context, total int) (Strategy, error) {
 	return StrategySort, nil
 }
 
-// loadKeys reads the key slots in scope with their state at now.
-func (pl *exec) loadKeys(ctx context.Context, now time.Time) error {
+// scope sets the query's account from the cache, and reports whether it
+// is known (or not needed).
+func (pl *exec) scope(q *apilog.Query) bool {
+	if q.Account == "" {
+		return true
+	}
+	c := &pl.s.cache
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.accounts[q.Account]
+	pl.acct = id
+	return ok
+}
+
+// queueScope queues the reads of the scope's last row ID, the lowest
+// floor of the writers in flight (-1 for none; see floorKey) and the key
+// slots in scope with their state at now.
+func (pl *exec) queueScope(b *pgx.Batch, now time.Time, last, floor *int64) {
+	s := pl.s
+	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(last) })
+	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(floor) })
 	query := "SELECT id, key_id, known, name, prefix, created_at, rotated_at, revoked_at, expires_at, inactive FROM {s}.keys"
 	var args []any
 	if pl.acct != 0 {
 		query += " WHERE account = $1"
 		args = append(args, pl.acct)
-	}
-	rows, err := pl.tx.Query(ctx, pl.s.sql(query), args...)
-	if err != nil {
-		return err
 	}
 	pl.keys = map[int64]keyRow{}
 	var (
@@ -334,23 +360,25 @@ func (pl *exec) loadKeys(ctx context.Context, now time.Time) error {
 		known, inactive     bool
 		times               [4][]byte
 	)
-	_, err = pgx.ForEachRow(rows, []any{&slot, &keyID, &known, &name, &prefix, &times[0], &times[1], &times[2], &times[3], &inactive}, func() error {
-		k := keyRow{keyID: string(keyID)}
-		if known {
-			key := apilog.Key{Name: string(name), Prefix: string(prefix), Inactive: inactive}
-			for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
-				if times[i] != nil {
-					if err := t.UnmarshalBinary(times[i]); err != nil {
-						return fmt.Errorf("key slot %d: %w", slot, err)
+	b.Queue(s.sql(query), args...).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&slot, &keyID, &known, &name, &prefix, &times[0], &times[1], &times[2], &times[3], &inactive}, func() error {
+			k := keyRow{keyID: string(keyID)}
+			if known {
+				key := apilog.Key{Name: string(name), Prefix: string(prefix), Inactive: inactive}
+				for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
+					if times[i] != nil {
+						if err := t.UnmarshalBinary(times[i]); err != nil {
+							return fmt.Errorf("key slot %d: %w", slot, err)
+						}
 					}
 				}
+				k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
 			}
-			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
-		}
-		pl.keys[slot] = k
-		return nil
+			pl.keys[slot] = k
+			return nil
+		})
+		return err
 	})
-	return err
 }
 
 // arg adds an argument and returns its placeholder.
@@ -375,9 +403,11 @@ func (pl *exec) filters() {
 	}
 	if pl.Methods != nil {
 		pl.where = append(pl.where, "e.method = ANY("+pl.arg(ids32(pl.Methods))+"::int4[])")
+		pl.implied = true
 	}
 	if pl.Slots != nil {
 		pl.where = append(pl.where, "e.key = ANY("+pl.arg(ids32(pl.Slots))+"::int4[])")
+		pl.implied = true
 	}
 	for i := range pl.Terms {
 		pl.where = append(pl.where, pl.term(&pl.Terms[i]))
@@ -398,7 +428,12 @@ func (pl *exec) term(t *plan.Term) string {
 		add(textFields[f].col, t.Values[f])
 	}
 	if len(t.Status) > 0 {
-		or = append(or, pl.statusSQL(t.Status))
+		st := pl.statusSQL(t.Status)
+		if pl.acct != 0 {
+			// So that the term alone confines rows to the account.
+			st = "(e.account = " + pl.arg(pl.acct) + " AND " + st + ")"
+		}
+		or = append(or, st)
 	}
 	cond := "false"
 	if len(or) > 0 {
@@ -406,6 +441,8 @@ func (pl *exec) term(t *plan.Term) string {
 	}
 	if t.Negate {
 		cond = "NOT " + cond
+	} else {
+		pl.implied = true
 	}
 	return cond
 }
@@ -441,11 +478,11 @@ const maxExcess = 10_000
 // off the counts; up to maxExcess of them are also listed, for the
 // time-ordered view's seek. Otherwise the bound is a filter.
 func (pl *exec) bind(ctx context.Context, bound int64) error {
-	pl.bound = bound
+	pl.bound, pl.bounded = bound, true
 	if len(pl.where) > 0 {
 		return nil
 	}
-	conds, args := pl.conds("e.", false)
+	conds, args := pl.conds("e.", false, true)
 	conds = append(conds, "e.id > $"+strconv.Itoa(len(args)+1))
 	args = append(args, bound)
 	where := " WHERE " + strings.Join(conds, " AND ")
@@ -468,15 +505,16 @@ func (pl *exec) bind(ctx context.Context, bound int64) error {
 }
 
 // conds returns the scope and range conditions, numbered from $1, with
-// their arguments; with bounded set, the bound too. p is the alias prefix.
-func (pl *exec) conds(p string, bounded bool) ([]string, []any) {
+// their arguments; with bounded set, the bound too; with scoped unset, no
+// account condition. p is the alias prefix.
+func (pl *exec) conds(p string, bounded, scoped bool) ([]string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
 		conds = append(conds, p+cond+" $"+strconv.Itoa(len(args)))
 	}
-	if pl.acct != 0 {
+	if pl.acct != 0 && scoped {
 		add("account =", pl.acct)
 	}
 	if !pl.FromOpen {
@@ -485,16 +523,17 @@ func (pl *exec) conds(p string, bounded bool) ([]string, []any) {
 	if !pl.ToOpen {
 		add("ts <", pl.To)
 	}
-	if bounded && pl.bound > 0 {
+	if bounded && pl.bounded {
 		add("id <=", pl.bound)
 	}
 	return conds, args
 }
 
 // whereSQL returns the full WHERE clause (scope, range, bound and filters)
-// and its arguments.
-func (pl *exec) whereSQL() (string, []any) {
-	conds, args := pl.conds("e.", true)
+// and its arguments. With scoped set, the account condition is there even
+// when implied, so that an index that leads with the account can serve.
+func (pl *exec) whereSQL(scoped bool) (string, []any) {
+	conds, args := pl.conds("e.", true, scoped || !pl.implied)
 	shift := len(args)
 	for _, w := range pl.where {
 		conds = append(conds, shiftArgs(w, shift))
@@ -535,7 +574,7 @@ func (pl *exec) total(ctx context.Context) (int, error) {
 		n, err := pl.inRange(ctx)
 		return n - pl.pastN, err
 	}
-	where, args := pl.whereSQL()
+	where, args := pl.whereSQL(false)
 	var n int
 	err := pl.tx.QueryRow(ctx, pl.s.sql("SELECT count(*) FROM {s}.entries e"+where), args...).Scan(&n)
 	return n, err
@@ -593,8 +632,8 @@ func (pl *exec) direction() string {
 // order, in one statement: ordered by a number column, or by the ranks of
 // the sort column's values.
 func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error) {
-	where, args := pl.whereSQL()
 	col := pl.Query.Sort.Column
+	where, args := pl.whereSQL(col.Kind() == apilog.KindNumber)
 	from, order := "{s}.entries e", ""
 	switch {
 	case col == apilog.ColumnTime:
@@ -693,7 +732,7 @@ func (pl *exec) timePage(ctx context.Context, off, limit int) ([]entryRow, error
 	}
 	var out []entryRow
 	for i, x := range rows {
-		if pl.bound > 0 && x.id > pl.bound {
+		if pl.bounded && x.id > pl.bound {
 			continue
 		}
 		// Its rank among the rows within the bound: its place in the view
@@ -757,7 +796,7 @@ func (pl *exec) timeWindow(ctx context.Context, off, limit int) ([]entryRow, err
 	if !desc && !pl.ToOpen {
 		hi = min(hi, pl.To-1)
 	}
-	conds, args := pl.conds("e.", false)
+	conds, args := pl.conds("e.", false, true)
 	conds = append(conds, fmt.Sprintf("e.ts BETWEEN $%d AND $%d", len(args)+1, len(args)+2))
 	args = append(args, lo, hi)
 	order := " ORDER BY e.ts" + pl.direction() + ", e.id DESC"

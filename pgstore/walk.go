@@ -9,27 +9,27 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// A group is the rows that share one value of the sort column: the rows
-// WHERE cond, with args numbered from $1.
-type group struct {
-	cond string
-	args []any
-}
+// A group is the rows that share one value of the sort column, as one
+// or more values of the column it is read from (several when equal texts
+// of several accounts, or equal keys, are one group).
+type group []int64
 
 // walkPage returns rows [off, off+limit) of a view sorted by a column of
 // few values (key, status, text). It walks the column's values in order
 // and reads each value's rows off its index, newest first, until the page
 // is full; the groups before off are skipped by their counts. Groups go to
-// the server in pipelined batches that grow, so that a column of many
-// values with few rows each (IP hashes) costs a few round trips.
+// the server in chunks that grow, each chunk one statement, so that a
+// column of many values with few rows each (IP hashes) costs a few round
+// trips.
 func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error) {
 	next, err := pl.groups(ctx)
 	if err != nil {
 		return nil, err
 	}
+	probe, where, args := pl.probe()
 	var out []entryRow
 	skip := off
-	for size := 4; len(out) < limit; size = min(size*4, 256) {
+	for size := 4; len(out) < limit; size = min(size*4, 1024) {
 		var gs []group
 		for len(gs) < size {
 			g, ok, err := next()
@@ -45,13 +45,17 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 			break
 		}
 		if skip > 0 {
+			values, ords := flatten(gs)
+			// The groups before the page are skipped by count, and the one
+			// that holds its first row is read from there on its own.
 			counts := make([]int, len(gs))
-			b := &pgx.Batch{}
-			for i, g := range gs {
-				where, args := pl.groupWhere(g)
-				b.Queue(pl.s.sql("SELECT count(*) FROM {s}.entries e"+where), args...).QueryRow(func(r pgx.Row) error { return r.Scan(&counts[i]) })
+			rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT g.ord, (SELECT count(*) FROM {s}.entries e WHERE "+probe+where+") "+
+				"FROM unnest($1::int4[], $2::int4[]) AS g(v, ord)"), append([]any{values, ords}, args...)...)
+			if err != nil {
+				return nil, err
 			}
-			if err := pl.tx.SendBatch(ctx, b).Close(); err != nil {
+			var ord, n int
+			if _, err := pgx.ForEachRow(rows, []any{&ord, &n}, func() error { counts[ord] += n; return nil }); err != nil {
 				return nil, err
 			}
 			i := 0
@@ -59,63 +63,72 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 				skip -= counts[i]
 				i++
 			}
-			gs = gs[i:]
-			if len(gs) == 0 {
+			if i == len(gs) {
 				continue
 			}
-		}
-		results := make([][]entryRow, len(gs))
-		b := &pgx.Batch{}
-		for i, g := range gs {
-			where, args := pl.groupWhere(g)
-			n := len(args)
-			args = append(args, limit-len(out), skip)
+			first, err := pl.groupRows(ctx, gs[i:i+1], probe, where, args, skip, limit)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, first...)
 			skip = 0
-			b.Queue(pl.s.sql("SELECT "+rowCols+" FROM {s}.entries e"+where+" ORDER BY e.ts DESC, e.id DESC LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2)), args...).
-				Query(func(rows pgx.Rows) error {
-					var err error
-					results[i], err = pgx.CollectRows(rows, scanRow)
-					return err
-				})
+			gs = gs[i+1:]
 		}
-		if err := pl.tx.SendBatch(ctx, b).Close(); err != nil {
+		rest, err := pl.groupRows(ctx, gs, probe, where, args, 0, limit-len(out))
+		if err != nil {
 			return nil, err
 		}
-		for _, rs := range results {
-			out = append(out, rs[:min(len(rs), limit-len(out))]...)
-		}
+		out = append(out, rest...)
 	}
-	return out, nil
+	return out[:min(len(out), limit)], nil
 }
 
-// groupWhere returns the WHERE clause of a group's rows with the query's
-// range, bound and filters, and its arguments. A value ID or key slot
-// implies its account, which is left out so that the column's own index
-// serves; a status group names it.
-func (pl *exec) groupWhere(g group) (string, []any) {
-	conds := []string{g.cond}
-	args := append([]any(nil), g.args...)
-	acct := pl.acct
-	pl.acct = 0
-	scope, sargs := pl.conds("e.", true)
-	pl.acct = acct
-	for _, c := range scope {
-		conds = append(conds, shiftArgs(c, len(args)))
+// flatten returns the values of groups with the index of the group each
+// belongs to.
+func flatten(gs []group) (values, ords []int32) {
+	for i, g := range gs {
+		for _, v := range g {
+			values, ords = append(values, int32(v)), append(ords, int32(i))
+		}
 	}
-	args = append(args, sargs...)
+	return values, ords
+}
+
+// groupRows returns rows [skip, skip+limit) of the groups gs in order: in
+// one statement, each value's rows read off its index up to what the page
+// can take, then put in group order.
+func (pl *exec) groupRows(ctx context.Context, gs []group, probe, where string, args []any, skip, limit int) ([]entryRow, error) {
+	if len(gs) == 0 || limit <= 0 {
+		return nil, nil
+	}
+	values, ords := flatten(gs)
+	n := len(args) + 2
+	query := "SELECT " + strings.ReplaceAll(rowCols, "e.", "r.") + " FROM unnest($1::int4[], $2::int4[]) AS g(v, ord) CROSS JOIN LATERAL (" +
+		"SELECT " + rowCols + " FROM {s}.entries e WHERE " + probe + where + " ORDER BY e.ts DESC, e.id DESC LIMIT $" + strconv.Itoa(n+1) +
+		") r ORDER BY g.ord, r.ts DESC, r.id DESC LIMIT $" + strconv.Itoa(n+2) + " OFFSET $" + strconv.Itoa(n+3)
+	return pl.readRows(ctx, query, append(append([]any{values, ords}, args...), skip+limit, limit, skip)...)
+}
+
+// probe returns the condition that selects a group value's rows (g.v is
+// the value) and the rest of the WHERE clause, with its arguments
+// numbered from $3. A value ID or key slot implies its account, which is
+// left out so that the column's own index serves; a status names it.
+func (pl *exec) probe() (probe, where string, args []any) {
+	sc, _ := sortColumnOf(pl.Query.Sort.Column)
+	probe = "e." + sc + " = g.v"
+	conds, args := pl.conds("e.", true, pl.Query.Sort.Column == apilog.ColumnStatus)
 	for _, w := range pl.where {
 		conds = append(conds, shiftArgs(w, len(args)))
 	}
 	args = append(args, pl.args...)
-	return " WHERE " + strings.Join(conds, " AND "), args
+	for _, c := range conds {
+		where += " AND " + shiftArgs(c, 2)
+	}
+	return probe, where, args
 }
 
 // groups returns an iterator over the groups of the sort column in order.
 func (pl *exec) groups(ctx context.Context) (func() (group, bool, error), error) {
-	sc, err := sortColumnOf(pl.Query.Sort.Column)
-	if err != nil {
-		return nil, err
-	}
 	if pl.Query.Sort.Column == apilog.ColumnStatus {
 		// The statuses present, found one at a time on the status index.
 		desc := pl.Query.Sort.Dir == apilog.Desc
@@ -128,30 +141,27 @@ func (pl *exec) groups(ctx context.Context) (func() (group, bool, error), error)
 		done := false
 		return func() (group, bool, error) {
 			if done {
-				return group{}, false, nil
+				return nil, false, nil
 			}
 			var st *int64
 			if err := pl.tx.QueryRow(ctx, pl.s.sql(query), pl.acct, prev).Scan(&st); err != nil {
-				return group{}, false, err
+				return nil, false, err
 			}
 			if st == nil {
 				done = true
-				return group{}, false, nil
+				return nil, false, nil
 			}
 			prev = *st
-			return group{"e.account = $1 AND e.status = $2", []any{pl.acct, int16(prev)}}, true, nil
+			return group{prev}, true, nil
 		}, nil
 	}
 	groups := pl.orderedGroups()
 	return func() (group, bool, error) {
 		if len(groups) == 0 {
-			return group{}, false, nil
+			return nil, false, nil
 		}
 		g := groups[0]
 		groups = groups[1:]
-		if len(g) == 1 {
-			return group{"e." + sc + " = $1", []any{int32(g[0])}}, true, nil
-		}
-		return group{"e." + sc + " = ANY($1::int4[])", []any{ids32(g)}}, true, nil
+		return g, true, nil
 	}, nil
 }

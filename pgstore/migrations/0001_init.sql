@@ -52,8 +52,9 @@ CREATE TABLE {s}.strs (
 CREATE INDEX strs_xid ON {s}.strs (xid);
 
 -- Row IDs are reserved by the writer before its COPY, so that it knows
--- them; see append.go.
-CREATE SEQUENCE {s}.entries_id_seq AS bigint;
+-- them: a block of 65,536 a call, so that a batch's rows take consecutive
+-- IDs, which no other writer's fall among; see append.go.
+CREATE SEQUENCE {s}.entries_id_seq AS bigint INCREMENT BY 65536;
 
 -- Columns widest first, so that no byte is lost to alignment.
 CREATE TABLE {s}.entries (

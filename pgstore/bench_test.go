@@ -1,0 +1,138 @@
+package pgstore_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/pgstore"
+	"github.com/jackc/pgx/v5"
+)
+
+var benchRows = flag.Int("rows", 1_000_000, "rows in the benchmark schema")
+
+// benchStore opens the benchmark schema of *benchRows synthetic rows in one
+// account plus a tenth as many in another, building it on first use (about
+// a minute per million rows) and keeping it in the server for later runs.
+func benchStore(b *testing.B) *pgstore.Store {
+	b.Helper()
+	url, _ := newSchema(b) // skips without a server
+	ctx := context.Background()
+	schema := fmt.Sprintf("apilog_bench_v%d_%d", pgstore.SchemaVersion, *benchRows)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ready bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&ready); err != nil {
+		b.Fatal(err)
+	}
+	if !ready {
+		b.Logf("building schema %s", schema)
+		building := schema + "_building"
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+building+" CASCADE"); err != nil {
+			b.Fatal(err)
+		}
+		s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: building})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := apilogtest.FillBench(ctx, s, *benchRows); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "ALTER SCHEMA "+building+" RENAME TO "+schema); err != nil {
+			b.Fatal(err)
+		}
+		// As autovacuum would after the inserts: statistics for the planner
+		// and the visibility map for index-only counts.
+		if _, err := conn.Exec(ctx, "VACUUM ANALYZE "+schema+".entries"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: func() time.Time { return apilogtest.BenchStart.Add(30 * 24 * time.Hour) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkQuery(b *testing.B) {
+	s := benchStore(b)
+	ctx := context.Background()
+	search := func(text string) apilog.Search {
+		q, err := apilog.ParseSearch(text, apilogtest.Hasher{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}
+	cases := []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"first-page", apilog.Query{}},
+		{"page-1000", apilog.Query{Page: 1000}},
+		{"total", apilog.Query{PageSize: 1}},
+		{"all-accounts", apilog.Query{AllAccounts: true}},
+		{"all-accounts-page-1000", apilog.Query{AllAccounts: true, Page: 1000}},
+		{"search-flux", apilog.Query{Search: search("flux")}},
+		{"search-401", apilog.Query{Search: search("401")}},
+		{"search-production", apilog.Query{Search: search("production")}},
+		{"search-ab12", apilog.Query{Search: search("ab12")}},
+		{"search-flux-total", apilog.Query{Search: search("flux"), PageSize: 1}},
+		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
+		{"status-5xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
+		{"last-hour", apilog.Query{From: apilogtest.BenchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
+		// Page 2 pinned to the rows before the last hundred arrived (MaxID
+		// -100 is relative to the last row's ID, below).
+		{"page-2-pinned", apilog.Query{Page: 2, MaxID: -100}},
+		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: -100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+	}
+	first, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, col := range apilog.Columns {
+		if col == apilog.ColumnTime {
+			continue
+		}
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			cases = append(cases, struct {
+				name string
+				q    apilog.Query
+			}{fmt.Sprintf("sort-%s-%s", col, dir), apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}}})
+		}
+	}
+	for _, c := range cases {
+		if !c.q.AllAccounts {
+			c.q.Account = apilogtest.BenchAccount
+		}
+		if c.q.MaxID < 0 {
+			c.q.MaxID += first.MaxID
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var p apilog.Page
+			for b.Loop() {
+				var err error
+				if p, err = s.Query(ctx, c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if p.TotalRows == 0 {
+				b.Fatalf("no rows")
+			}
+			b.ReportMetric(float64(p.TotalRows), "rows")
+		})
+	}
+}
