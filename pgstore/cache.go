@@ -23,6 +23,12 @@ type strKey struct {
 	value   string
 }
 
+// idValue is an interned value with its ID.
+type idValue struct {
+	id    int64
+	value string
+}
+
 type slotKey struct {
 	account int64
 	keyID   string
@@ -44,8 +50,8 @@ type cache struct {
 	slotOf       map[int64]slotKey
 	strIDs       map[strKey]int64
 	strs         map[int64]strKey
-	byKind       map[[2]int64][]int64 // (account, kind) → IDs in the order added, for matching a search
-	order        map[[2]int64][]int64 // (account, kind) → IDs by value, for sorting; see sorted
+	byKind       map[[2]int64][]idValue // (account, kind) → values in the order added, for matching a search
+	order        map[[2]int64][]int64   // (account, kind) → IDs by value, for sorting; see sorted
 }
 
 func (c *cache) init() {
@@ -55,7 +61,7 @@ func (c *cache) init() {
 	c.slotOf = map[int64]slotKey{}
 	c.strIDs = map[strKey]int64{}
 	c.strs = map[int64]strKey{}
-	c.byKind = map[[2]int64][]int64{}
+	c.byKind = map[[2]int64][]idValue{}
 	c.order = map[[2]int64][]int64{}
 }
 
@@ -76,7 +82,7 @@ func (c *cache) addStr(id int64, k strKey) {
 	if _, ok := c.strs[id]; !ok {
 		c.strIDs[k], c.strs[id] = id, k
 		bk := [2]int64{k.account, k.kind}
-		c.byKind[bk] = append(c.byKind[bk], id)
+		c.byKind[bk] = append(c.byKind[bk], idValue{id, k.value})
 	}
 }
 
@@ -160,7 +166,10 @@ func (c *cache) sorted(acct, kind int64) []int64 {
 		return s
 	}
 	byValue := func(a, b int64) int { return strings.Compare(c.strs[a].value, c.strs[b].value) }
-	add := slices.Clone(all[len(s):])
+	add := make([]int64, 0, len(all)-len(s))
+	for _, v := range all[len(s):] {
+		add = append(add, v.id)
+	}
 	slices.SortFunc(add, byValue)
 	merged := make([]int64, 0, len(all))
 	i, j := 0, 0

@@ -108,6 +108,7 @@ type exec struct {
 	bounded bool
 	pastN   int
 	past    []idTime
+	pastBy  map[int64]int // when listed, the number by value of the sort column
 	listed  bool
 
 	counted     map[int64]int         // atLeast's answers
@@ -137,8 +138,8 @@ func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
 	return func(yield func(int64, string) bool) {
 		c := &d.pl.s.cache
 		for _, acct := range d.pl.accts {
-			for _, id := range c.byKind[[2]int64{acct, textFields[f].kind}] {
-				if !yield(id, c.strs[id].value) {
+			for _, v := range c.byKind[[2]int64{acct, textFields[f].kind}] {
+				if !yield(v.id, v.value) {
 					return
 				}
 			}
@@ -208,7 +209,7 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	// A search's value lists differ from run to run: a plan made for one
 	// (PostgreSQL's generic plan, after a statement has run a few times)
 	// can be a thousand times slower for another.
-	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)",
+	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)",
 		strconv.FormatInt(s.opts.QueryTimeout.Milliseconds(), 10))
 	apply := s.cache.queueRefresh(s, b)
 	var last, floor int64
@@ -223,7 +224,11 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	}
 	if !known {
 		if !pl.scope(q) {
-			return page, nil // no row of this account was ever stored
+			// No row of this account was ever stored.
+			if s.opts.Explain != nil {
+				s.opts.Explain(*q, StrategyNone)
+			}
+			return page, nil
 		}
 		b := &pgx.Batch{}
 		pl.queueScope(b, q.Now, &last, &floor)
@@ -247,11 +252,8 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	}
 	pl.Plan = plan.Compile(*q, dict{pl})
 	s.cache.mu.RUnlock()
-	if pl.None {
-		return page, nil
-	}
 	pl.filters()
-	if page.MaxID < last {
+	if page.MaxID < last && !pl.None {
 		if err := pl.bind(ctx, page.MaxID); err != nil {
 			return page, err
 		}
@@ -278,7 +280,7 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	case StrategyTimeSeek:
 		rows, err = pl.timePage(ctx, off, limit)
 	case StrategyWalk, StrategyWalkFiltered:
-		rows, err = pl.walkPage(ctx, off, limit)
+		rows, err = pl.walkPage(ctx, off, limit, total)
 	default:
 		rows, err = pl.sortPage(ctx, off, limit)
 	}
@@ -486,19 +488,32 @@ func (pl *exec) bind(ctx context.Context, bound int64) error {
 	conds = append(conds, "e.id > $"+strconv.Itoa(len(args)+1))
 	args = append(args, bound)
 	where := " WHERE " + strings.Join(conds, " AND ")
-	rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT e.id, e.ts FROM {s}.entries e"+where+" LIMIT "+strconv.Itoa(maxExcess+1)), args...)
+	sc, err := sortColumnOf(pl.Query.Sort.Column)
 	if err != nil {
 		return err
 	}
-	past, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (idTime, error) {
-		var x idTime
-		return x, r.Scan(&x.id, &x.ts)
+	type pastRow struct {
+		idTime
+		v int64 // the row's value of the sort column
+	}
+	rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT e.id, e.ts, e."+sc+"::int8 FROM {s}.entries e"+where+" LIMIT "+strconv.Itoa(maxExcess+1)), args...)
+	if err != nil {
+		return err
+	}
+	listed, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pastRow, error) {
+		var x pastRow
+		return x, r.Scan(&x.id, &x.ts, &x.v)
 	})
 	if err != nil {
 		return err
 	}
-	if len(past) <= maxExcess {
-		pl.past, pl.pastN, pl.listed = past, len(past), true
+	if len(listed) <= maxExcess {
+		pl.pastBy = map[int64]int{}
+		for _, x := range listed {
+			pl.past = append(pl.past, x.idTime)
+			pl.pastBy[x.v]++
+		}
+		pl.pastN, pl.listed = len(listed), true
 		return nil
 	}
 	return pl.tx.QueryRow(ctx, pl.s.sql("SELECT count(*) FROM {s}.entries e"+where), args...).Scan(&pl.pastN)
@@ -570,6 +585,9 @@ func shiftArgs(cond string, by int) string {
 // total returns the number of matching rows: from the counts table when
 // the query has no filter, else by counting.
 func (pl *exec) total(ctx context.Context) (int, error) {
+	if pl.None {
+		return 0, nil
+	}
 	if len(pl.where) == 0 {
 		n, err := pl.inRange(ctx)
 		return n - pl.pastN, err
@@ -656,29 +674,53 @@ func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error
 // a text field) in scope with their rank in the query's order, direction
 // included: equal values share a rank.
 func (pl *exec) ranks() (ids, ranks []int32) {
-	groups := pl.orderedGroups()
-	for r, g := range groups {
-		for _, id := range g {
-			ids, ranks = append(ids, int32(id)), append(ranks, int32(r))
+	all, ords := pl.ordered()
+	ids, ranks = ids32(all), make([]int32, len(all))
+	for i := range all {
+		ranks[i] = int32(i)
+		if ords != nil {
+			ranks[i] = ords[i]
 		}
 	}
 	return ids, ranks
 }
 
-// orderedGroups returns the IDs of the sort column's values (key slots, or
-// a text field's values) in the query's order, direction included, in
-// groups of equal values.
-func (pl *exec) orderedGroups() [][]int64 {
+// ordered returns the IDs of the sort column's values (key slots, or a
+// text field's values) in the query's order, direction included, with the
+// index of each one's group of equal values; nil ords means every value
+// is a group of its own. One account's values are distinct and kept in
+// order by the cache, so that a sort by IP hash sorts nothing per query.
+func (pl *exec) ordered() (ids []int64, ords []int32) {
+	desc := pl.Query.Sort.Dir == apilog.Desc
 	if pl.Query.Sort.Column.Kind() == apilog.KindKey {
 		groups := slices.Clone(pl.KeyGroups)
-		if pl.Query.Sort.Dir == apilog.Desc {
+		if desc {
 			slices.Reverse(groups)
 		}
-		return groups
+		for i, g := range groups {
+			for _, id := range g {
+				ids, ords = append(ids, id), append(ords, int32(i))
+			}
+		}
+		return ids, ords
 	}
 	f := textFields[pl.Query.Sort.Column.Field()]
 	c := &pl.s.cache
-	var ids []int64
+	if len(pl.accts) == 1 {
+		sorted := c.sorted(pl.accts[0], f.kind)
+		ids = make([]int64, 0, len(sorted))
+		c.mu.RLock()
+		var empty []int64
+		if len(sorted) > 0 && c.strs[sorted[0]].value == "" && pl.Query.Sort.Column.EmptyLast() {
+			sorted, empty = sorted[1:], sorted[:1]
+		}
+		c.mu.RUnlock()
+		ids = append(ids, sorted...)
+		if desc {
+			slices.Reverse(ids)
+		}
+		return append(ids, empty...), nil
+	}
 	for _, acct := range pl.accts {
 		ids = append(ids, c.sorted(acct, f.kind)...)
 	}
@@ -686,20 +728,15 @@ func (pl *exec) orderedGroups() [][]int64 {
 	defer c.mu.RUnlock()
 	value := func(id int64) string { return c.strs[id].value }
 	text := pl.Query.Sort.TextOrder()
-	ids = slices.Clone(ids)
-	if len(pl.accts) > 1 || pl.Query.Sort.Column.EmptyLast() {
-		slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
-	} else if pl.Query.Sort.Dir == apilog.Desc {
-		slices.Reverse(ids)
-	}
-	var groups [][]int64
-	for i, id := range ids {
-		if i == 0 || text(value(ids[i-1]), value(id)) != 0 {
-			groups = append(groups, nil)
+	slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
+	ords = make([]int32, len(ids))
+	for i := 1; i < len(ids); i++ {
+		ords[i] = ords[i-1]
+		if text(value(ids[i-1]), value(ids[i])) != 0 {
+			ords[i]++
 		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], id)
 	}
-	return groups
+	return ids, ords
 }
 
 // idTime is a row's ID and time.

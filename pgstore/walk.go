@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,15 +22,21 @@ type group []int64
 // the server in chunks that grow, each chunk one statement, so that a
 // column of many values with few rows each (IP hashes) costs a few round
 // trips.
-func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error) {
-	next, err := pl.groups(ctx)
+func (pl *exec) walkPage(ctx context.Context, off, limit, total int) ([]entryRow, error) {
+	next, n, err := pl.groups(ctx)
 	if err != nil {
 		return nil, err
 	}
 	probe, where, args := pl.probe()
 	var out []entryRow
 	skip := off
-	for size := 4; len(out) < limit; size = min(size*4, 1024) {
+	// The first chunk: as many groups as should hold the page, if the
+	// rows were spread evenly, twice over.
+	size := 4
+	if n > 0 && total > 0 {
+		size = min(max(2*(off+limit)*n/total, size), 1024)
+	}
+	for ; len(out) < limit; size = min(size*4, 1024) {
 		var gs []group
 		for len(gs) < size {
 			g, ok, err := next()
@@ -45,12 +52,12 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 			break
 		}
 		if skip > 0 {
-			values, ords := flatten(gs)
 			// The groups before the page are skipped by count, and the one
 			// that holds its first row is read from there on its own.
+			values, ords, extra := pl.flatten(gs)
 			counts := make([]int, len(gs))
-			rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT g.ord, (SELECT count(*) FROM {s}.entries e WHERE "+probe+where+") "+
-				"FROM unnest($1::int4[], $2::int4[]) AS g(v, ord)"), append([]any{values, ords}, args...)...)
+			rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT g.ord, (SELECT count(*) FROM {s}.entries e WHERE "+probe+where+") - g.extra "+
+				"FROM unnest($1::int4[], $2::int4[], $3::int4[]) AS g(v, ord, extra)"), append([]any{values, ords, extra}, args...)...)
 			if err != nil {
 				return nil, err
 			}
@@ -66,7 +73,7 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 			if i == len(gs) {
 				continue
 			}
-			first, err := pl.groupRows(ctx, gs[i:i+1], probe, where, args, skip, limit)
+			first, err := pl.groupFrom(ctx, gs[i], probe, where, args, skip, limit)
 			if err != nil {
 				return nil, err
 			}
@@ -74,7 +81,7 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 			skip = 0
 			gs = gs[i+1:]
 		}
-		rest, err := pl.groupRows(ctx, gs, probe, where, args, 0, limit-len(out))
+		rest, err := pl.groupRows(ctx, gs, probe, where, args, "", 0, limit-len(out))
 		if err != nil {
 			return nil, err
 		}
@@ -84,51 +91,95 @@ func (pl *exec) walkPage(ctx context.Context, off, limit int) ([]entryRow, error
 }
 
 // flatten returns the values of groups with the index of the group each
-// belongs to.
-func flatten(gs []group) (values, ords []int32) {
+// belongs to and the number of its rows above the row-ID bound that the
+// walk steps over (see stepping).
+func (pl *exec) flatten(gs []group) (values, ords, extra []int32) {
+	step := pl.stepping()
 	for i, g := range gs {
 		for _, v := range g {
-			values, ords = append(values, int32(v)), append(ords, int32(i))
+			n := 0
+			if step {
+				n = pl.pastBy[v]
+			}
+			values, ords, extra = append(values, int32(v)), append(ords, int32(i)), append(extra, int32(n))
 		}
 	}
-	return values, ords
+	return values, ords, extra
 }
 
-// groupRows returns rows [skip, skip+limit) of the groups gs in order: in
-// one statement, each value's rows read off its index up to what the page
-// can take, then put in group order.
-func (pl *exec) groupRows(ctx context.Context, gs []group, probe, where string, args []any, skip, limit int) ([]entryRow, error) {
+// stepping reports whether the walk steps over the rows above the row-ID
+// bound rather than test each row against it: when nothing else filters,
+// a value's rows are counted and read on its index alone, and the few
+// rows above the bound, listed by bind, are taken off.
+func (pl *exec) stepping() bool { return pl.bounded && pl.listed && len(pl.where) == 0 }
+
+// groupRows returns rows [skip, skip+limit) of the groups gs in order, in
+// one statement: each value's rows read off its index up to what the page
+// can take, then put in group order. cond, if set, is one more condition
+// on the rows, with its one argument at the end of args.
+func (pl *exec) groupRows(ctx context.Context, gs []group, probe, where string, args []any, cond string, skip, limit int) ([]entryRow, error) {
 	if len(gs) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	values, ords := flatten(gs)
-	n := len(args) + 2
-	query := "SELECT " + strings.ReplaceAll(rowCols, "e.", "r.") + " FROM unnest($1::int4[], $2::int4[]) AS g(v, ord) CROSS JOIN LATERAL (" +
-		"SELECT " + rowCols + " FROM {s}.entries e WHERE " + probe + where + " ORDER BY e.ts DESC, e.id DESC LIMIT $" + strconv.Itoa(n+1) +
-		") r ORDER BY g.ord, r.ts DESC, r.id DESC LIMIT $" + strconv.Itoa(n+2) + " OFFSET $" + strconv.Itoa(n+3)
-	return pl.readRows(ctx, query, append(append([]any{values, ords}, args...), skip+limit, limit, skip)...)
+	values, ords, extra := pl.flatten(gs)
+	n := len(args) + 3
+	var outer string
+	if pl.stepping() {
+		outer = " WHERE r.id <= " + strconv.FormatInt(pl.bound, 10)
+	}
+	query := "SELECT " + strings.ReplaceAll(rowCols, "e.", "r.") + " FROM unnest($1::int4[], $2::int4[], $3::int4[]) AS g(v, ord, extra) CROSS JOIN LATERAL (" +
+		"SELECT " + rowCols + " FROM {s}.entries e WHERE " + probe + where + cond + " ORDER BY e.ts DESC, e.id DESC LIMIT $" + strconv.Itoa(n+1) + " + g.extra" +
+		") r" + outer + " ORDER BY g.ord, r.ts DESC, r.id DESC LIMIT $" + strconv.Itoa(n+2) + " OFFSET $" + strconv.Itoa(n+3)
+	return pl.readRows(ctx, query, append(append([]any{values, ords, extra}, args...), skip+limit, limit, skip)...)
+}
+
+// groupFrom returns rows [skip, skip+limit) of one group. The time of
+// row skip is found on the index alone (no table row is read for the rows
+// skipped), then the rows from that time on are read.
+func (pl *exec) groupFrom(ctx context.Context, g group, probe, where string, args []any, skip, limit int) ([]entryRow, error) {
+	if skip < limit || pl.stepping() {
+		// Few rows to skip; or rows above the bound among them, which only
+		// reading them tells apart.
+		return pl.groupRows(ctx, []group{g}, probe, where, args, "", skip, limit)
+	}
+	values, ords, extra := pl.flatten([]group{g})
+	n := len(args) + 3
+	head := append([]any{values, ords, extra}, args...)
+	var at int64
+	if err := pl.tx.QueryRow(ctx, pl.s.sql("SELECT r.ts FROM unnest($1::int4[], $2::int4[], $3::int4[]) AS g(v, ord, extra) CROSS JOIN LATERAL ("+
+		"SELECT e.ts FROM {s}.entries e WHERE "+probe+where+" ORDER BY e.ts DESC LIMIT $"+strconv.Itoa(n+1)+
+		") r ORDER BY r.ts DESC OFFSET $"+strconv.Itoa(n+2)+" LIMIT 1"), append(head, skip+1, skip)...).Scan(&at); err != nil {
+		return nil, err
+	}
+	var above int
+	if err := pl.tx.QueryRow(ctx, pl.s.sql("SELECT sum((SELECT count(*) FROM {s}.entries e WHERE "+probe+where+" AND e.ts > $"+strconv.Itoa(n+1)+"))::int8 "+
+		"FROM unnest($1::int4[], $2::int4[], $3::int4[]) AS g(v, ord, extra)"), append(head, at)...).Scan(&above); err != nil {
+		return nil, err
+	}
+	return pl.groupRows(ctx, []group{g}, probe, where, append(slices.Clip(args), at), " AND e.ts <= $"+strconv.Itoa(n+1), skip-above, limit)
 }
 
 // probe returns the condition that selects a group value's rows (g.v is
 // the value) and the rest of the WHERE clause, with its arguments
-// numbered from $3. A value ID or key slot implies its account, which is
+// numbered from $4. A value ID or key slot implies its account, which is
 // left out so that the column's own index serves; a status names it.
 func (pl *exec) probe() (probe, where string, args []any) {
 	sc, _ := sortColumnOf(pl.Query.Sort.Column)
 	probe = "e." + sc + " = g.v"
-	conds, args := pl.conds("e.", true, pl.Query.Sort.Column == apilog.ColumnStatus)
+	conds, args := pl.conds("e.", !pl.stepping(), pl.Query.Sort.Column == apilog.ColumnStatus)
 	for _, w := range pl.where {
 		conds = append(conds, shiftArgs(w, len(args)))
 	}
 	args = append(args, pl.args...)
 	for _, c := range conds {
-		where += " AND " + shiftArgs(c, 2)
+		where += " AND " + shiftArgs(c, 3)
 	}
 	return probe, where, args
 }
 
-// groups returns an iterator over the groups of the sort column in order.
-func (pl *exec) groups(ctx context.Context) (func() (group, bool, error), error) {
+// groups returns an iterator over the groups of the sort column in order,
+// and how many values they hold (0: not known).
+func (pl *exec) groups(ctx context.Context) (next func() (group, bool, error), n int, err error) {
 	if pl.Query.Sort.Column == apilog.ColumnStatus {
 		// The statuses present, found one at a time on the status index.
 		desc := pl.Query.Sort.Dir == apilog.Desc
@@ -153,15 +204,23 @@ func (pl *exec) groups(ctx context.Context) (func() (group, bool, error), error)
 			}
 			prev = *st
 			return group{prev}, true, nil
-		}, nil
+		}, 0, nil
 	}
-	groups := pl.orderedGroups()
+	ids, ords := pl.ordered()
+	n = len(ids)
 	return func() (group, bool, error) {
-		if len(groups) == 0 {
+		if len(ids) == 0 {
 			return nil, false, nil
 		}
-		g := groups[0]
-		groups = groups[1:]
+		n := 1
+		for ords != nil && n < len(ids) && ords[n] == ords[0] {
+			n++
+		}
+		g := group(ids[:n])
+		ids = ids[n:]
+		if ords != nil {
+			ords = ords[n:]
+		}
 		return g, true, nil
-	}, nil
+	}, n, nil
 }
