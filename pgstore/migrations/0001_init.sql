@@ -75,9 +75,7 @@ CREATE TABLE {s}.entries (
 -- both directions, new rows land at the end of their value's range, and
 -- the order within a value is read off it (the ID, the last tie-break,
 -- is sorted among rows of the same nanosecond). The value columns'
--- indexes need no account: a value ID implies it. Row IDs and times rise
--- together with the heap, so a BRIN index (a few pages) finds a range of
--- either for the all-accounts view and the rows since a page was read.
+-- indexes need no account: a value ID implies it.
 CREATE INDEX entries_time     ON {s}.entries (account, ts);
 CREATE INDEX entries_status   ON {s}.entries (account, status, ts);
 CREATE INDEX entries_duration ON {s}.entries (account, duration);
@@ -86,7 +84,16 @@ CREATE INDEX entries_method   ON {s}.entries (method, ts);
 CREATE INDEX entries_endpoint ON {s}.entries (endpoint, ts);
 CREATE INDEX entries_error    ON {s}.entries (error, ts);
 CREATE INDEX entries_ip       ON {s}.entries (ip, ts);
-CREATE INDEX entries_brin     ON {s}.entries USING brin (ts, id);
+
+-- Row IDs and times rise with the table's pages, so a BRIN index (a few
+-- pages per million rows) finds a stretch of either: a page of the
+-- all-accounts view, whatever the number of tenants, and the rows added
+-- since a page was read. minmax-multi keeps several ranges per 32 pages,
+-- so that a late batch (an instance's clock behind, a retry after an
+-- outage) widens no range to hours; autosummarize summarizes each range
+-- as it fills rather than at the next vacuum.
+CREATE INDEX entries_brin ON {s}.entries USING brin (ts int8_minmax_multi_ops, id int8_minmax_multi_ops)
+	WITH (pages_per_range = 32, autosummarize = on);
 
 -- Row counts per account and time bucket at three sizes: 2^46 ns (about
 -- 19.5 hours, one partition), 2^38 (4.6 minutes) and 2^30 (about a
