@@ -22,6 +22,12 @@ var (
 
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("apilog: store closed")
+
+	// ErrTimeout means a store stopped a query that ran past its time
+	// limit, so that no search holds a connection other viewers need. The
+	// same query would fail again; a narrower search or a shorter time
+	// range answers sooner.
+	ErrTimeout = errors.New("apilog: the query took too long and was stopped")
 )
 
 // Param names a part of a query as the Logs page's URL does, so that a

@@ -324,6 +324,9 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error)
 		h.failParam(w, r, http.StatusBadRequest, msg, bad.Param)
 	case errors.Is(err, context.Canceled):
 		// The client left.
+	case errors.Is(err, apilog.ErrTimeout):
+		// Trying again would take as long: say what answers sooner.
+		h.fail(w, r, http.StatusServiceUnavailable, "this search took too long and was stopped; narrow it: longer or fewer terms, a filter, or a shorter time range")
 	default:
 		h.log.Error("httpui: query failed", "err", err)
 		h.fail(w, r, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists")

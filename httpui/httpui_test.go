@@ -627,3 +627,23 @@ func TestFilterFormKeepsTheView(t *testing.T) {
 		}
 	}
 }
+
+// slowStore fails every query as a store does when its time limit stops
+// one.
+type slowStore struct{ apilog.Store }
+
+func (slowStore) Query(context.Context, apilog.Query) (apilog.Page, error) {
+	return apilog.Page{}, fmt.Errorf("somestore: query: %w", apilog.ErrTimeout)
+}
+
+// TestQueryTimeout checks that a query the store stopped for taking too
+// long is answered with what to do about it, not as a failure to retry.
+func TestQueryTimeout(t *testing.T) {
+	h := newHandler(t, slowStore{newStore(t)}, nil)
+	for _, target := range []string{"/api/logs?q=e", "/?q=e"} {
+		w := get(t, h, target)
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "took too long") || !strings.Contains(w.Body.String(), "narrow it") {
+			t.Errorf("GET %s: %d %q, want 503 saying the search took too long and how to narrow it", target, w.Code, w.Body)
+		}
+	}
+}

@@ -38,8 +38,10 @@ type Options struct {
 	// creates it. Default "apilog".
 	Schema string
 
-	// QueryTimeout bounds each Query (PostgreSQL's statement_timeout), so
-	// that no search can hold a connection for long. Default 10s.
+	// QueryTimeout bounds each statement of a Query (PostgreSQL's
+	// statement_timeout), so that no search can hold a connection for
+	// long; a query stopped by it returns an error wrapping
+	// apilog.ErrTimeout. Default 10s.
 	QueryTimeout time.Duration
 
 	// MaxAge drops the rows older than this, a partition (about 19.5

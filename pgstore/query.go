@@ -18,10 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ErrQueryTimeout means a query ran past Options.QueryTimeout and was
-// stopped; a narrower search or time range answers sooner.
-var ErrQueryTimeout = errors.New("pgstore: the query took too long and was stopped")
-
 // Query returns a page of rows; see [apilog.Store.Query]. It reads one
 // snapshot of the database in a read-only transaction, so its rows and
 // totals agree with each other while other instances append.
@@ -49,7 +45,7 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil {
-			return apilog.Page{}, fmt.Errorf("%w (after %s)", ErrQueryTimeout, s.opts.QueryTimeout)
+			return apilog.Page{}, fmt.Errorf("pgstore: query: %w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
 		}
 		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
 	}
