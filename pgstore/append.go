@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apilog/apilog"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A batch is written in one transaction that
@@ -82,6 +84,14 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 		}
 	}
 	ids, err := s.append(ctx, entries, digest)
+	if isNoPartition(err) {
+		// A partition this process knew of was dropped (by retention, here
+		// or in another instance) since: learn which exist and try again.
+		s.partMu.Lock()
+		clear(s.parts)
+		s.partMu.Unlock()
+		ids, err = s.append(ctx, entries, digest)
+	}
 	if err != nil {
 		return fmt.Errorf("pgstore: append %d entries: %w", len(entries), err)
 	}
@@ -159,6 +169,13 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 // all; a larger batch takes several blocks, and another writer's may fall
 // between them.
 const idBlock = 65536
+
+// isNoPartition reports whether err is PostgreSQL's refusal of a row no
+// partition takes.
+func isNoPartition(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23514" && strings.HasPrefix(pgErr.Message, "no partition")
+}
 
 var entryColumns = []string{"id", "ts", "duration", "account", "key", "method", "endpoint", "error", "ip", "status", "request_id"}
 

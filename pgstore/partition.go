@@ -86,11 +86,13 @@ func (s *Store) maintainer() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-s.done.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.MaintainInterval)
+		// Bounded, so that a server that stopped answering holds the
+		// maintainer for a while at most; Close cancels it at once.
+		ctx, cancel := context.WithTimeout(s.done, max(s.opts.MaintainInterval, 30*time.Second))
 		// A failure (the server away, a lock not granted in time) is tried
 		// again next time; Append creates any partition it needs itself.
 		_ = s.maintain(ctx)

@@ -91,11 +91,11 @@ type Store struct {
 	unsure   map[[32]byte]reservation // batches whose commit may have happened; see Append
 	shards   chan int16               // the counts shards this Store writes to
 
-	mu      sync.RWMutex // guards closed against Close
-	closed  bool
-	stop    chan struct{}
-	stopped sync.Once
-	wg      sync.WaitGroup
+	mu     sync.RWMutex // guards closed against Close
+	closed bool
+	done   context.Context // cancelled by Close, for the maintainer
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 var _ apilog.Store = (*Store)(nil)
@@ -137,7 +137,8 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 // statement the store runs names its schema, so the pool's search_path does
 // not matter.
 func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error) {
-	s := &Store{pool: pool, clock: time.Now, stop: make(chan struct{}), parts: map[int64]bool{}, unsure: map[[32]byte]reservation{}}
+	s := &Store{pool: pool, clock: time.Now, parts: map[int64]bool{}, unsure: map[[32]byte]reservation{}}
+	s.done, s.stop = context.WithCancel(context.Background())
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -157,6 +158,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 		s.opts.LockTimeout = time.Second
 	}
 	if s.opts.MaxAge < 0 {
+		s.stop()
 		return nil, fmt.Errorf("pgstore: open: MaxAge %v is negative", s.opts.MaxAge)
 	}
 	s.schema = pgx.Identifier{s.opts.Schema}.Sanitize()
@@ -169,9 +171,11 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 	}
 	s.cache.init()
 	if err := s.migrate(ctx); err != nil {
+		s.stop()
 		return nil, fmt.Errorf("pgstore: open schema %s: %w", s.opts.Schema, err)
 	}
 	if err := s.maintain(ctx); err != nil {
+		s.stop()
 		return nil, fmt.Errorf("pgstore: open schema %s: %w", s.opts.Schema, err)
 	}
 	s.wg.Add(1)
@@ -255,7 +259,7 @@ func (s *Store) enter() (func(), error) {
 // Close stops the background maintainer and, when Open made the pool,
 // closes it. A second Close returns nil.
 func (s *Store) Close() error {
-	s.stopped.Do(func() { close(s.stop) })
+	s.stop()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
