@@ -87,6 +87,16 @@ func openStore(t testing.TB, opts *pgstore.Options) *pgstore.Store {
 	return s
 }
 
+// openStoreIn opens a store in the given schema.
+func openStoreIn(t testing.TB, url, schema string) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.Open(context.Background(), url, &pgstore.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // openPool returns a pool on the test server, closed when t ends.
 func openPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
