@@ -44,6 +44,15 @@ type Options struct {
 	// apilog.ErrTimeout. Default 10s.
 	QueryTimeout time.Duration
 
+	// MaxSearches is how many queries with a search or a filter run at
+	// once; more wait for a turn, up to QueryTimeout. The unfiltered views
+	// and Append never wait for them, so a few expensive searches cannot
+	// take every connection the page and the recorder need. Open sizes its
+	// pool to MaxSearches plus 4 connections unless the URL sets
+	// pool_max_conns; give a pool passed to OpenPool at least as many.
+	// Default 4.
+	MaxSearches int
+
 	// MaxAge drops the rows older than this, a partition (about 19.5
 	// hours of rows) at a time: a row is dropped between MaxAge and MaxAge
 	// plus one partition after its time. Zero keeps rows forever.
@@ -90,6 +99,7 @@ type Store struct {
 	unsureMu sync.Mutex
 	unsure   map[[32]byte]reservation // batches whose commit may have happened; see Append
 	shards   chan int16               // the counts shards this Store writes to
+	searches chan struct{}            // a slot per query with a search or filter in flight
 
 	mu     sync.RWMutex // guards closed against Close
 	closed bool
@@ -119,6 +129,13 @@ func Open(ctx context.Context, connString string, opts *Options) (*Store, error)
 	if err != nil {
 		// pgx's error may quote the string, password included.
 		return nil, errors.New("pgstore: open: the connection string does not parse")
+	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		searches := defaultMaxSearches
+		if opts != nil && opts.MaxSearches > 0 {
+			searches = opts.MaxSearches
+		}
+		cfg.MaxConns = max(cfg.MaxConns, int32(searches+4))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -154,6 +171,10 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 	if s.opts.MaintainInterval <= 0 {
 		s.opts.MaintainInterval = time.Minute
 	}
+	if s.opts.MaxSearches <= 0 {
+		s.opts.MaxSearches = defaultMaxSearches
+	}
+	s.searches = make(chan struct{}, s.opts.MaxSearches)
 	if s.opts.LockTimeout <= 0 {
 		s.opts.LockTimeout = time.Second
 	}
@@ -182,6 +203,8 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 	go s.maintainer()
 	return s, nil
 }
+
+const defaultMaxSearches = 4
 
 // shardCount is the number of rows per bucket of the counts table that
 // concurrent writers spread over.

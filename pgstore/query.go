@@ -36,6 +36,18 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
+	if len(q.Search.Terms) > 0 || len(q.StatusClasses) > 0 || len(q.Methods) > 0 || len(q.KeyIDs) > 0 {
+		wait := time.NewTimer(s.opts.QueryTimeout)
+		defer wait.Stop()
+		select {
+		case s.searches <- struct{}{}:
+			defer func() { <-s.searches }()
+		case <-wait.C:
+			return apilog.Page{}, fmt.Errorf("pgstore: query: %w: %d searches ran for all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.MaxSearches, s.opts.QueryTimeout)
+		case <-ctx.Done():
+			return apilog.Page{}, fmt.Errorf("pgstore: query: %w", ctx.Err())
+		}
+	}
 	var p apilog.Page
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
