@@ -64,6 +64,7 @@ func benchStore(b *testing.B) *pgstore.Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	warm(b, s)
 	return s
 }
 
@@ -200,4 +201,92 @@ func BenchmarkFirstPageUnderSearches(b *testing.B) {
 		}
 		b.ReportMetric(float64(cut.Load()), "searches-cut")
 	})
+}
+
+// BenchmarkAllAccounts measures the operator's first page (every account,
+// newest first, and sorted by endpoint) over 40,000 rows shared by 1 and
+// by 20,000 accounts: the cost should not follow the number of tenants.
+func BenchmarkAllAccounts(b *testing.B) {
+	for _, tenants := range []int{1, 20_000} {
+		s := tenantsStore(b, tenants, 40_000)
+		for _, c := range []struct {
+			name string
+			q    apilog.Query
+		}{
+			{"newest", apilog.Query{AllAccounts: true}},
+			{"page-40", apilog.Query{AllAccounts: true, Page: 40}},
+			{"by-endpoint", apilog.Query{AllAccounts: true, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		} {
+			b.Run(fmt.Sprintf("%s/tenants-%d", c.name, tenants), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := s.Query(context.Background(), c.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// tenantsStore opens a schema of rows spread evenly over tenants
+// accounts, building it on first use and keeping it for later runs.
+func tenantsStore(b *testing.B, tenants, rows int) *pgstore.Store {
+	b.Helper()
+	url, _ := newSchema(b)
+	ctx := context.Background()
+	schema := fmt.Sprintf("apilog_bench_v%d_tenants_%d_%d", pgstore.SchemaVersion, tenants, rows)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ready bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&ready); err != nil {
+		b.Fatal(err)
+	}
+	if !ready {
+		building := schema + "_building"
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+building+" CASCADE"); err != nil {
+			b.Fatal(err)
+		}
+		s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: building})
+		if err != nil {
+			b.Fatal(err)
+		}
+		gen := apilogtest.NewSynthetic(1, "acct", 1, apilogtest.BenchStart)
+		for i := 0; i < rows; i += 1000 {
+			batch := gen.Entries(1000)
+			for j := range batch {
+				batch[j].Account = fmt.Sprintf("acct_%05d", (i+j)%tenants)
+			}
+			if err := s.Append(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "ALTER SCHEMA "+building+" RENAME TO "+schema); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "VACUUM ANALYZE "+schema+".entries"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	warm(b, s)
+	return s
+}
+
+// warm runs a first query, which reads the whole dictionary into the
+// store's cache: a cost of a process's first query, not of each.
+func warm(b *testing.B, s *pgstore.Store) {
+	b.Helper()
+	if _, err := s.Query(context.Background(), apilog.Query{AllAccounts: true, PageSize: 1}); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -50,8 +50,8 @@ type cache struct {
 	slotOf       map[int64]slotKey
 	strIDs       map[strKey]int64
 	strs         map[int64]strKey
-	byKind       map[[2]int64][]idValue // (account, kind) → values in the order added, for matching a search
-	order        map[[2]int64][]int64   // (account, kind) → IDs by value, for sorting; see sorted
+	byKind       map[[2]int64][]idValue // (account or 0 for all, kind) → values in the order added, for matching a search
+	order        map[[2]int64][]idValue // the same by value, for sorting; see sorted
 }
 
 func (c *cache) init() {
@@ -62,7 +62,7 @@ func (c *cache) init() {
 	c.strIDs = map[strKey]int64{}
 	c.strs = map[int64]strKey{}
 	c.byKind = map[[2]int64][]idValue{}
-	c.order = map[[2]int64][]int64{}
+	c.order = map[[2]int64][]idValue{}
 }
 
 // The add functions are idempotent; the caller holds mu.
@@ -81,8 +81,9 @@ func (c *cache) addSlot(id int64, k slotKey) {
 func (c *cache) addStr(id int64, k strKey) {
 	if _, ok := c.strs[id]; !ok {
 		c.strIDs[k], c.strs[id] = id, k
-		bk := [2]int64{k.account, k.kind}
-		c.byKind[bk] = append(c.byKind[bk], idValue{id, k.value})
+		for _, bk := range [...][2]int64{{k.account, k.kind}, {0, k.kind}} {
+			c.byKind[bk] = append(c.byKind[bk], idValue{id, k.value})
+		}
 	}
 }
 
@@ -148,10 +149,10 @@ func (c *cache) queueRefresh(s *Store, b *pgx.Batch) (apply func() error) {
 	}
 }
 
-// sorted returns the IDs of the account's values of kind in byte order of
-// the values. The order is kept and new values are merged into it, so a
-// sort by IP hash does not sort fifty thousand strings per query.
-func (c *cache) sorted(acct, kind int64) []int64 {
+// sorted returns the values of kind of the account (0: of every account)
+// in byte order. The order is kept and new values are merged into it, so
+// a sort by IP hash does not sort fifty thousand strings per query.
+func (c *cache) sorted(acct, kind int64) []idValue {
 	k := [2]int64{acct, kind}
 	c.mu.RLock()
 	s, all := c.order[k], c.byKind[k]
@@ -165,13 +166,9 @@ func (c *cache) sorted(acct, kind int64) []int64 {
 	if len(s) == len(all) {
 		return s
 	}
-	byValue := func(a, b int64) int { return strings.Compare(c.strs[a].value, c.strs[b].value) }
-	add := make([]int64, 0, len(all)-len(s))
-	for _, v := range all[len(s):] {
-		add = append(add, v.id)
-	}
-	slices.SortFunc(add, byValue)
-	merged := make([]int64, 0, len(all))
+	byValue := func(a, b idValue) int { return strings.Compare(a.value, b.value) }
+	add := slices.SortedStableFunc(slices.Values(all[len(s):]), byValue)
+	merged := make([]idValue, 0, len(all))
 	i, j := 0, 0
 	for i < len(s) && j < len(add) {
 		if byValue(s[i], add[j]) <= 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,11 +98,13 @@ const (
 // exec is a compiled query with its SQL.
 type exec struct {
 	*plan.Plan
-	s     *Store
-	tx    pgx.Tx
-	acct  int64   // 0 for all accounts
-	accts []int64 // the accounts in scope: acct, or every one
-	keys  map[int64]keyRow
+	s    *Store
+	tx   pgx.Tx
+	acct int64 // 0 for all accounts
+	keys map[int64]keyRow
+	// keysLoaded is set once keys holds every slot in scope, or those of
+	// the page's rows.
+	keysLoaded bool
 
 	where []string // the filters, without the account, time range and bound
 	args  []any    // their arguments; where refers to them as $1...
@@ -145,11 +146,9 @@ type dict struct{ pl *exec }
 func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
 	return func(yield func(int64, string) bool) {
 		c := &d.pl.s.cache
-		for _, acct := range d.pl.accts {
-			for _, v := range c.byKind[[2]int64{acct, textFields[f].kind}] {
-				if !yield(v.id, v.value) {
-					return
-				}
+		for _, v := range c.byKind[[2]int64{d.pl.acct, textFields[f].kind}] {
+			if !yield(v.id, v.value) {
+				return
 			}
 		}
 	}
@@ -222,7 +221,7 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	apply := s.cache.queueRefresh(s, b)
 	var last, floor int64
 	if known {
-		pl.queueScope(b, q.Now, &last, &floor)
+		pl.queueScope(b, q, &last, &floor)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return page, err
@@ -239,7 +238,7 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 			return page, nil
 		}
 		b := &pgx.Batch{}
-		pl.queueScope(b, q.Now, &last, &floor)
+		pl.queueScope(b, q, &last, &floor)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return page, err
 		}
@@ -254,10 +253,6 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 		page.MaxID = safe
 	}
 	s.cache.mu.RLock()
-	pl.accts = []int64{pl.acct}
-	if pl.acct == 0 {
-		pl.accts = slices.Sorted(maps.Keys(s.cache.accountNames))
-	}
 	pl.Plan = plan.Compile(*q, dict{pl})
 	s.cache.mu.RUnlock()
 	pl.filters()
@@ -294,6 +289,19 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	}
 	if err != nil {
 		return page, err
+	}
+	if !pl.keysLoaded && len(rows) > 0 {
+		// Only the page's keys are shown: an operator's page does not read
+		// every tenant's keys.
+		slots := make([]int32, 0, len(rows))
+		for _, r := range rows {
+			slots = append(slots, int32(r.key))
+		}
+		b := &pgx.Batch{}
+		pl.queueKeys(b, q.Now, slots)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return page, err
+		}
 	}
 	page.Rows = pl.rows(rows)
 	return page, nil
@@ -351,26 +359,41 @@ func (pl *exec) scope(q *apilog.Query) bool {
 // queueScope queues the reads of the scope's last row ID, the lowest
 // floor of the writers in flight (-1 for none; see floorKey) and the key
 // slots in scope with their state at now.
-func (pl *exec) queueScope(b *pgx.Batch, now time.Time, last, floor *int64) {
+func (pl *exec) queueScope(b *pgx.Batch, q *apilog.Query, last, floor *int64) {
+	now := q.Now
 	s := pl.s
 	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(last) })
 	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
 		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(floor) })
+	if len(q.KeyIDs) > 0 || len(q.Search.Terms) > 0 || q.Sort.Column.Kind() == apilog.KindKey {
+		pl.queueKeys(b, now, nil)
+	}
+}
+
+// queueKeys queues the read of key slots with their state at now: those
+// of slots, or (nil) every one in scope, which the plan needs to match a
+// key filter, a search or the API column's order.
+func (pl *exec) queueKeys(b *pgx.Batch, now time.Time, slots []int32) {
 	query := "SELECT id, key_id, known, name, prefix, created_at, rotated_at, revoked_at, expires_at, inactive FROM {s}.keys"
 	var args []any
-	if pl.acct != 0 {
+	switch {
+	case slots != nil:
+		query += " WHERE id = ANY($1::int4[])"
+		args = append(args, slots)
+	case pl.acct != 0:
 		query += " WHERE account = $1"
 		args = append(args, pl.acct)
 	}
 	pl.keys = map[int64]keyRow{}
+	pl.keysLoaded = true
 	var (
 		slot                int64
 		keyID, name, prefix []byte
 		known, inactive     bool
 		times               [4][]byte
 	)
-	b.Queue(s.sql(query), args...).Query(func(rows pgx.Rows) error {
+	b.Queue(pl.s.sql(query), args...).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&slot, &keyID, &known, &name, &prefix, &times[0], &times[1], &times[2], &times[3], &inactive}, func() error {
 			k := keyRow{keyID: string(keyID)}
 			if known {
@@ -683,21 +706,13 @@ func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error
 // included: equal values share a rank.
 func (pl *exec) ranks() (ids, ranks []int32) {
 	all, ords := pl.ordered()
-	ids, ranks = ids32(all), make([]int32, len(all))
-	for i := range all {
-		ranks[i] = int32(i)
-		if ords != nil {
-			ranks[i] = ords[i]
-		}
-	}
-	return ids, ranks
+	return ids32(all), ords
 }
 
 // ordered returns the IDs of the sort column's values (key slots, or a
 // text field's values) in the query's order, direction included, with the
-// index of each one's group of equal values; nil ords means every value
-// is a group of its own. One account's values are distinct and kept in
-// order by the cache, so that a sort by IP hash sorts nothing per query.
+// index of each one's group of equal values. The cache keeps the values
+// in order, so that a sort by IP hash sorts nothing per query.
 func (pl *exec) ordered() (ids []int64, ords []int32) {
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	if pl.Query.Sort.Column.Kind() == apilog.KindKey {
@@ -712,37 +727,42 @@ func (pl *exec) ordered() (ids []int64, ords []int32) {
 		}
 		return ids, ords
 	}
-	f := textFields[pl.Query.Sort.Column.Field()]
-	c := &pl.s.cache
-	if len(pl.accts) == 1 {
-		sorted := c.sorted(pl.accts[0], f.kind)
-		ids = make([]int64, 0, len(sorted))
-		c.mu.RLock()
-		var empty []int64
-		if len(sorted) > 0 && c.strs[sorted[0]].value == "" && pl.Query.Sort.Column.EmptyLast() {
-			sorted, empty = sorted[1:], sorted[:1]
+	// The values in byte order, the same text of several accounts side by
+	// side: one group. Empty texts go last where the column says so.
+	sorted := pl.s.cache.sorted(pl.acct, textFields[pl.Query.Sort.Column.Field()].kind)
+	var empty []idValue
+	if pl.Query.Sort.Column.EmptyLast() {
+		n := 0
+		for n < len(sorted) && sorted[n].value == "" {
+			n++
 		}
-		c.mu.RUnlock()
-		ids = append(ids, sorted...)
+		sorted, empty = sorted[n:], sorted[:n]
+	}
+	ids, ords = make([]int64, 0, len(sorted)+len(empty)), make([]int32, 0, len(sorted)+len(empty))
+	ord := int32(-1)
+	add := func(v idValue, prev *idValue) {
+		if prev == nil || prev.value != v.value {
+			ord++
+		}
+		ids, ords = append(ids, v.id), append(ords, ord)
+	}
+	for i := range sorted {
+		j, k := i, i-1
 		if desc {
-			slices.Reverse(ids)
+			j, k = len(sorted)-1-i, len(sorted)-i
 		}
-		return append(ids, empty...), nil
-	}
-	for _, acct := range pl.accts {
-		ids = append(ids, c.sorted(acct, f.kind)...)
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	value := func(id int64) string { return c.strs[id].value }
-	text := pl.Query.Sort.TextOrder()
-	slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
-	ords = make([]int32, len(ids))
-	for i := 1; i < len(ids); i++ {
-		ords[i] = ords[i-1]
-		if text(value(ids[i-1]), value(ids[i])) != 0 {
-			ords[i]++
+		var prev *idValue
+		if i > 0 {
+			prev = &sorted[k]
 		}
+		add(sorted[j], prev)
+	}
+	for i := range empty {
+		var prev *idValue
+		if i > 0 {
+			prev = &empty[i-1]
+		}
+		add(empty[i], prev)
 	}
 	return ids, ords
 }

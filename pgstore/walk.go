@@ -36,9 +36,10 @@ func (pl *exec) walkPage(ctx context.Context, off, limit, total int) ([]entryRow
 	if n > 0 && total > 0 {
 		size = min(max(2*(off+limit)*n/total, size), 1024)
 	}
+	var held group // a wide group met while filling a chunk
 	for ; len(out) < limit; size = min(size*4, 1024) {
 		var gs []group
-		for len(gs) < size {
+		for len(gs) < size && len(held) == 0 {
 			g, ok, err := next()
 			if err != nil {
 				return nil, err
@@ -46,7 +47,32 @@ func (pl *exec) walkPage(ctx context.Context, off, limit, total int) ([]entryRow
 			if !ok {
 				break
 			}
+			if len(g) > wideGroup {
+				held = g
+				break
+			}
 			gs = append(gs, g)
+		}
+		if len(gs) == 0 && len(held) > 0 {
+			g := held
+			held = nil
+			if skip > 0 {
+				n, err := pl.wideCount(ctx, g, where, args)
+				if err != nil {
+					return nil, err
+				}
+				if n <= skip {
+					skip -= n
+					continue
+				}
+			}
+			rows, err := pl.wideRows(ctx, g, where, args, skip, limit-len(out))
+			if err != nil {
+				return nil, err
+			}
+			skip = 0
+			out = append(out, rows...)
+			continue
 		}
 		if len(gs) == 0 {
 			break
@@ -88,6 +114,46 @@ func (pl *exec) walkPage(ctx context.Context, off, limit, total int) ([]entryRow
 		out = append(out, rest...)
 	}
 	return out[:min(len(out), limit)], nil
+}
+
+// wideGroup is the most values a group has for its rows to be read value
+// by value, each off its index. A wider group (the same endpoint in
+// thousands of accounts, in the operator's view) is read in one scan of
+// its rows, whose cost is its rows rather than its values.
+const wideGroup = 64
+
+// wideWhere returns the WHERE clause of a wide group's rows, its values
+// the array $1, and its arguments.
+func (pl *exec) wideWhere(g group, where string, args []any) (string, []any) {
+	sc, _ := sortColumnOf(pl.Query.Sort.Column)
+	return " WHERE e." + sc + " = ANY($1::int4[])" + shiftArgs(where, -2), append([]any{ids32(g)}, args...)
+}
+
+// wideCount returns the number of a wide group's rows, less those above
+// the bound the walk steps over.
+func (pl *exec) wideCount(ctx context.Context, g group, where string, args []any) (int, error) {
+	w, a := pl.wideWhere(g, where, args)
+	var n int
+	if err := pl.tx.QueryRow(ctx, pl.s.sql("SELECT count(*) FROM {s}.entries e"+w), a...).Scan(&n); err != nil {
+		return 0, err
+	}
+	if pl.stepping() {
+		for _, v := range g {
+			n -= pl.pastBy[v]
+		}
+	}
+	return n, nil
+}
+
+// wideRows returns rows [skip, skip+limit) of a wide group.
+func (pl *exec) wideRows(ctx context.Context, g group, where string, args []any, skip, limit int) ([]entryRow, error) {
+	w, a := pl.wideWhere(g, where, args)
+	if pl.stepping() {
+		w += " AND e.id <= " + strconv.FormatInt(pl.bound, 10)
+	}
+	n := len(a)
+	return pl.readRows(ctx, "SELECT "+rowCols+" FROM {s}.entries e"+w+" ORDER BY e.ts DESC, e.id DESC LIMIT $"+strconv.Itoa(n+1)+" OFFSET $"+strconv.Itoa(n+2),
+		append(a, limit, skip)...)
 }
 
 // flatten returns the values of groups with the index of the group each
