@@ -107,8 +107,10 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// A sequence never called says last_value 1 and then hands out 1: its
+	// floor is 0.
 	var floor int64
-	if err := tx.QueryRow(ctx, s.sql("SELECT last_value FROM {s}.entries_id_seq")).Scan(&floor); err != nil {
+	if err := tx.QueryRow(ctx, s.sql("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {s}.entries_id_seq")).Scan(&floor); err != nil {
 		return nil, err
 	}
 	b := &pgx.Batch{}
