@@ -85,8 +85,9 @@ func (c *cache) addStr(id int64, k strKey) {
 // tx's snapshot.
 func (c *cache) refresh(ctx context.Context, s *Store, tx pgx.Tx) error {
 	c.mu.RLock()
-	since := strconv.FormatUint(c.since, 10)
+	old := c.since // read under the lock: other queries refresh at once
 	c.mu.RUnlock()
+	since := strconv.FormatUint(old, 10)
 	b := &pgx.Batch{}
 	type account struct {
 		id   int64
@@ -129,7 +130,7 @@ func (c *cache) refresh(ctx context.Context, s *Store, tx pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	if len(accounts)+len(slots)+len(strs) == 0 && next <= c.since {
+	if len(accounts)+len(slots)+len(strs) == 0 && next <= old {
 		return nil
 	}
 	c.mu.Lock()
