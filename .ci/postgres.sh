@@ -30,7 +30,7 @@ ensure_postgres() {
       echo "a PostgreSQL server answers on 127.0.0.1:$port but is no cluster of pg_lsclusters; set APILOG_POSTGRES_URL to a URL it takes"
       return 1
     fi
-    ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
+    ver=$(basename "$(compgen -G '/usr/lib/postgresql/*' | sort -V | tail -1)")
     name=ci
     echo "creating the PostgreSQL $ver cluster $name on port $port"
     pg_createcluster "$ver" "$name" -p "$port" >/dev/null
@@ -51,11 +51,15 @@ ensure_postgres() {
     echo "starting PostgreSQL $ver/$name"
     pg_ctlcluster --skip-systemctl-redirect "$ver" "$name" start
   fi
-  local i
-  for i in $(seq 30); do
+  for _ in $(seq 30); do
     pg_answers "$port" && break
     sleep 1
   done
+  if ! pg_answers "$port"; then
+    echo "PostgreSQL $ver/$name does not answer on 127.0.0.1:$port after 30 s:"
+    tail -n 20 "/var/log/postgresql/postgresql-$ver-$name.log" || true
+    return 1
+  fi
 
   # As the postgres superuser, over the socket (peer authentication): the
   # role this user connects as, and the database. A superuser, as on the
