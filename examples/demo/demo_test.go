@@ -238,7 +238,8 @@ func postgresSchema(t *testing.T) (dbURL, schema string) {
 			t.Fatalf("no PostgreSQL server at %s (APILOG_REQUIRE_POSTGRES is set): %v", dbURL, err)
 		}
 		// Printed even without -v, so that a skip is seen.
-		fmt.Fprintf(os.Stderr, "examples/demo: skipping the PostgreSQL test: no server at %s (set APILOG_POSTGRES_URL): %v\n", dbURL, err)
+		fmt.Fprintf(os.Stderr, "examples/demo: skipping the PostgreSQL test: no server at %s (set APILOG_POSTGRES_URL): %s\n",
+			dbURL, strings.ReplaceAll(err.Error(), "\n", " "))
 		t.Skipf("no PostgreSQL server at %s", dbURL)
 	}
 	conn.Close(ctx)
