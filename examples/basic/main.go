@@ -16,6 +16,8 @@ import (
 )
 
 func main() {
+	// One process owns logs.db. Several instances that share one log open
+	// pgstore.Open(ctx, databaseURL, nil) instead, and one IP hash secret.
 	store, err := sqlitestore.Open("logs.db", nil)
 	if err != nil {
 		log.Fatal(err)

@@ -2,8 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestDemo builds and starts the demo binary on a free port, checks that the
@@ -20,67 +27,12 @@ import (
 // classes, stops it with SIGINT, and starts it again on the same database.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "demo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := build(t, dir)
 	db := filepath.Join(dir, "demo.db")
+	args := []string{"-addr", "127.0.0.1:0", "-db", db, "-rate", "50", "-prefill", "5000"}
 
-	start := func() (*exec.Cmd, string, *output, chan struct{}) {
-		cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", db, "-rate", "50", "-prefill", "5000")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		lines := &output{}
-		sc := bufio.NewScanner(stdout)
-		url := make(chan string, 1)
-		done := make(chan struct{}) // the output is read to its end
-		go func() {
-			defer close(done)
-			for sc.Scan() {
-				lines.add(sc.Text())
-				if u, ok := strings.CutPrefix(sc.Text(), "Logs page: "); ok {
-					url <- u
-				}
-			}
-		}()
-		select {
-		case u := <-url:
-			return cmd, u, lines, done
-		case <-time.After(60 * time.Second):
-			t.Fatalf("the demo printed no URL in 60 s:\n%s", lines)
-		}
-		return nil, "", nil, nil
-	}
-	type page struct {
-		TotalRows int `json:"total_rows"`
-		Rows      []struct {
-			StatusClass string                  `json:"status_class"`
-			Key         struct{ Status string } `json:"key"`
-		} `json:"rows"`
-	}
-	get := func(url string) page {
-		t.Helper()
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var p page
-		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: %d (%v)", url, resp.StatusCode, err)
-		}
-		return p
-	}
-
-	cmd, url, out, done := start()
-	p := get(url + "api/logs")
+	d := start(t, bin, nil, args...)
+	p := get(t, d.url+"api/logs")
 	var keyStatuses, classes []string
 	for _, r := range p.Rows {
 		keyStatuses = append(keyStatuses, r.Key.Status)
@@ -96,29 +48,221 @@ func TestDemo(t *testing.T) {
 			t.Errorf("no %s row on the first page", want)
 		}
 	}
-	other := get(url + "api/logs?as=acct_pixelforge")
+	other := get(t, d.url+"api/logs?as=acct_pixelforge")
 	if other.TotalRows == 0 || other.TotalRows == p.TotalRows {
 		t.Errorf("the second tenant has %d rows, the first %d: want its own rows", other.TotalRows, p.TotalRows)
 	}
 
 	time.Sleep(300 * time.Millisecond) // some live traffic
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	<-done
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the demo ended with %v after SIGINT:\n%s", err, out)
-	}
-	if !strings.Contains(out.String(), " 0 dropped, 0 failed") {
-		t.Errorf("shutdown did not write everything:\n%s", out)
-	}
+	d.stop(t)
 
 	// A second start reuses the database: no new history, the rows remain.
-	_, url, out, _ = start()
-	again := get(url + "api/logs")
-	if again.TotalRows < p.TotalRows || strings.Contains(out.String(), "of history") {
-		t.Errorf("second start: %d rows (first had %d); output:\n%s", again.TotalRows, p.TotalRows, out)
+	d = start(t, bin, nil, args...)
+	again := get(t, d.url+"api/logs")
+	if again.TotalRows < p.TotalRows || strings.Contains(d.out.String(), "of history") {
+		t.Errorf("second start: %d rows (first had %d); output:\n%s", again.TotalRows, p.TotalRows, d.out)
 	}
+}
+
+// TestDemoPostgres runs two demos on one PostgreSQL schema, as the README
+// says, and checks that each one's page shows a request the other
+// recorded, and that both hashed one client address alike. Without a
+// server it skips, or fails when APILOG_REQUIRE_POSTGRES is set, as the
+// pgstore tests do.
+func TestDemoPostgres(t *testing.T) {
+	dbURL, schema := postgresSchema(t)
+	dir := t.TempDir()
+	bin := build(t, dir)
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	env := []string{"APILOG_IP_SECRET=" + hex.EncodeToString(secret)}
+
+	// Without the secret, a PostgreSQL demo refuses to start.
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", dbURL, "-schema", schema)
+	cmd.Env = withoutSecret(os.Environ())
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "APILOG_IP_SECRET") {
+		t.Errorf("a PostgreSQL demo without APILOG_IP_SECRET: %v\n%s", err, out)
+	}
+
+	a := start(t, bin, env, "-addr", "127.0.0.1:0", "-db", dbURL, "-schema", schema, "-rate", "20", "-prefill", "2000")
+	b := start(t, bin, env, "-addr", "127.0.0.1:0", "-db", dbURL, "-schema", schema, "-rate", "20", "-prefill", "0", "-seed", "2")
+	if !strings.Contains(a.out.String(), "of history") || strings.Contains(b.out.String(), "of history") {
+		t.Errorf("want history from the first demo only:\n%s\n%s", a.out, b.out)
+	}
+
+	// One client calls each instance's API once, on a path of its own.
+	call := func(d *demo, path string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", strings.TrimSuffix(d.url, "logs/")+path, nil)
+		req.Header.Set("Authorization", "Bearer bye_AB12live000000000000")
+		req.Header.Set("X-Forwarded-For", "203.0.113.250")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	call(a, "v1/generate/image/img_from_a")
+	call(b, "v1/generate/image/img_from_b")
+	find := func(d *demo, q string) page {
+		return get(t, d.url+"api/logs?q="+url.QueryEscape(q))
+	}
+	deadline := time.Now().Add(10 * time.Second) // the recorders write within 50 ms
+	for {
+		fromB, fromA, client := find(a, "img_from_b"), find(b, "img_from_a"), find(b, "ip:203.0.113.250")
+		if fromB.TotalRows == 1 && fromA.TotalRows == 1 && client.TotalRows == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: the first demo shows %d of the second's requests, the second %d of the first's and %d of the client's two",
+				fromB.TotalRows, fromA.TotalRows, client.TotalRows)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Both read one log: the same rows, but for those recorded between the
+	// two reads.
+	pa, pb := get(t, a.url+"api/logs"), get(t, b.url+"api/logs")
+	if pa.TotalRows < 1000 || pb.TotalRows < pa.TotalRows { // 2,000 of history, most of them this tenant's
+		t.Errorf("the first demo shows %d rows, the second then %d", pa.TotalRows, pb.TotalRows)
+	}
+	a.stop(t)
+	b.stop(t)
+}
+
+// build builds the demo into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "demo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// demo is a running demo.
+type demo struct {
+	cmd  *exec.Cmd
+	url  string // of the Logs page, ending in /logs/
+	out  *output
+	done chan struct{} // closed when its output is read to the end
+}
+
+// start starts the demo with args and env added to this process's
+// environment, and returns once it serves the Logs page.
+func start(t *testing.T, bin string, env []string, args ...string) *demo {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	d := &demo{cmd: cmd, out: &output{}, done: make(chan struct{})}
+	sc := bufio.NewScanner(stdout)
+	url := make(chan string, 1)
+	go func() {
+		defer close(d.done)
+		for sc.Scan() {
+			d.out.add(sc.Text())
+			if u, ok := strings.CutPrefix(sc.Text(), "Logs page: "); ok {
+				url <- u
+			}
+		}
+	}()
+	select {
+	case d.url = <-url:
+		return d
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the demo printed no URL in 60 s:\n%s", d.out)
+	}
+	return nil
+}
+
+// stop stops the demo with SIGINT and checks that it wrote every request
+// it recorded.
+func (d *demo) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-d.done
+	if err := d.cmd.Wait(); err != nil {
+		t.Fatalf("the demo ended with %v after SIGINT:\n%s", err, d.out)
+	}
+	if !strings.Contains(d.out.String(), " 0 dropped, 0 failed") {
+		t.Errorf("shutdown did not write everything:\n%s", d.out)
+	}
+}
+
+// page is what the tests read of the Logs page's JSON.
+type page struct {
+	TotalRows int `json:"total_rows"`
+	Rows      []struct {
+		StatusClass string                  `json:"status_class"`
+		Key         struct{ Status string } `json:"key"`
+	} `json:"rows"`
+}
+
+func get(t *testing.T, url string) page {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p page
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d (%v)", url, resp.StatusCode, err)
+	}
+	return p
+}
+
+// postgresSchema returns the PostgreSQL server's URL (APILOG_POSTGRES_URL,
+// as for the pgstore tests) and a schema for t, dropped when t ends.
+func postgresSchema(t *testing.T) (dbURL, schema string) {
+	t.Helper()
+	dbURL = os.Getenv("APILOG_POSTGRES_URL")
+	if dbURL == "" {
+		dbURL = "postgres://127.0.0.1:5432/test"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		if os.Getenv("APILOG_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("no PostgreSQL server at %s (APILOG_REQUIRE_POSTGRES is set): %v", dbURL, err)
+		}
+		// Printed even without -v, so that a skip is seen.
+		fmt.Fprintf(os.Stderr, "examples/demo: skipping the PostgreSQL test: no server at %s (set APILOG_POSTGRES_URL): %s\n",
+			dbURL, strings.ReplaceAll(err.Error(), "\n", " "))
+		t.Skipf("no PostgreSQL server at %s", dbURL)
+	}
+	conn.Close(ctx)
+	schema = fmt.Sprintf("apilog_demo_test_%d", os.Getpid())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return dbURL, schema
+}
+
+// withoutSecret is env without APILOG_IP_SECRET.
+func withoutSecret(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "APILOG_IP_SECRET=") })
 }
 
 // output is the demo's standard output so far, read while it is written.

@@ -4,6 +4,16 @@
 // you watch; on first start it records a week of history at once.
 //
 //	go run ./examples/demo
+//
+// With a PostgreSQL URL for -db, several demos share one log, as the
+// instances of a real API do: each records its own traffic into the one
+// database, and the Logs page of any of them shows every instance's rows.
+// They hash client addresses under the one secret they are given in
+// APILOG_IP_SECRET.
+//
+//	export APILOG_IP_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+//	go run ./examples/demo -db postgres://127.0.0.1:5432/test
+//	go run ./examples/demo -db postgres://127.0.0.1:5432/test -addr localhost:8081 -prefill 0 -seed 2
 package main
 
 import (
@@ -32,6 +42,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/httpui"
+	"github.com/apilog/apilog/pgstore"
 	"github.com/apilog/apilog/sqlitestore"
 )
 
@@ -68,30 +79,51 @@ func keys(now time.Time) []demoKey {
 	}
 }
 
+// config is the demo's flags.
+type config struct {
+	addr    string
+	db      string // a SQLite file, or a PostgreSQL URL (see isPostgres)
+	schema  string // PostgreSQL only
+	rate    float64
+	prefill int
+	seed    uint64
+}
+
 func main() {
-	addr := flag.String("addr", "localhost:8080", "address to listen on")
-	db := flag.String("db", "apilog-demo.db", "SQLite database file; reused on the next start")
-	rate := flag.Float64("rate", 5, "API requests per second from the traffic generator; 0 for none")
-	prefill := flag.Int("prefill", 30000, "requests of history to record on first start")
-	seed := flag.Uint64("seed", 1, "seed of the traffic")
+	var c config
+	flag.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
+	flag.StringVar(&c.db, "db", "apilog-demo.db", "SQLite database file, reused on the next start; or a PostgreSQL URL (postgres://...), which several demos can share")
+	// Not pgstore's default (apilog), so that the demo's made-up tenants
+	// stay out of the schema a real server's log would use.
+	flag.StringVar(&c.schema, "schema", "apilog_demo", "PostgreSQL schema that holds the log, with a PostgreSQL -db")
+	flag.Float64Var(&c.rate, "rate", 5, "API requests per second from the traffic generator; 0 for none")
+	flag.IntVar(&c.prefill, "prefill", 30000, "requests of history to record when the log is empty")
+	flag.Uint64Var(&c.seed, "seed", 1, "seed of the traffic")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, *db, *rate, *prefill, *seed, os.Stdout); err != nil {
+	if err := run(ctx, c, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, addr, db string, rate float64, prefill int, seed uint64, out io.Writer) error {
-	store, err := sqlitestore.Open(db, nil)
+func run(ctx context.Context, c config, out io.Writer) error {
+	// The secret first: a demo that cannot share it stops before it
+	// writes anything.
+	secret, secretFrom, err := ipSecret(c.db)
+	if err != nil {
+		return err
+	}
+	hasher, err := apilog.NewIPHasher(secret)
+	if err != nil {
+		return err
+	}
+	store, where, err := openStore(ctx, c.db, c.schema)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	hasher, err := apilog.NewIPHasher(secret(db))
-	if err != nil {
-		return err
-	}
+	fmt.Fprintf(out, "store: %s; IP hash secret: %s\n", where, secretFrom)
 	now := time.Now()
 	demoKeys := keys(now)
 	for _, k := range demoKeys {
@@ -101,7 +133,7 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	}
 	// Block rather than drop, so the prefill keeps every row.
 	rec := apilog.NewRecorder(store, &apilog.RecorderOptions{BlockTimeout: 5 * time.Second})
-	api := newAPI(demoKeys, sleep, seed+2)
+	api := newAPI(demoKeys, sleep, c.seed+2)
 	// The generator speaks through a proxy on this machine, which says who
 	// the client was in X-Forwarded-For.
 	mwOpts := apilog.MiddlewareOptions{
@@ -113,12 +145,12 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	if err != nil {
 		return err
 	}
-	if empty.TotalRows == 0 && prefill > 0 {
+	if empty.TotalRows == 0 && c.prefill > 0 {
 		start := time.Now()
-		if err := record(ctx, rec, mwOpts, now, prefill, seed); err != nil {
+		if err := record(ctx, rec, mwOpts, now, c.prefill, c.seed); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "recorded %d requests of history in %v\n", prefill, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(out, "recorded %d requests of history in %v\n", c.prefill, time.Since(start).Round(time.Millisecond))
 	}
 
 	logs, err := httpui.New(store, &httpui.Options{Authorize: viewer, Hasher: hasher})
@@ -129,7 +161,7 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	mux.Handle("/v1/", apilog.Middleware(rec, &mwOpts)(api))
 	mux.Handle("/logs/", http.StripPrefix("/logs", rememberViewer(logs)))
 	mux.Handle("/{$}", http.RedirectHandler("/logs/", http.StatusFound))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
@@ -140,11 +172,11 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 
 	var wg sync.WaitGroup
 	genCtx, stopGen := context.WithCancel(ctx)
-	if rate > 0 {
+	if c.rate > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			generate(genCtx, base, demoKeys, rate, seed+1)
+			generate(genCtx, base, demoKeys, c.rate, c.seed+1)
 		}()
 	}
 	serveErr := make(chan error, 1)
@@ -172,13 +204,55 @@ func run(ctx context.Context, addr, db string, rate float64, prefill int, seed u
 	return nil
 }
 
-// secret returns the IP hash secret kept beside the database, made on first
-// use: hashes of one address match across restarts only under one secret.
-func secret(db string) []byte {
+// isPostgres reports whether -db names a PostgreSQL database rather than a
+// SQLite file.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStore opens the store -db names, and says which it is (never the
+// URL, which may hold a password).
+func openStore(ctx context.Context, db, schema string) (apilog.Store, string, error) {
+	if isPostgres(db) {
+		s, err := pgstore.Open(ctx, db, &pgstore.Options{Schema: schema})
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "PostgreSQL, schema " + schema, nil
+	}
+	s, err := sqlitestore.Open(db, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, "SQLite, " + db, nil
+}
+
+// secretEnv holds the IP hash secret in hex, when the demo is given one.
+const secretEnv = "APILOG_IP_SECRET"
+
+// ipSecret returns the IP hash secret and where it came from: secretEnv
+// when set, else, with SQLite, a file beside the database, made on first
+// use. One address hashes the same only under one secret: across restarts,
+// and across all the instances that record into one PostgreSQL database,
+// or a search for ip:203.0.113.7 finds only some of its rows. A secret the
+// demo made up, a second instance could not know, so with PostgreSQL it
+// makes none.
+func ipSecret(db string) (secret []byte, from string, err error) {
+	if v := os.Getenv(secretEnv); v != "" {
+		s, err := hex.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(s) < apilog.MinIPHashSecret {
+			return nil, "", fmt.Errorf("%s: want at least %d random bytes in hex", secretEnv, apilog.MinIPHashSecret)
+		}
+		return s, secretEnv, nil
+	}
+	if isPostgres(db) {
+		return nil, "", fmt.Errorf("with a PostgreSQL -db, set %[1]s, the same for every instance, so that they hash client addresses alike: "+
+			"export %[1]s=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n')", secretEnv)
+	}
 	path := db + ".secret"
 	if b, err := os.ReadFile(path); err == nil {
 		if s, err := hex.DecodeString(strings.TrimSpace(string(b))); err == nil && len(s) >= apilog.MinIPHashSecret {
-			return s
+			return s, path, nil
 		}
 	}
 	s := make([]byte, 32)
@@ -186,7 +260,7 @@ func secret(db string) []byte {
 	if err := os.WriteFile(path, []byte(hex.EncodeToString(s)+"\n"), 0o600); err != nil {
 		log.Printf("keeping the IP hash secret in %s: %v", filepath.Base(path), err)
 	}
-	return s
+	return s, path, nil
 }
 
 // viewer is the demo's Authorize: the demo listens on this machine, so it
