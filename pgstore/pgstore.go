@@ -3,9 +3,10 @@
 // Logs page from, through github.com/jackc/pgx/v5.
 //
 // Any number of processes append at once, each batch in one transaction
-// written with COPY; no lock is shared between writers. Entries are range
-// partitioned by time, about a day a partition (2^46 ns), created ahead by
-// the store; MaxAge drops whole partitions. Text columns are interned per
+// written with COPY; no lock is taken by every writer, and the counts they
+// update are spread over shards. Entries are range partitioned by time,
+// 2^46 ns (about 19.5 hours) a partition, created ahead by the store;
+// MaxAge drops whole partitions. Text columns are interned per
 // account into small tables every process mirrors in memory, so rows hold
 // small integers, and every sortable column has an index ending in the
 // time, so the first page of any sort is read off an index. Totals of the
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math/rand/v2"
 	"path"
 	"strconv"
 	"strings"
@@ -186,8 +188,10 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 	h := fnv.New32a()
 	h.Write([]byte("apilog:" + s.opts.Schema))
 	s.tag = int64(h.Sum32()&0xffff | 0x8000) // never 0, so never another program's small keys
+	// In an order of this Store's own, so that two instances' first
+	// batches do not both take shard 0.
 	s.shards = make(chan int16, shardCount)
-	for i := range shardCount {
+	for _, i := range rand.Perm(shardCount) {
 		s.shards <- int16(i)
 	}
 	s.cache.init()
@@ -228,8 +232,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
-	if _, err := conn.Exec(ctx, s.sql(`CREATE SCHEMA IF NOT EXISTS {s};
-		CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)`)); err != nil {
+	// CREATE SCHEMA needs CREATE on the database even when the schema
+	// exists: an instance whose role lacks it can still open one made.
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", s.opts.Schema).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, s.sql("CREATE SCHEMA IF NOT EXISTS {s}")); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, s.sql("CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)")); err != nil {
 		return err
 	}
 	var version int
