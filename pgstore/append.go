@@ -6,11 +6,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/timecount"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -223,19 +225,19 @@ func digestOf(entries []apilog.Entry) [32]byte {
 // summarize adds the batch to the counts and last IDs, of each account
 // and of every account (0), in the writer's shard.
 func (s *Store) summarize(ctx context.Context, tx pgx.Tx, entries []apilog.Entry, ids []int64, in *interned, shard int16) error {
-	deltas := map[countKey]int64{}
+	deltas := map[timecount.Key]int64{}
 	last := map[int64]int64{}
 	for i := range entries {
 		acct := in.account(&entries[i])
 		ts := entries[i].Time.UnixNano()
 		for _, a := range [...]int64{acct, 0} {
-			addCount(deltas, a, ts, 1)
+			levels.Add(deltas, a, ts, 1)
 			last[a] = max(last[a], ids[i])
 		}
 	}
 	b := &pgx.Batch{}
 	queueCounts(s, b, deltas, shard)
-	accts := slices.Sorted(mapsKeys(last))
+	accts := slices.Sorted(maps.Keys(last))
 	lastIDs := make([]int64, len(accts))
 	for i, a := range accts {
 		lastIDs[i] = last[a]
@@ -506,5 +508,3 @@ func keyTime(t time.Time) []byte {
 	}
 	return b
 }
-
-var errCountsMismatch = errors.New("time-bucket counts do not match the rows; the database was changed outside this package")

@@ -145,6 +145,8 @@ func (s *Store) maintain(ctx context.Context) error {
 // takes; LockTimeout bounds the wait for the queries in flight.
 func (s *Store) dropPartition(ctx context.Context, b int64) error {
 	name := s.schema + "." + pgx.Identifier{partitionName(b)}.Sanitize()
+	lo1, hi1 := levels.Within(b, 1)
+	lo2, hi2 := levels.Within(b, 2)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.tag<<48|2); err != nil {
 			return err
@@ -161,8 +163,7 @@ func (s *Store) dropPartition(ctx context.Context, b int64) error {
 				OR (level = %[6]d AND bucket BETWEEN %[7]d AND %[8]d)
 				OR (level = %[9]d AND bucket BETWEEN %[10]d AND %[11]d)`,
 			s.opts.LockTimeout.Milliseconds(), s.schema, name, b,
-			levels[0], levels[1], b<<fanout, b<<fanout|(1<<fanout-1),
-			levels[2], b<<(2*fanout), b<<(2*fanout)|(1<<(2*fanout)-1)))
+			levels[0], levels[1], lo1, hi1, levels[2], lo2, hi2))
 		return err
 	})
 	if err != nil {

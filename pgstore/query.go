@@ -13,6 +13,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/plan"
+	"github.com/apilog/apilog/timecount"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -120,8 +121,7 @@ type exec struct {
 	pastBy  map[int64]int // when listed, the number by value of the sort column
 	listed  bool
 
-	counted     map[int64]int         // atLeast's answers
-	bucketLists map[[3]int64][]bucket // buckets' answers, by level index and range
+	counts timecount.Reader // the counts table, read for this query
 
 	// implied is set when the filters alone confine rows to the account: a
 	// condition on key slots or interned values (which belong to one
@@ -208,6 +208,7 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 		return page, err
 	}
 	pl := &exec{s: s, tx: tx}
+	pl.counts = timecount.Reader{Levels: levels, Source: counts{pl}}
 	known := pl.scope(q)
 	// One round trip for what every query needs: the session settings,
 	// the dictionary's news, and (when the account is known) the scope's
@@ -817,34 +818,34 @@ func (pl *exec) timeWindow(ctx context.Context, off, limit int) ([]entryRow, err
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	r := off // rank of the first row in the order over every row in scope
 	if desc && !pl.ToOpen {
-		n, err := pl.atLeast(ctx, pl.To)
+		n, err := pl.counts.AtLeast(ctx, pl.To)
 		if err != nil {
 			return nil, err
 		}
 		r += n
 	}
 	if !desc && !pl.FromOpen {
-		total, err := pl.atLeast(ctx, 0)
+		total, err := pl.counts.AtLeast(ctx, 0)
 		if err != nil {
 			return nil, err
 		}
-		n, err := pl.atLeast(ctx, pl.From)
+		n, err := pl.counts.AtLeast(ctx, pl.From)
 		if err != nil {
 			return nil, err
 		}
 		r += total - n
 	}
-	first, before, err := pl.seek(ctx, r, desc)
+	first, before, err := pl.counts.Seek(ctx, r, desc)
 	if err != nil {
 		return nil, err
 	}
 	lastRank := r + limit - 1
-	total, err := pl.atLeast(ctx, 0)
+	total, err := pl.counts.AtLeast(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
 	lastRank = min(lastRank, total-1)
-	end, _, err := pl.seek(ctx, lastRank, desc)
+	end, _, err := pl.counts.Seek(ctx, lastRank, desc)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/timecount"
 )
 
 const entryCols = "account, key, method, endpoint, status, error, ip, ts, duration, request_id"
@@ -115,14 +116,14 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 // summarize adds the batch to the time-bucket counts and to each account's
 // last row ID; ids are the rows' IDs.
 func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, ids []int64, in *interner) error {
-	deltas := map[countKey]int64{}
+	deltas := map[timecount.Key]int64{}
 	last := map[int64]int64{}
 	for i := range entries {
 		acct, err := in.account(ctx, entries[i].Account)
 		if err != nil {
 			return err
 		}
-		addCount(deltas, acct, entries[i].Time.UnixNano(), 1)
+		levels.Add(deltas, acct, entries[i].Time.UnixNano(), 1)
 		last[acct] = max(last[acct], ids[i])
 	}
 	for acct, id := range last {

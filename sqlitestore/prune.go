@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/apilog/apilog/timecount"
 )
 
 // pruneBatch is the most rows one prune transaction deletes, so that the
@@ -87,9 +89,9 @@ func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, 
 		if err != nil {
 			return err
 		}
-		deltas := map[countKey]int64{}
+		deltas := map[timecount.Key]int64{}
 		for _, at := range deleted {
-			addCount(deltas, at[0], at[1], -1)
+			levels.Add(deltas, at[0], at[1], -1)
 		}
 		n = len(deleted)
 		return applyCounts(ctx, tx, deltas)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/plan"
+	"github.com/apilog/apilog/timecount"
 )
 
 // Query returns a page of rows; see [apilog.Store.Query]. It reads one
@@ -163,7 +164,7 @@ func (pl *exec) strategy(ctx context.Context, tx *sql.Tx, total int) (Strategy, 
 	case pl.fast() && !pl.bounded && pl.sort.access == walkValues && pl.FromOpen && pl.ToOpen:
 		return StrategyWalk, nil
 	}
-	all, err := pl.inRange(ctx, tx)
+	all, err := pl.inRange(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -199,7 +200,7 @@ type exec struct {
 	args  []any
 	keys  map[int64]keyRow // every slot in scope
 
-	counted map[int64]int // atLeast's answers
+	counts timecount.Reader // the counts table, read for this query
 
 	// bounded is set when the row-ID bound leaves out rows that the fast
 	// paths step over: pastN is the number in scope and range, and past
@@ -261,6 +262,7 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		return nil, err
 	}
 	pl := &exec{s: s, sort: sc}
+	pl.counts = timecount.Reader{Levels: levels, Source: counts{pl, tx}}
 	if q.Account != "" {
 		s.cache.mu.RLock()
 		id, ok := s.cache.accounts[q.Account]
@@ -527,7 +529,7 @@ func (pl *exec) total(ctx context.Context, tx *sql.Tx) (int, error) {
 		return 0, nil
 	}
 	if pl.fast() {
-		n, err := pl.inRange(ctx, tx)
+		n, err := pl.inRange(ctx)
 		return n - pl.pastN, err
 	}
 	where, args := pl.whereSQL(false)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/apilog/apilog"
 )
-
-var errCountsMismatch = errors.New("time-bucket counts do not match the rows; the database was changed outside this package")
 
 // The fast paths below serve the queries a Logs page makes most: the
 // unfiltered view, or a time range of it, in any sort. Every other query
@@ -71,24 +68,24 @@ func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]i
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	r := off // rank of the first row in the order over every row in scope
 	if desc && !pl.ToOpen {
-		n, err := pl.atLeast(ctx, tx, pl.To)
+		n, err := pl.counts.AtLeast(ctx, pl.To)
 		if err != nil {
 			return nil, err
 		}
 		r += n
 	}
 	if !desc && !pl.FromOpen {
-		total, err := pl.atLeast(ctx, tx, 0)
+		total, err := pl.counts.AtLeast(ctx, 0)
 		if err != nil {
 			return nil, err
 		}
-		n, err := pl.atLeast(ctx, tx, pl.From)
+		n, err := pl.counts.AtLeast(ctx, pl.From)
 		if err != nil {
 			return nil, err
 		}
 		r += total - n
 	}
-	b, before, err := pl.seek(ctx, tx, r, desc)
+	b, before, err := pl.counts.Seek(ctx, r, desc)
 	if err != nil {
 		return nil, err
 	}
