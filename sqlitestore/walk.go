@@ -66,24 +66,10 @@ func (pl *exec) timeOrder() func(a, b idTime) int {
 // the time index is read from there.
 func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]idTime, error) {
 	desc := pl.Query.Sort.Dir == apilog.Desc
-	r := off // rank of the first row in the order over every row in scope
-	if desc && !pl.ToOpen {
-		n, err := pl.counts.AtLeast(ctx, pl.To)
-		if err != nil {
-			return nil, err
-		}
-		r += n
-	}
-	if !desc && !pl.FromOpen {
-		total, err := pl.counts.AtLeast(ctx, 0)
-		if err != nil {
-			return nil, err
-		}
-		n, err := pl.counts.AtLeast(ctx, pl.From)
-		if err != nil {
-			return nil, err
-		}
-		r += total - n
+	// The rank of the first row in the order over every row in scope.
+	r, err := pl.counts.Rank(ctx, off, desc, pl.From, pl.To, pl.FromOpen, pl.ToOpen)
+	if err != nil {
+		return nil, err
 	}
 	b, before, err := pl.counts.Seek(ctx, r, desc)
 	if err != nil {

@@ -183,3 +183,22 @@ func (r *Reader) Seek(ctx context.Context, rank int, desc bool) (bucket int64, b
 	}
 	return bucket, before, nil
 }
+
+// Rank returns the rank, in the time order over every row (newest first
+// when desc), of the row at off in the same order over the rows with
+// from <= ts < to only (fromOpen and toOpen: no such bound).
+func (r *Reader) Rank(ctx context.Context, off int, desc bool, from, to int64, fromOpen, toOpen bool) (int, error) {
+	switch {
+	case desc && !toOpen:
+		n, err := r.AtLeast(ctx, to)
+		return off + n, err
+	case !desc && !fromOpen:
+		total, err := r.AtLeast(ctx, 0)
+		if err != nil {
+			return 0, err
+		}
+		n, err := r.AtLeast(ctx, from)
+		return off + total - n, err
+	}
+	return off, nil
+}

@@ -108,4 +108,39 @@ func TestReader(t *testing.T) {
 			t.Errorf("Seek past the last row: %v, want ErrMismatch", err)
 		}
 	}
+	for _, desc := range []bool{false, true} {
+		order := slices.Clone(sorted)
+		if desc {
+			slices.Reverse(order)
+		}
+		for range 50 {
+			from, to := base+rng.Int64N(2<<30), base+(2<<30)+rng.Int64N(1<<30)
+			var in []int // the ranks in order of the rows in [from, to)
+			for i, t := range order {
+				if t >= from && t < to {
+					in = append(in, i)
+				}
+			}
+			for _, open := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				want := in
+				if open[0] || open[1] {
+					want = nil
+					for i, t := range order {
+						if (open[0] || t >= from) && (open[1] || t < to) {
+							want = append(want, i)
+						}
+					}
+				}
+				if len(want) == 0 {
+					continue
+				}
+				off := rng.IntN(len(want))
+				r := &timecount.Reader{Levels: levels, Source: src}
+				got, err := r.Rank(ctx, off, desc, from, to, open[0], open[1])
+				if err != nil || got != want[off] {
+					t.Fatalf("Rank(%d, desc %v, [%d, %d) open %v) = %d, %v; want %d", off, desc, from, to, open, got, err, want[off])
+				}
+			}
+		}
+	}
 }
