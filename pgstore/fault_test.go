@@ -608,6 +608,9 @@ func TestAmbiguousCommit(t *testing.T) {
 				got[i] = e.ID
 			}
 			after := storedIDs(t, direct, schema, tag+"-")
+			if len(after) != len(batch) {
+				t.Fatalf("%d rows stored for the batch of %d", len(after), len(batch))
+			}
 			if diff := cmp.Diff(after, got); diff != "" {
 				t.Errorf("IDs Append returned differ from the rows stored (-stored +returned):\n%s", diff)
 			}
@@ -772,9 +775,13 @@ func TestSearchTimeout(t *testing.T) {
 			defer running.Add(-1)
 			start := time.Now()
 			p, err := s.Query(ctx, apilog.Query{Account: "acct_search", Search: worst})
-			if err == nil {
+			switch d := time.Since(start); {
+			case err == nil && d > timeout:
+				t.Errorf("the worst search answered (%d rows) in %v: QueryTimeout %v did not stop it", p.TotalRows, d.Round(time.Millisecond), timeout)
+				return
+			case err == nil:
 				t.Errorf("the worst search answered (%d rows) in %v, within QueryTimeout %v: this test needs a slower search (more rows)",
-					p.TotalRows, time.Since(start).Round(time.Millisecond), timeout)
+					p.TotalRows, d.Round(time.Millisecond), timeout)
 				return
 			}
 			if !errors.Is(err, apilog.ErrTimeout) {
@@ -930,7 +937,10 @@ func TestDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, "the recorder to retry", func() bool { return rec.Stats().Retries >= 3 })
+	waitUntil(t, "the recorder to retry", func() bool { st := rec.Stats(); return st.Retries >= 3 || st.Failed > 0 })
+	if st := rec.Stats(); st.Failed > 0 {
+		t.Fatalf("the recorder gave up on a full disk: stats %+v", st)
+	}
 	if st := rec.Stats(); st.Written != 0 {
 		// The space was freed by something else, or the batches are too
 		// small to fill it: either way the test tests nothing.
