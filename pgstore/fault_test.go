@@ -39,14 +39,13 @@ const recoveryBound = 5 * time.Second
 // its own, a few thousand a second as a busy API would, until halted.
 // Their request IDs are "<tag>-<n>", n from 1.
 type feeder struct {
-	rec  *apilog.Recorder
 	n    atomic.Int64 // entries recorded
 	stop chan struct{}
 	done chan struct{}
 }
 
 func feed(t testing.TB, rec *apilog.Recorder, tag, account string) *feeder {
-	f := &feeder{rec: rec, stop: make(chan struct{}), done: make(chan struct{})}
+	f := &feeder{stop: make(chan struct{}), done: make(chan struct{})}
 	syn := apilogtest.NewSynthetic(7, account, 8, t0)
 	go func() {
 		defer close(f.done)
