@@ -95,6 +95,11 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 		ids, err = s.append(ctx, entries, digest)
 	}
 	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "53100" {
+			// PostgreSQL's own words ("could not extend file …") do not say it.
+			return fmt.Errorf("pgstore: append %d entries: the database server's disk is full: %w", len(entries), err)
+		}
 		return fmt.Errorf("pgstore: append %d entries: %w", len(entries), err)
 	}
 	for i := range entries {
