@@ -848,7 +848,14 @@ func (pl *exec) timeWindow(ctx context.Context, off, limit int) ([]entryRow, err
 	if !desc && !pl.ToOpen {
 		hi = min(hi, pl.To-1)
 	}
-	conds, args := pl.conds("e.", false, true)
+	// Only the account: the rows of the first bucket outside the range
+	// are counted in skip (r - before), so they must be read to be skipped;
+	// the far end is cut above.
+	var conds []string
+	var args []any
+	if pl.acct != 0 {
+		conds, args = append(conds, "e.account = $1"), append(args, pl.acct)
+	}
 	conds = append(conds, fmt.Sprintf("e.ts BETWEEN $%d AND $%d", len(args)+1, len(args)+2))
 	args = append(args, lo, hi)
 	order := " ORDER BY e.ts" + pl.direction() + ", e.id DESC"
