@@ -49,9 +49,31 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		}
 	}
 	var p apilog.Page
-	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	defer conn.Release()
+	// The writers in flight are read before the snapshot is taken, the
+	// sequence before them: a writer that commits after the snapshot either
+	// held its floor lock then (and is listed) or takes its IDs from the
+	// sequence after it was read (and is above high). Read after the
+	// snapshot, a writer that commits in between would be in neither.
+	var high, floor int64
+	b := &pgx.Batch{}
+	b.Queue(s.sql("SELECT CASE WHEN is_called THEN last_value + $1 ELSE last_value - 1 END FROM {s}.entries_id_seq"), idBlock-1).QueryRow(func(r pgx.Row) error { return r.Scan(&high) })
+	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	if floor < 0 || high < floor {
+		floor = high
+	}
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		p, err = s.query(ctx, tx, &q)
+		p, err = s.query(ctx, tx, &q, floor)
 		return err
 	})
 	if err != nil {
@@ -202,7 +224,9 @@ func sortColumnOf(c apilog.Column) (string, error) {
 	return "", fmt.Errorf("column %q has no index in this schema", c)
 }
 
-func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.Page, error) {
+// floor is the lowest ID a transaction that was not committed before the
+// query's snapshot can have written, read before it (see Query).
+func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (apilog.Page, error) {
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if _, err := sortColumnOf(q.Sort.Column); err != nil {
 		return page, err
@@ -220,9 +244,9 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)",
 		strconv.FormatInt(s.opts.QueryTimeout.Milliseconds(), 10))
 	apply := s.cache.queueRefresh(s, b)
-	var last, floor int64
+	var last int64
 	if known {
-		pl.queueScope(b, q, &last, &floor)
+		pl.queueScope(b, q, &last)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return page, err
@@ -239,17 +263,14 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query) (apilog.P
 			return page, nil
 		}
 		b := &pgx.Batch{}
-		pl.queueScope(b, q, &last, &floor)
+		pl.queueScope(b, q, &last)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return page, err
 		}
 	}
 	// A writer still running may commit rows below the highest ID seen: the
 	// page shows only the rows up to the lowest ID such a writer can take.
-	safe := last
-	if floor >= 0 && floor < safe {
-		safe = floor
-	}
+	safe := min(last, floor)
 	if page.MaxID == 0 {
 		page.MaxID = safe
 	}
@@ -357,16 +378,12 @@ func (pl *exec) scope(q *apilog.Query) bool {
 	return ok
 }
 
-// queueScope queues the reads of the scope's last row ID, the lowest
-// floor of the writers in flight (-1 for none; see floorKey) and the key
+// queueScope queues the reads of the scope's last row ID and the key
 // slots in scope with their state at now.
-func (pl *exec) queueScope(b *pgx.Batch, q *apilog.Query, last, floor *int64) {
+func (pl *exec) queueScope(b *pgx.Batch, q *apilog.Query, last *int64) {
 	now := q.Now
 	s := pl.s
 	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(last) })
-	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
-		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(floor) })
 	if len(q.KeyIDs) > 0 || len(q.Search.Terms) > 0 || q.Sort.Column.Kind() == apilog.KindKey {
 		pl.queueKeys(b, now, nil)
 	}
