@@ -119,29 +119,46 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 	shard := <-s.shards
 	defer func() { s.shards <- shard }()
 
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
+	// Every ID a later nextval gives is above the floor: the last block's
+	// end. The floor is read again once its lock is held: a writer that
+	// reserved IDs in between may have committed, and a query that did not
+	// see this lock may have shown its rows, which a lock on the older
+	// floor would then hide (a page's rows would vanish). If it moved, the
+	// transaction starts over.
+	floorSQL := s.sql("SELECT CASE WHEN is_called THEN last_value + $1 ELSE last_value - 1 END FROM {s}.entries_id_seq")
+	var (
+		tx    pgx.Tx
+		floor int64
+		bases []int64
+	)
+	for {
+		var err error
+		if tx, err = s.pool.Begin(ctx); err != nil {
+			return nil, err
+		}
+		var again int64
+		bases = bases[:0]
+		err = tx.QueryRow(ctx, floorSQL, idBlock-1).Scan(&floor)
+		if err == nil {
+			b := &pgx.Batch{}
+			b.Queue("SELECT pg_advisory_xact_lock_shared($1)", s.floorKey(floor))
+			b.Queue(floorSQL, idBlock-1).QueryRow(func(r pgx.Row) error { return r.Scan(&again) })
+			b.Queue("SELECT nextval($2::regclass) FROM generate_series(1, $1)", (len(entries)+idBlock-1)/idBlock, s.schema+".entries_id_seq").Query(func(rows pgx.Rows) error {
+				var base int64
+				_, err := pgx.ForEachRow(rows, []any{&base}, func() error { bases = append(bases, base); return nil })
+				return err
+			})
+			err = tx.SendBatch(ctx, b).Close()
+		}
+		if err == nil && again == floor {
+			break
+		}
+		tx.Rollback(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	// Every ID a later nextval gives is above the floor: the last block's
-	// end.
-	var floor int64
-	if err := tx.QueryRow(ctx, s.sql("SELECT CASE WHEN is_called THEN last_value + $1 ELSE last_value - 1 END FROM {s}.entries_id_seq"),
-		idBlock-1).Scan(&floor); err != nil {
-		return nil, err
-	}
-	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock_shared($1)", s.floorKey(floor))
-	var bases []int64
-	b.Queue(s.sql("SELECT nextval('{s}.entries_id_seq') FROM generate_series(1, $1)"), (len(entries)+idBlock-1)/idBlock).Query(func(rows pgx.Rows) error {
-		var base int64
-		_, err := pgx.ForEachRow(rows, []any{&base}, func() error { bases = append(bases, base); return nil })
-		return err
-	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
 	ids := make([]int64, len(entries))
 	for i := range ids {
 		ids[i] = bases[i/idBlock] + int64(i%idBlock)
