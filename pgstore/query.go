@@ -161,14 +161,40 @@ type keyRow struct {
 	status apilog.KeyStatus
 }
 
-// dict is the store's dictionary as package plan reads it. The caller
-// holds the cache's read lock.
-type dict struct{ pl *exec }
+// dict is the store's dictionary as package plan reads it: the values in
+// scope as they were when the query began (the cache only appends to its
+// lists, so a copy of their headers is a stable snapshot, read without
+// the cache's lock, which Append needs to add a value), and the keys.
+//
+// Matching a search runs in Go, where statement_timeout does not reach:
+// the lists stop once the deadline has passed, and late says so, for the
+// query to fail with apilog.ErrTimeout rather than use a plan made of
+// part of them.
+type dict struct {
+	values   map[apilog.Field][]idValue
+	keys     map[int64]keyRow
+	deadline time.Time
+	late     bool
+}
 
-func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
+func (pl *exec) dict(deadline time.Time) *dict {
+	d := &dict{values: map[apilog.Field][]idValue{}, keys: pl.keys, deadline: deadline}
+	c := &pl.s.cache
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for f, tf := range textFields {
+		d.values[f] = c.byKind[[2]int64{pl.acct, tf.kind}]
+	}
+	return d
+}
+
+func (d *dict) Values(f apilog.Field) iter.Seq2[int64, string] {
 	return func(yield func(int64, string) bool) {
-		c := &d.pl.s.cache
-		for _, v := range c.byKind[[2]int64{d.pl.acct, textFields[f].kind}] {
+		for i, v := range d.values[f] {
+			if i%64 == 63 && time.Now().After(d.deadline) {
+				d.late = true
+				return
+			}
 			if !yield(v.id, v.value) {
 				return
 			}
@@ -176,9 +202,9 @@ func (d dict) Values(f apilog.Field) iter.Seq2[int64, string] {
 	}
 }
 
-func (d dict) Slots() iter.Seq[plan.Slot] {
+func (d *dict) Slots() iter.Seq[plan.Slot] {
 	return func(yield func(plan.Slot) bool) {
-		for id, k := range d.pl.keys {
+		for id, k := range d.keys {
 			if !yield(plan.Slot{ID: id, KeyID: k.keyID, Name: k.name, Prefix: k.prefix}) {
 				return
 			}
@@ -227,6 +253,7 @@ func sortColumnOf(c apilog.Column) (string, error) {
 // floor is the lowest ID a transaction that was not committed before the
 // query's snapshot can have written, read before it (see Query).
 func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (apilog.Page, error) {
+	start := time.Now()
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if _, err := sortColumnOf(q.Sort.Column); err != nil {
 		return page, err
@@ -274,9 +301,11 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int
 	if page.MaxID == 0 {
 		page.MaxID = safe
 	}
-	s.cache.mu.RLock()
-	pl.Plan = plan.Compile(*q, dict{pl})
-	s.cache.mu.RUnlock()
+	d := pl.dict(start.Add(s.opts.QueryTimeout))
+	pl.Plan = plan.Compile(*q, d)
+	if d.late {
+		return page, fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
+	}
 	pl.filters()
 	if page.MaxID < last && !pl.None {
 		if err := pl.bind(ctx, page.MaxID); err != nil {
