@@ -18,12 +18,14 @@ import (
 // schema, one writer, and report rows/s and the schema's size per row.
 // BenchmarkCopyFromRaw is the baseline the issue sets: the same rows,
 // interned beforehand, copied straight into the same tables and indexes.
-// Run them with a fixed count, so that both write the same rows and the
-// size is of a known number of them, and compare figures of the same run:
+// BenchmarkAppendVsRaw does both in turns, batch by batch, for a ratio
+// that a busy machine does not skew. Run them with a fixed count, so that
+// both write the same rows and the size is of a known number of them:
 //
-//	go test ./pgstore -run '^$' -bench 'Append|CopyFromRaw' -benchtime 300x
+//	go test ./pgstore -run '^$' -bench 'AppendVsRaw' -benchtime 300x -count 5
+//	go test ./pgstore -run '^$' -bench '^Benchmark(Append|CopyFromRaw)$' -benchtime 1000x
 //
-// (-benchtime 1000x for the size at a million rows.)
+// (1000x: the size at a million rows.)
 
 // ingestBatch is the issue's batch size.
 const ingestBatch = 1000
@@ -53,32 +55,99 @@ func checkpoint(b *testing.B, pool *pgxpool.Pool) {
 }
 
 func BenchmarkAppend(b *testing.B) {
+	keys, batches := ingestData(b.N)
+	write, schema := appendTarget(b, keys, batches)
+	pool := openPool(b)
+	checkpoint(b, pool)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := write(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*ingestBatch)/b.Elapsed().Seconds(), "rows/s")
+	reportSize(b, pool, schema, "")
+}
+
+func BenchmarkCopyFromRaw(b *testing.B) {
+	keys, batches := ingestData(b.N)
+	write, schema := rawTarget(b, keys, batches)
+	pool := openPool(b)
+	checkpoint(b, pool)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := write(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*ingestBatch)/b.Elapsed().Seconds(), "rows/s")
+	reportSize(b, pool, schema, "")
+}
+
+// BenchmarkAppendVsRaw writes each batch both ways, into two schemas, in
+// turns (which goes first alternates), and reports each one's rows/s over
+// its own time and their ratio: on a machine whose load comes and goes,
+// the two see the same load batch by batch, where two benchmarks run one
+// after the other may not.
+func BenchmarkAppendVsRaw(b *testing.B) {
+	keys, batches := ingestData(b.N)
+	appendBatch, appendSchema := appendTarget(b, keys, batches)
+	rawBatch, rawSchema := rawTarget(b, keys, batches)
+	pool := openPool(b)
+	checkpoint(b, pool)
+	var inAppend, inRaw time.Duration
+	timed := func(write func(int) error, i int, d *time.Duration) {
+		t := time.Now()
+		if err := write(i); err != nil {
+			b.Fatal(err)
+		}
+		*d += time.Since(t)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			timed(appendBatch, i, &inAppend)
+			timed(rawBatch, i, &inRaw)
+		} else {
+			timed(rawBatch, i, &inRaw)
+			timed(appendBatch, i, &inAppend)
+		}
+	}
+	b.StopTimer()
+	n := float64(b.N * ingestBatch)
+	b.ReportMetric(n/inAppend.Seconds(), "append-rows/s")
+	b.ReportMetric(n/inRaw.Seconds(), "raw-rows/s")
+	b.ReportMetric(inRaw.Seconds()/inAppend.Seconds(), "append/raw")
+	reportSize(b, pool, appendSchema, "append-")
+	reportSize(b, pool, rawSchema, "raw-")
+}
+
+// appendTarget returns a func that writes batches[i] with Append into a
+// new schema, and the schema's name. The keys are upserted first.
+func appendTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(i int) error, string) {
 	ctx := context.Background()
 	url, schema := newSchema(b)
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: ingestClock})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	keys, batches := ingestData(b.N)
+	b.Cleanup(func() { s.Close() })
 	for _, k := range keys {
 		if err := s.UpsertKey(ctx, k); err != nil {
 			b.Fatal(err)
 		}
 	}
-	pool := openPool(b)
-	checkpoint(b, pool)
-	b.ResetTimer()
-	for i := range b.N {
-		if err := s.Append(ctx, batches[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	reportIngest(b, pool, schema)
+	return func(i int) error { return s.Append(ctx, batches[i]) }, schema
 }
 
-func BenchmarkCopyFromRaw(b *testing.B) {
+// rawTarget returns a func that copies batches[i] into a new schema made
+// by Open, the rows interned beforehand: their IDs, accounts, key slots
+// and values are numbers ready to send, and the small tables hold them
+// (so that the size per row counts them too). Each batch is one COPY in
+// a transaction, nothing else.
+func rawTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(i int) error, string) {
 	ctx := context.Background()
 	url, schema := newSchema(b)
 	// Open creates the schema, its indexes and the rows' partitions.
@@ -87,11 +156,8 @@ func BenchmarkCopyFromRaw(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.Close()
-	keys, batches := ingestData(b.N)
 	pool := openPool(b)
 
-	// Intern in Go, as Append's cache does, and store the small tables'
-	// rows before the timer, so that the size per row counts them too.
 	const account = 1
 	slots := map[string]int64{}
 	strs := map[[2]string]int64{}
@@ -118,7 +184,7 @@ func BenchmarkCopyFromRaw(b *testing.B) {
 	for _, k := range keys {
 		slot(k.ID)
 	}
-	rows := make([][][]any, b.N)
+	rows := make([][][]any, len(batches))
 	id := int64(0)
 	for i, batch := range batches {
 		rows[i] = make([][]any, len(batch))
@@ -140,37 +206,29 @@ func BenchmarkCopyFromRaw(b *testing.B) {
 		b.Fatal(err)
 	}
 	columns := []string{"id", "ts", "duration", "account", "key", "method", "endpoint", "error", "ip", "status", "request_id"}
-	checkpoint(b, pool)
-	b.ResetTimer()
-	for i := range b.N {
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return func(i int) error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			_, err := tx.CopyFrom(ctx, sch("entries"), columns, pgx.CopyFromRows(rows[i]))
 			return err
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	reportIngest(b, pool, schema)
+	}, schema
 }
 
-// reportIngest reports the rows/s of the timed loop and the schema's size
-// per row: every table with its indexes and TOAST (the partitions of
+// reportSize reports the schema's size per row, in a metric whose unit
+// starts with prefix: every table with its indexes and TOAST (the partitions of
 // entries and the small tables) and the sequence, as
 // pg_total_relation_size counts them. It logs the heap's and each index's
 // share, summed over the partitions.
-func reportIngest(b *testing.B, pool *pgxpool.Pool, schema string) {
+func reportSize(b *testing.B, pool *pgxpool.Pool, schema, prefix string) {
 	b.Helper()
 	ctx := context.Background()
 	n := b.N * ingestBatch
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 	var total int64
 	if err := pool.QueryRow(ctx, `SELECT sum(pg_total_relation_size(c.oid))::int8 FROM pg_class c
 		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = $1 AND c.relkind IN ('r', 'S')`, schema).Scan(&total); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(total)/float64(n), "B/row")
+	b.ReportMetric(float64(total)/float64(n), prefix+"B/row")
 	rows, err := pool.Query(ctx, `SELECT p.relname::text, sum(pg_relation_size(i.inhrelid))::int8 FROM pg_inherits i
 		JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace ns ON ns.oid = p.relnamespace
 		WHERE ns.nspname = $1 AND p.relkind IN ('p', 'I') GROUP BY 1 ORDER BY 2 DESC`, schema)
@@ -189,5 +247,5 @@ func reportIngest(b *testing.B, pool *pgxpool.Pool, schema string) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("%d rows, %.1f B/row: %s", n, float64(total)/float64(n), strings.Join(parts, ", "))
+	b.Logf("%s%d rows, %.1f B/row: %s", prefix, n, float64(total)/float64(n), strings.Join(parts, ", "))
 }
