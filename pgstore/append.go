@@ -92,7 +92,7 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 }
 
 func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]byte) ([]int64, error) {
-	in, err := s.intern(ctx, entries)
+	refs, err := s.intern(ctx, entries)
 	if err != nil {
 		return nil, err
 	}
@@ -125,24 +125,17 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 	if len(ids) != len(entries) {
 		return nil, fmt.Errorf("reserved %d row IDs for %d entries", len(ids), len(entries))
 	}
-	rows := make([][]any, len(entries))
-	for i := range entries {
-		e := &entries[i]
-		rows[i] = []any{ids[i], e.Time.UnixNano(), int64(e.Duration), in.account(e), in.slot(e),
-			in.str(e, kindMethod), in.str(e, kindEndpoint), in.str(e, kindError), in.str(e, kindIP),
-			int16(e.Status), []byte(e.RequestID)}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.opts.Schema, "entries"}, entryColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.opts.Schema, "entries"}, entryColumns, newRowSource(entries, ids, refs)); err != nil {
 		return nil, err
 	}
-	if err := s.summarize(ctx, tx, entries, ids, in, shard); err != nil {
+	if err := s.summarize(ctx, tx, entries, ids, refs, shard); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		// The commit may have reached the server before the connection
 		// broke: remember the batch, so that a retry asks before it writes.
 		s.unsureMu.Lock()
-		s.unsure[digest] = reservation{ids: ids, account: in.account(&entries[0]), ts: entries[0].Time.UnixNano(), floor: floor}
+		s.unsure[digest] = reservation{ids: ids, account: refs[0][refAccount], ts: entries[0].Time.UnixNano(), floor: floor}
 		s.unsureMu.Unlock()
 		return nil, err
 	}
@@ -150,6 +143,30 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 }
 
 var entryColumns = []string{"id", "ts", "duration", "account", "key", "method", "endpoint", "error", "ip", "status", "request_id"}
+
+// newRowSource returns the batch's rows for COPY, in entryColumns' order,
+// made as pgx asks for them: pgx encodes on a goroutine of its own while
+// the connection sends, so making them overlaps with the server's work.
+// Each row is the same slice of pointers into one reused row, which pgx
+// encodes before it asks for the next, so no value is boxed or copied.
+func newRowSource(entries []apilog.Entry, ids []int64, refs []refs) pgx.CopyFromSource {
+	var r struct {
+		id, ts, duration                         int64
+		account, key, method, endpoint, errc, ip int64
+		status                                   int16
+		requestID                                []byte
+	}
+	row := []any{&r.id, &r.ts, &r.duration, &r.account, &r.key, &r.method, &r.endpoint, &r.errc, &r.ip, &r.status, &r.requestID}
+	return pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
+		e, x := &entries[i], &refs[i]
+		r.id, r.ts, r.duration = ids[i], e.Time.UnixNano(), int64(e.Duration)
+		r.account, r.key = x[refAccount], x[refSlot]
+		r.method, r.endpoint, r.errc, r.ip = x[kindMethod], x[kindEndpoint], x[kindError], x[kindIP]
+		r.status = int16(e.Status)
+		r.requestID = append(r.requestID[:0], e.RequestID...)
+		return row, nil
+	})
+}
 
 // committed reports whether the batch of an Append whose commit's outcome
 // was unknown is in the table. It first waits for that transaction to end,
@@ -194,17 +211,34 @@ func digestOf(entries []apilog.Entry) [32]byte {
 
 // summarize adds the batch to the counts and last IDs, of each account
 // and of every account (0), in the writer's shard.
-func (s *Store) summarize(ctx context.Context, tx pgx.Tx, entries []apilog.Entry, ids []int64, in *interned, shard int16) error {
+func (s *Store) summarize(ctx context.Context, tx pgx.Tx, entries []apilog.Entry, ids []int64, refs []refs, shard int16) error {
 	deltas := map[countKey]int64{}
 	last := map[int64]int64{}
-	for i := range entries {
-		acct := in.account(&entries[i])
-		ts := entries[i].Time.UnixNano()
-		for _, a := range [...]int64{acct, 0} {
-			addCount(deltas, a, ts, 1)
-			last[a] = max(last[a], ids[i])
+	// Rows come in about time order, so most run on in the smallest
+	// bucket of the row before: a run is added to the map once, not
+	// each row three times for each account.
+	var run struct{ account, ts, n int64 }
+	flush := func() {
+		for _, a := range [...]int64{run.account, 0} {
+			addCount(deltas, a, run.ts, run.n)
 		}
 	}
+	small := levels[len(levels)-1]
+	for i := range entries {
+		acct := refs[i][refAccount]
+		ts := entries[i].Time.UnixNano()
+		if run.n > 0 && (acct != run.account || ts>>small != run.ts>>small) {
+			flush()
+			run.n = 0
+		}
+		if run.n == 0 {
+			run.account, run.ts = acct, ts
+		}
+		run.n++
+		last[acct] = max(last[acct], ids[i])
+		last[0] = max(last[0], ids[i])
+	}
+	flush()
 	b := &pgx.Batch{}
 	queueCounts(s, b, deltas, shard)
 	accts := slices.Sorted(mapsKeys(last))
@@ -217,89 +251,101 @@ func (s *Store) summarize(ctx context.Context, tx pgx.Tx, entries []apilog.Entry
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// interned holds the IDs of a batch's accounts, slots and values.
-type interned struct {
-	c *cache
-}
+// refs are the IDs an entry's row refers to: refs[kind] is its interned
+// value of each kind (kindMethod to kindIP), and the two other places
+// hold its account and its key slot.
+type refs [6]int64
 
-func (in *interned) account(e *apilog.Entry) int64 {
-	return in.c.accounts[e.Account]
-}
+const (
+	refAccount = 0
+	refSlot    = 5
+)
 
-func (in *interned) slot(e *apilog.Entry) int64 {
-	return in.c.slots[slotKey{in.account(e), e.KeyID}]
-}
-
-func (in *interned) str(e *apilog.Entry, kind int64) int64 {
-	v := [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash}[kind]
-	return in.c.strIDs[strKey{in.account(e), kind, v}]
-}
-
-// intern makes sure the cache knows the IDs of every account, key slot
-// and value of entries, adding the missing ones to the database. The
-// returned interned reads the cache without its lock: entries only ever
-// get added, and only under the lock... so it takes a snapshot instead.
-func (s *Store) intern(ctx context.Context, entries []apilog.Entry) (*interned, error) {
+// intern returns the IDs each entry's row refers to, adding the accounts,
+// key slots and values the cache lacks to the database. Each entry is
+// looked up once, and again only when something of it was missing.
+func (s *Store) intern(ctx context.Context, entries []apilog.Entry) ([]refs, error) {
 	c := &s.cache
-	var names []string
+	out := make([]refs, len(entries))
+	var (
+		names     []string
+		slots     []slotKey
+		strs      []strKey
+		missing   []int // entries that lacked something
+		noAccount []int // entries that lacked their account
+	)
 	c.mu.RLock()
 	for i := range entries {
-		if _, ok := c.accounts[entries[i].Account]; !ok {
-			names = append(names, entries[i].Account)
-		}
-	}
-	c.mu.RUnlock()
-	if err := s.internAccounts(ctx, names); err != nil {
-		return nil, err
-	}
-	var slots []slotKey
-	var strs []strKey
-	c.mu.RLock()
-	for i := range entries {
-		e := &entries[i]
-		acct := c.accounts[e.Account]
-		if _, ok := c.slots[slotKey{acct, e.KeyID}]; !ok {
-			slots = append(slots, slotKey{acct, e.KeyID})
-		}
-		for kind, v := range [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash} {
-			if kind == 0 {
-				continue
-			}
-			if _, ok := c.strIDs[strKey{acct, int64(kind), v}]; !ok {
-				strs = append(strs, strKey{acct, int64(kind), v})
+		if ok, known := resolve(c, &entries[i], &out[i], &slots, &strs); !ok {
+			missing = append(missing, i)
+			if !known {
+				names = append(names, entries[i].Account)
+				noAccount = append(noAccount, i)
 			}
 		}
 	}
 	c.mu.RUnlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if len(names) > 0 {
+		// The slots and values of a new account are keyed by its ID.
+		if err := s.internAccounts(ctx, names); err != nil {
+			return nil, err
+		}
+		c.mu.RLock()
+		for _, i := range noAccount {
+			resolve(c, &entries[i], &out[i], &slots, &strs)
+		}
+		c.mu.RUnlock()
+	}
 	if err := s.internSlots(ctx, slots); err != nil {
 		return nil, err
 	}
 	if err := s.internStrs(ctx, strs); err != nil {
 		return nil, err
 	}
-	return &interned{c: s.snapshotFor(entries)}, nil
-}
-
-// snapshotFor copies the cache's entries for the batch into a cache of its
-// own, which the batch reads without locks.
-func (s *Store) snapshotFor(entries []apilog.Entry) *cache {
-	c := &s.cache
-	out := &cache{accounts: map[string]int64{}, slots: map[slotKey]int64{}, strIDs: map[strKey]int64{}}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for i := range entries {
-		e := &entries[i]
-		acct := c.accounts[e.Account]
-		out.accounts[e.Account] = acct
-		out.slots[slotKey{acct, e.KeyID}] = c.slots[slotKey{acct, e.KeyID}]
-		for kind, v := range [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash} {
-			if kind > 0 {
-				k := strKey{acct, int64(kind), v}
-				out.strIDs[k] = c.strIDs[k]
+	for _, i := range missing {
+		if ok, _ := resolve(c, &entries[i], &out[i], nil, nil); !ok {
+			return nil, fmt.Errorf("entry %d: its account, key or a value was interned but not found", i)
+		}
+	}
+	return out, nil
+}
+
+// resolve fills r with the IDs c knows for e's account, key slot and
+// values, and reports whether it knows them all and whether it knows the
+// account. It appends the slots and values it lacks to slots and strs
+// unless they are nil; without the account it looks no further. The
+// caller holds c.mu.
+func resolve(c *cache, e *apilog.Entry, r *refs, slots *[]slotKey, strs *[]strKey) (ok, knownAccount bool) {
+	acct, found := c.accounts[e.Account]
+	if !found {
+		return false, false
+	}
+	r[refAccount] = acct
+	ok = true
+	if r[refSlot], found = c.slots[slotKey{acct, e.KeyID}]; !found {
+		ok = false
+		if slots != nil {
+			*slots = append(*slots, slotKey{acct, e.KeyID})
+		}
+	}
+	for kind, v := range [...]string{kindMethod: e.Method, kindEndpoint: e.Endpoint, kindError: e.ErrorCode, kindIP: e.IPHash} {
+		if kind == 0 {
+			continue
+		}
+		k := strKey{acct, int64(kind), v}
+		if r[kind], found = c.strIDs[k]; !found {
+			ok = false
+			if strs != nil {
+				*strs = append(*strs, k)
 			}
 		}
 	}
-	return out
+	return ok, true
 }
 
 // The intern functions insert what is missing, in sorted order (two
