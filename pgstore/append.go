@@ -107,12 +107,14 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry, digest [32]b
 		return nil, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
+	// The floor, the highest ID handed out so far (none on a sequence
+	// not yet called), is read and locked by one statement, in the round
+	// trip that reserves the IDs; the key is floorKey's.
 	var floor int64
-	if err := tx.QueryRow(ctx, s.sql("SELECT last_value FROM {s}.entries_id_seq")).Scan(&floor); err != nil {
-		return nil, err
-	}
 	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock_shared($1)", s.floorKey(floor))
+	b.Queue(s.sql(`SELECT f, pg_advisory_xact_lock_shared($1::int8 | (f & ((1::int8 << 47) - 1)))
+		FROM (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {s}.entries_id_seq) AS q(f)`),
+		s.floorKey(0)).QueryRow(func(r pgx.Row) error { return r.Scan(&floor, nil) })
 	ids := make([]int64, 0, len(entries))
 	b.Queue(s.sql("SELECT nextval('{s}.entries_id_seq') FROM generate_series(1, $1)"), len(entries)).Query(func(rows pgx.Rows) error {
 		var id int64
