@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -435,6 +436,35 @@ func (p *commitCutter) track(c net.Conn, on bool) {
 
 // serve forwards one client connection, reading the client's messages
 // one by one to find its COMMIT.
+// commitComplete is the server's CommandComplete message of a COMMIT.
+var commitComplete = []byte("C\x00\x00\x00\x0bCOMMIT\x00")
+
+// commitSpotter tells, message by message, when a client sends COMMIT: as
+// a simple query ('Q'), or in the extended protocol that pgx uses for a
+// pipelined batch, when it binds ('B') a statement parsed ('P') from that
+// text, by its name, which a later batch reuses without parsing it again.
+type commitSpotter map[string]bool // statement name → its text is COMMIT
+
+func (c commitSpotter) isCommit(msg []byte) bool {
+	body := string(msg[5:])
+	field := func() string {
+		f, rest, _ := strings.Cut(body, "\x00")
+		body = rest
+		return f
+	}
+	switch msg[0] {
+	case 'Q':
+		return strings.EqualFold(strings.TrimSpace(field()), "commit")
+	case 'P':
+		name := field()
+		c[name] = strings.EqualFold(strings.TrimSpace(field()), "commit")
+	case 'B':
+		field() // the portal
+		return c[field()]
+	}
+	return false
+}
+
 func (p *commitCutter) serve(client net.Conn) {
 	server, err := net.Dial(p.network, p.addr)
 	if err != nil {
@@ -459,7 +489,7 @@ func (p *commitCutter) serve(client net.Conn) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := server.Read(buf)
-			if n > 0 && answered.Load() {
+			if n > 0 && answered.Load() && bytes.Contains(buf[:n], commitComplete) {
 				// The server answered the COMMIT: it is done. The client
 				// hears nothing of it.
 				p.cuts <- cutAfter
@@ -479,6 +509,7 @@ func (p *commitCutter) serve(client net.Conn) {
 		}
 	})
 	r := bufio.NewReader(client)
+	commits := commitSpotter{}
 	// The startup message has no type byte; an SSL or GSS encryption
 	// request (which the server refuses here) comes before it.
 	for {
@@ -498,7 +529,7 @@ func (p *commitCutter) serve(client net.Conn) {
 		if msg, err = readMsg(r, true); err != nil {
 			return
 		}
-		if msg[0] == 'Q' && strings.EqualFold(strings.TrimSpace(strings.TrimRight(string(msg[5:]), "\x00")), "commit") {
+		if commits.isCommit(msg) {
 			switch cutMode(p.mode.Swap(int32(cutOff))) {
 			case cutBefore:
 				err = errors.New("cut")
@@ -511,8 +542,7 @@ func (p *commitCutter) serve(client net.Conn) {
 				}
 				// Should the answer not come, the cut is not made.
 				time.AfterFunc(10*time.Second, closeBoth)
-				io.Copy(io.Discard, r)
-				return
+				continue
 			}
 		}
 		if _, err = server.Write(msg); err != nil {

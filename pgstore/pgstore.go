@@ -91,7 +91,12 @@ type Store struct {
 	opts   Options
 	clock  func() time.Time
 	schema string // quoted
-	tag    int64  // the high bits of this schema's advisory lock keys; see floorKey
+	tag    int64  // the high bits of the advisory lock keys of migrations and partitions
+	// lockClass is the first key of the writers' floor locks: the schema's
+	// OID, unique in the database, so that no other schema's writers (nor
+	// another program's locks) are taken for this one's. The second key is
+	// the floor's block number (see idBlock).
+	lockClass int32
 
 	cache cache
 
@@ -199,6 +204,12 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 		s.stop()
 		return nil, fmt.Errorf("pgstore: open schema %s: %w", s.opts.Schema, err)
 	}
+	var oid uint32
+	if err := s.pool.QueryRow(ctx, "SELECT $1::regnamespace::oid", s.schema).Scan(&oid); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("pgstore: open schema %s: %w", s.opts.Schema, err)
+	}
+	s.lockClass = int32(oid) // as pg_advisory_lock's int4 takes it; pg_locks shows it back as the OID
 	if err := s.maintain(ctx); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("pgstore: open schema %s: %w", s.opts.Schema, err)

@@ -62,9 +62,9 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	var high, floor int64
 	b := &pgx.Batch{}
 	b.Queue(s.sql("SELECT CASE WHEN is_called THEN last_value + $1 ELSE last_value - 1 END FROM {s}.entries_id_seq"), idBlock-1).QueryRow(func(r pgx.Row) error { return r.Scan(&high) })
-	b.Queue(`SELECT coalesce(min(((classid::int8 << 32) | objid::int8) & ((1::int8 << 47) - 1)), -1) FROM pg_locks
-		WHERE locktype = 'advisory' AND objsubid = 1 AND classid::int8 >> 15 = $1
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, s.tag).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
+	b.Queue(`SELECT coalesce(min(objid::int8) << 16, -1) FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int8::oid
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(uint32(s.lockClass))).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
 	}

@@ -1,10 +1,12 @@
-// Command fill loads a SQLite apilog store with realistic synthetic rows,
-// for benchmarks and the demo, and reports how fast the store took them.
+// Command fill loads an apilog store, SQLite or PostgreSQL, with realistic
+// synthetic rows, for benchmarks and the demo, and reports how fast the
+// store took them.
 //
 // Usage:
 //
 //	go run ./examples/fill [flags]
 //	go run ./examples/fill -db /tmp/x.db -n 1000000 -readers 2
+//	go run ./examples/fill -db postgres://127.0.0.1/test -schema fill -writers 4
 //
 // For each account it upserts 200 keys (active, rotated, expired and
 // revoked), then appends entries from [apilogtest.Synthetic]: about 40
@@ -21,24 +23,39 @@
 // taking turns at the first page, a deep page (2 to 1000, 500 rows each) and
 // a search for "flux", and the report gives their latencies.
 //
+// A -db that starts with postgres:// or postgresql:// is a PostgreSQL
+// database, written through pgstore into the schema -schema; anything else
+// is a SQLite file. With -writers N (PostgreSQL only), N processes write
+// at once, as N instances of an API would: fill starts N copies of itself,
+// each with an N-th of the rows and generators of its own (other request
+// IDs and IP hashes; the same accounts, keys and endpoints), has them all
+// start together once each has connected, and reports rows/s over the
+// time until the last one is done. Its own process upserts the keys, runs
+// the readers and measures the result. The size PostgreSQL reports is the
+// schema's (pg_total_relation_size of its tables and sequence), with the
+// heap's and each index's share per row.
+//
 // The report goes to standard output, one figure a line, ready for a
 // README; progress goes to standard error every 10%. Ctrl-C stops the load,
 // closes the store and reports what was written. Any error exits non-zero.
 //
 // Flags:
 //
-//	-db path        the SQLite file (default apilog-fill.db)
-//	-n rows         rows to write, over all accounts (default 1000000)
+//	-db path|url    the SQLite file, or a postgres:// URL (default apilog-fill.db)
+//	-schema name    PostgreSQL only: pgstore.Options.Schema (default apilog)
+//	-writers n      PostgreSQL only: processes appending at once (default 1)
+//	-n rows         rows to write, over all accounts and writers (default 1000000)
 //	-batch rows     rows per Append (default 1000)
 //	-seed n         the generators' seed (default 1)
 //	-account name   the first account (default acct_demo)
 //	-accounts n     accounts to share the rows (default 1)
-//	-sync mode      normal or full: sqlitestore.Options.Sync (default normal)
+//	-sync mode      SQLite only: normal or full, sqlitestore.Options.Sync (default normal)
 //	-readers n      goroutines querying during the load (default 0)
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,16 +64,20 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/pgstore"
 	"github.com/apilog/apilog/sqlitestore"
+	"github.com/jackc/pgx/v5"
 )
 
 // Fixed shape of the data and the read load.
@@ -100,7 +121,11 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
+	args     []string // as given, for the writer processes
 	db       string
+	postgres bool // db is a postgres:// URL
+	schema   string
+	writers  int
 	n        int
 	batch    int
 	seed     uint64
@@ -111,12 +136,19 @@ type config struct {
 	readers  int
 }
 
+// isPostgres reports whether -db names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	var c config
+	c := config{args: args}
 	fl := flag.NewFlagSet("fill", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.StringVar(&c.db, "db", "apilog-fill.db", "the SQLite `file` to create or append to")
-	fl.IntVar(&c.n, "n", 1_000_000, "`rows` to write, over all accounts")
+	fl.StringVar(&c.db, "db", "apilog-fill.db", "the SQLite `file` to create or append to, or a postgres:// URL")
+	fl.StringVar(&c.schema, "schema", "apilog", "PostgreSQL only: the `schema` that holds the store")
+	fl.IntVar(&c.writers, "writers", 1, "PostgreSQL only: `number` of processes appending at once")
+	fl.IntVar(&c.n, "n", 1_000_000, "`rows` to write, over all accounts and writers")
 	fl.IntVar(&c.batch, "batch", 1000, "`rows` per Append")
 	fl.Uint64Var(&c.seed, "seed", 1, "the synthetic data's seed")
 	fl.StringVar(&c.account, "account", "acct_demo", "the first account's `name`")
@@ -129,11 +161,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		return c, errUsage
 	}
+	set := map[string]bool{}
+	fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c.postgres = isPostgres(c.db)
 	switch {
 	case fl.NArg() > 0:
 		return c, fmt.Errorf("unexpected argument %q: every setting is a flag (see -h)", fl.Arg(0))
 	case c.db == "":
-		return c, errors.New("-db is empty: want a file name")
+		return c, errors.New("-db is empty: want a file name or a postgres:// URL")
+	case c.postgres && set["sync"]:
+		return c, errors.New("-sync is SQLite's: PostgreSQL commits as its server is configured")
+	case !c.postgres && set["schema"]:
+		return c, errors.New("-schema is PostgreSQL's: give -db a postgres:// URL")
+	case !c.postgres && c.writers != 1:
+		return c, fmt.Errorf("-writers %d: a SQLite file takes one writer; give -db a postgres:// URL", c.writers)
+	case c.schema == "":
+		return c, errors.New("-schema is empty: want a name")
+	case c.writers < 1:
+		return c, fmt.Errorf("-writers %d: want at least 1", c.writers)
+	case c.writers > c.n:
+		return c, fmt.Errorf("-writers %d: more writers than the %d rows", c.writers, c.n)
 	case c.n < 1:
 		return c, fmt.Errorf("-n %d: want at least 1 row", c.n)
 	case c.batch < 1:
@@ -161,7 +208,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlitestore.Open(cfg.db, &sqlitestore.Options{Sync: cfg.sync, Readers: cfg.readers})
+	if j := os.Getenv(writerEnv); j != "" {
+		return writer(ctx, cfg, j, os.Stdin, stdout, stderr)
+	}
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -175,7 +225,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := errors.Join(err, store.Close()); err != nil {
 		return err
 	}
-	if err := report(stdout, cfg, res, total); err != nil {
+	size, err := measure(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	if err := report(stdout, cfg, res, total, size); err != nil {
 		return err
 	}
 	switch {
@@ -187,13 +241,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// openStore opens the store -db names.
+func openStore(ctx context.Context, cfg config) (apilog.Store, error) {
+	if cfg.postgres {
+		return pgstore.Open(ctx, cfg.db, &pgstore.Options{Schema: cfg.schema})
+	}
+	return sqlitestore.Open(cfg.db, &sqlitestore.Options{Sync: cfg.sync, Readers: cfg.readers})
+}
+
 // result is what a load measured.
 type result struct {
 	written     int
 	elapsed     time.Duration
 	batchRates  []float64     // rows/s of each Append
-	inAppend    time.Duration // the time spent in Append
+	inAppend    time.Duration // the time spent in Append, summed over the writers
 	slowest     time.Duration // the longest Append
+	writerRates []float64     // with -writers: rows/s of each writer over its own time
 	maxWAL      int64
 	queries     [numKinds]kindStats
 	queryErrors int
@@ -226,8 +289,14 @@ func load(ctx context.Context, store apilog.Store, cfg config, stdout, stderr io
 		into = fmt.Sprintf("an existing database with %s rows (appending after its newest row, %s)",
 			commas(existing), newest.Format(time.RFC3339))
 	}
-	fmt.Fprintf(stdout, "fill: %s rows into %s, %s; batch %s, %d account(s), sync %s, %d reader(s)\n",
-		commas(cfg.n), cfg.db, into, commas(cfg.batch), cfg.accounts, cfg.syncName, cfg.readers)
+	if cfg.postgres {
+		// Not the URL, which may hold a password.
+		fmt.Fprintf(stdout, "fill: %s rows into PostgreSQL schema %s, %s; batch %s, %d account(s), %d writer process(es), %d reader(s)\n",
+			commas(cfg.n), cfg.schema, strings.Replace(into, "database", "schema", 1), commas(cfg.batch), cfg.accounts, cfg.writers, cfg.readers)
+	} else {
+		fmt.Fprintf(stdout, "fill: %s rows into %s, %s; batch %s, %d account(s), sync %s, %d reader(s)\n",
+			commas(cfg.n), cfg.db, into, commas(cfg.batch), cfg.accounts, cfg.syncName, cfg.readers)
+	}
 
 	gens := generators(cfg, newest)
 	for _, g := range gens {
@@ -247,13 +316,19 @@ func load(ctx context.Context, store apilog.Store, cfg config, stdout, stderr io
 	}
 	bg, stopBg := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { res.maxWAL = sampleWAL(bg, cfg.db+"-wal") })
+	if !cfg.postgres {
+		wg.Go(func() { res.maxWAL = sampleWAL(bg, cfg.db+"-wal") })
+	}
 	readers := make([]*reader, cfg.readers)
 	for i := range readers {
 		readers[i] = &reader{store: store, account: cfg.account, search: search, rng: rand.New(rand.NewPCG(cfg.seed, uint64(i)))}
 		wg.Go(func() { readers[i].run(bg) })
 	}
-	err = write(ctx, store, cfg, gens, &res, stderr)
+	if cfg.writers > 1 {
+		err = writeProcs(ctx, cfg, newest, &res, stderr)
+	} else {
+		err = write(ctx, store, cfg, gens, &res, "fill", stderr)
+	}
 	stopBg()
 	wg.Wait()
 	for _, r := range readers {
@@ -300,8 +375,8 @@ func share(cfg config, i int) int {
 }
 
 // write appends the rows, one batch of each account in turn, timing each
-// Append and printing progress every 10%.
-func write(ctx context.Context, store apilog.Store, cfg config, gens []*apilogtest.Synthetic, res *result, stderr io.Writer) error {
+// Append and printing progress every 10%, each line starting with name.
+func write(ctx context.Context, store apilog.Store, cfg config, gens []*apilogtest.Synthetic, res *result, name string, stderr io.Writer) error {
 	left := make([]int, len(gens))
 	for i := range left {
 		left[i] = share(cfg, i)
@@ -332,8 +407,8 @@ func write(ctx context.Context, store apilog.Store, cfg config, gens []*apilogte
 		res.written += len(batch)
 		for nextTenth <= 10 && res.written*10 >= nextTenth*cfg.n {
 			s := time.Since(start).Seconds()
-			fmt.Fprintf(stderr, "fill: %3d%%  %s rows  %.1f s  %s rows/s\n",
-				nextTenth*10, commas(res.written), s, commas(int(float64(res.written)/s)))
+			fmt.Fprintf(stderr, "%s: %3d%%  %s rows  %.1f s  %s rows/s\n",
+				name, nextTenth*10, commas(res.written), s, commas(int(float64(res.written)/s)))
 			nextTenth++
 		}
 	}
@@ -426,23 +501,21 @@ func (r *reader) run(ctx context.Context) {
 
 // report prints the figures, one a line. total is the rows in the store
 // after the load, over all accounts.
-func report(w io.Writer, cfg config, res result, total int) error {
-	dbSize, err := fileSize(cfg.db)
-	if err != nil {
-		return err
-	}
-	wal, err := fileSize(cfg.db + "-wal")
-	if err != nil {
-		return err
-	}
+func report(w io.Writer, cfg config, res result, total int, size dbSize) error {
 	var b []byte
 	line := func(label, format string, args ...any) {
 		b = fmt.Appendf(b, "%-28s "+format+"\n", append([]any{label + ":"}, args...)...)
 	}
 	line("rows written", "%s", commas(res.written))
+	if cfg.writers > 1 {
+		line("writer processes", "%d", cfg.writers)
+	}
 	line("seconds", "%.2f", res.elapsed.Seconds())
 	if res.elapsed > 0 {
 		line("rows/s overall", "%s", commas(int(float64(res.written)/res.elapsed.Seconds())))
+	}
+	for i, r := range res.writerRates {
+		line(fmt.Sprintf("rows/s, writer %d", i+1), "%s (its rows over its own time)", commas(int(r)))
 	}
 	slices.Sort(res.batchRates)
 	for _, p := range []struct {
@@ -453,11 +526,16 @@ func report(w io.Writer, cfg config, res result, total int) error {
 	}
 	line("seconds in Append", "%.2f", res.inAppend.Seconds())
 	line("slowest Append", "%.1f ms", ms(res.slowest))
-	line("database bytes", "%s (file %s + WAL %s, after Close)", commas(int(dbSize+wal)), commas(int(dbSize)), commas(int(wal)))
+	line("database bytes", "%s (%s)", commas(int(size.total)), size.what)
 	if total > 0 {
-		line("bytes per row", "%.1f (%s rows in the store)", float64(dbSize+wal)/float64(total), commas(total))
+		line("bytes per row", "%.1f (%s rows in the store)", float64(size.total)/float64(total), commas(total))
+		for _, p := range size.parts {
+			line("bytes/row, "+p.name, "%.1f", float64(p.bytes)/float64(total))
+		}
 	}
-	line("max WAL", "%.1f MB (%s bytes)", float64(res.maxWAL)/1e6, commas(int(res.maxWAL)))
+	if !cfg.postgres {
+		line("max WAL", "%.1f MB (%s bytes)", float64(res.maxWAL)/1e6, commas(int(res.maxWAL)))
+	}
 	if cfg.readers > 0 {
 		for k, st := range res.queries {
 			slices.Sort(st.lat)
@@ -468,8 +546,239 @@ func report(w io.Writer, cfg config, res result, total int) error {
 			}
 		}
 	}
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	return err
+}
+
+// dbSize is the size of the store after the load.
+type dbSize struct {
+	total int64
+	what  string // what total counts
+	parts []struct {
+		name  string
+		bytes int64
+	} // PostgreSQL: the rows' heap and each index of entries, over its partitions
+}
+
+// measure returns the size of the store: the file and its WAL for SQLite;
+// for PostgreSQL, every table of the schema with its indexes and TOAST,
+// and the sequence, as pg_total_relation_size counts them.
+func measure(ctx context.Context, cfg config) (dbSize, error) {
+	var size dbSize
+	if !cfg.postgres {
+		file, err := fileSize(cfg.db)
+		if err != nil {
+			return size, err
+		}
+		wal, err := fileSize(cfg.db + "-wal")
+		if err != nil {
+			return size, err
+		}
+		size.total = file + wal
+		size.what = fmt.Sprintf("file %s + WAL %s, after Close", commas(int(file)), commas(int(wal)))
+		return size, nil
+	}
+	conn, err := pgx.Connect(ctx, cfg.db)
+	if err != nil {
+		return size, fmt.Errorf("measure the schema: %w", err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class c
+		JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = $1 AND c.relkind IN ('r', 'S')`, cfg.schema).Scan(&size.total); err != nil {
+		return size, fmt.Errorf("measure the schema: %w", err)
+	}
+	size.what = "schema " + cfg.schema + ": tables, indexes, sequence"
+	rows, err := conn.Query(ctx, `SELECT p.relname::text, sum(pg_relation_size(i.inhrelid))::int8 FROM pg_inherits i
+		JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace ns ON ns.oid = p.relnamespace
+		WHERE ns.nspname = $1 AND p.relkind IN ('p', 'I') GROUP BY 1 ORDER BY 2 DESC`, cfg.schema)
+	if err != nil {
+		return size, fmt.Errorf("measure the schema: %w", err)
+	}
+	var p struct {
+		name  string
+		bytes int64
+	}
+	_, err = pgx.ForEachRow(rows, []any{&p.name, &p.bytes}, func() error {
+		if p.name == "entries" {
+			p.name = "heap"
+		}
+		size.parts = append(size.parts, p)
+		return nil
+	})
+	if err != nil {
+		return size, fmt.Errorf("measure the schema: %w", err)
+	}
+	return size, nil
+}
+
+// writerEnv is the environment variable that makes fill a writer process
+// of another fill, and tells it which (a writerJob in JSON).
+const writerEnv = "APILOG_FILL_WRITER"
+
+// writerJob is what a writer process is told besides the command line.
+type writerJob struct {
+	Writer int       // 0-based
+	Newest time.Time // the store's newest row before the load
+}
+
+// writerReport is what a writer process reports on its standard output,
+// as JSON: first {"Ready": true} once it has connected, then its figures
+// when it is done.
+type writerReport struct {
+	Ready      bool
+	Written    int
+	Elapsed    time.Duration // from the start signal to its last commit
+	BatchRates []float64
+	InAppend   time.Duration
+	Slowest    time.Duration
+	Err        string
+}
+
+// forWriter returns the part of cfg that writer w writes: its share of
+// the rows, and seeds no other writer uses (writer 0's are cfg's own).
+func forWriter(cfg config, w int) config {
+	n := cfg.n / cfg.writers
+	if w < cfg.n%cfg.writers {
+		n++
+	}
+	cfg.n = n
+	cfg.seed += uint64(w * cfg.accounts)
+	return cfg
+}
+
+// writer is a writer process: it opens the store, says it is ready, waits
+// for the line that starts it on stdin, writes its share and reports. The
+// end of stdin (the fill that started it stopping) stops it early.
+func writer(ctx context.Context, cfg config, job string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var j writerJob
+	if err := json.Unmarshal([]byte(job), &j); err != nil {
+		return fmt.Errorf("%s: %w", writerEnv, err)
+	}
+	cfg = forWriter(cfg, j.Writer)
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	gens := generators(cfg, j.Newest)
+	enc := json.NewEncoder(stdout)
+	if err := enc.Encode(writerReport{Ready: true}); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	started := make(chan bool)
+	go func() {
+		buf := make([]byte, 1)
+		_, err := stdin.Read(buf)
+		started <- err == nil
+		io.Copy(io.Discard, stdin)
+		cancel()
+	}()
+	if !<-started {
+		return nil // stopped before the start
+	}
+	var res result
+	err = write(ctx, store, cfg, gens, &res, fmt.Sprintf("fill writer %d", j.Writer+1), stderr)
+	rep := writerReport{Written: res.written, Elapsed: res.elapsed, BatchRates: res.batchRates, InAppend: res.inAppend, Slowest: res.slowest}
+	if err != nil {
+		rep.Err = err.Error()
+	}
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	return err
+}
+
+// writeProcs runs cfg.writers writer processes, copies of this program,
+// and adds up what they report into res. They start writing together,
+// once each has connected, and res.elapsed runs until the last is done.
+// A cancelled ctx, or a writer that fails, stops them all.
+func writeProcs(ctx context.Context, cfg config, newest time.Time, res *result, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start the writers: %w", err)
+	}
+	type proc struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		dec   *json.Decoder
+	}
+	procs := make([]proc, cfg.writers)
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			for _, p := range procs {
+				if p.stdin != nil {
+					p.stdin.Close()
+				}
+			}
+		})
+	}
+	defer stop()
+	for w := range procs {
+		job, err := json.Marshal(writerJob{Writer: w, Newest: newest})
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(exe, cfg.args...)
+		cmd.Env = append(os.Environ(), writerEnv+"="+string(job))
+		cmd.Stderr = stderr
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return err
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start writer %d: %w", w+1, err)
+		}
+		procs[w] = proc{cmd: cmd, stdin: stdin, dec: json.NewDecoder(stdout)}
+		defer cmd.Wait() // after stop, on every return
+	}
+	for w, p := range procs {
+		var r writerReport
+		if err := p.dec.Decode(&r); err != nil || !r.Ready {
+			return fmt.Errorf("writer %d did not start (see above): %v", w+1, err)
+		}
+	}
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	start := time.Now()
+	for _, p := range procs {
+		p.stdin.Write([]byte("\n"))
+	}
+	reports := make([]writerReport, len(procs))
+	errs := make([]error, len(procs))
+	var wg sync.WaitGroup
+	for w, p := range procs {
+		wg.Go(func() {
+			if err := p.dec.Decode(&reports[w]); err != nil {
+				errs[w] = fmt.Errorf("writer %d ended without a report (see above): %w", w+1, err)
+			} else if reports[w].Err != "" {
+				errs[w] = fmt.Errorf("writer %d: %s", w+1, reports[w].Err)
+			}
+			if errs[w] != nil {
+				stop()
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	for _, r := range reports {
+		res.written += r.Written
+		res.batchRates = append(res.batchRates, r.BatchRates...)
+		res.inAppend += r.InAppend
+		res.slowest = max(res.slowest, r.Slowest)
+		if r.Elapsed > 0 {
+			res.writerRates = append(res.writerRates, float64(r.Written)/r.Elapsed.Seconds())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // ms returns d in milliseconds.
