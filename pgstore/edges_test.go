@@ -1,5 +1,9 @@
 package pgstore_test
 
+// Edge cases a hostile review of the store found, each a test that failed
+// before its fix, and a differential test against the reference over
+// inputs chosen to be awkward.
+
 import (
 	"context"
 	"errors"
@@ -41,10 +45,10 @@ func checkRef(t *testing.T, s apilog.Store, entries []apilog.Entry, keys []apilo
 	return got
 }
 
-// TestReviewTimeRangeCutsBucket: the time-seek strategy with a time range
+// TestTimeRangeCutsBucket: the time-seek strategy with a time range
 // whose bound falls inside a 2^30-ns counts bucket that holds rows on both
 // sides of the bound.
-func TestReviewTimeRangeCutsBucket(t *testing.T) {
+func TestTimeRangeCutsBucket(t *testing.T) {
 	s := openStore(t, nil)
 	defer s.Close()
 	ctx := context.Background()
@@ -68,13 +72,13 @@ func TestReviewTimeRangeCutsBucket(t *testing.T) {
 	}
 }
 
-// TestReviewPinFloorRace: a writer that commits between the moment a
+// TestPinWriterCommitsBeforeSnapshot: a writer that commits between the moment a
 // query's snapshot is taken and the moment the query reads pg_locks for
 // the writers' floors is neither in the snapshot nor among the floors, so
 // the page reports a MaxID above that writer's rows; the page pinned to it
 // then gains them. The query is held between the two reads by a lock on
 // the strs table, which it reads in between.
-func TestReviewPinFloorRace(t *testing.T) {
+func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 	ctx := context.Background()
 	url, schema := newSchema(t)
 	s := openStoreIn(t, url, schema)
@@ -182,10 +186,11 @@ func simpleEntries(account string, n int, at time.Time) []apilog.Entry {
 	return out
 }
 
-// TestReviewTagCollision: two schemas whose names hash to the same 16-bit
-// advisory-lock tag (fnv32a & 0xffff | 0x8000) read each other's writer
-// floors: a writer in flight in one schema hides the other schema's rows.
-func TestReviewTagCollision(t *testing.T) {
+// TestSchemasKeepTheirOwnFloors: the writers' floor locks were once keyed
+// on a 16-bit hash of the schema's name, and two schemas whose names share
+// it (these two) read each other's floors: a writer in flight in one hid
+// the other's rows. They are keyed on the schema's OID now.
+func TestSchemasKeepTheirOwnFloors(t *testing.T) {
 	ctx := context.Background()
 	url := namedSchema(t, "review_a")
 	namedSchema(t, "review_b97010")
@@ -239,10 +244,10 @@ func TestReviewTagCollision(t *testing.T) {
 	<-held
 }
 
-// TestReviewSchemaQuote: a schema name with a single quote, which
+// TestSchemaNameWithQuote: a schema name with a single quote, which
 // pgx.Identifier quotes for an identifier but which the store also puts
 // inside a string literal (nextval('{s}.entries_id_seq')).
-func TestReviewSchemaQuote(t *testing.T) {
+func TestSchemaNameWithQuote(t *testing.T) {
 	ctx := context.Background()
 	url := namedSchema(t, "review_o'brien")
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: "review_o'brien"})
@@ -305,11 +310,11 @@ func TestSearchMatchingBounded(t *testing.T) {
 	}
 }
 
-// TestReviewDifferential compares many queries with the reference over
+// TestDifferential compares many queries with the reference over
 // tenants that share texts and key IDs ("a" a prefix of "ab"), repeated
 // timestamps, renamed, deleted and never-upserted keys, NUL bytes, empty
 // strings and 1970/2262 edge times.
-func TestReviewDifferential(t *testing.T) {
+func TestDifferential(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, nil)
 	defer s.Close()
@@ -403,9 +408,9 @@ func TestReviewDifferential(t *testing.T) {
 	t.Logf("%d queries", n)
 }
 
-// TestReviewWideGroups: the operator's view sorted by a column whose one
+// TestWideGroups: the operator's view sorted by a column whose one
 // text is in more than 64 accounts (a wide group), paged and pinned.
-func TestReviewWideGroups(t *testing.T) {
+func TestWideGroups(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, nil)
 	defer s.Close()
