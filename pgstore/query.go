@@ -48,10 +48,32 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 			return apilog.Page{}, fmt.Errorf("pgstore: query: %w", ctx.Err())
 		}
 	}
+	// QueryTimeout bounds the whole query too: the wait for a connection,
+	// and a walk's many statements, each of which statement_timeout bounds
+	// alone.
+	ctx, cancel := context.WithTimeoutCause(ctx, s.opts.QueryTimeout, errQueryTimeout)
+	defer cancel()
+	p, err := s.run(ctx, &q)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		statementTimeout := errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil
+		if statementTimeout || context.Cause(ctx) == errQueryTimeout {
+			return apilog.Page{}, fmt.Errorf("pgstore: query: %w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
+		}
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	}
+	return p, nil
+}
+
+// errQueryTimeout is the cause of a query's context ending at QueryTimeout.
+var errQueryTimeout = errors.New("QueryTimeout")
+
+// run answers q on a connection of its own.
+func (s *Store) run(ctx context.Context, q *apilog.Query) (apilog.Page, error) {
 	var p apilog.Page
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+		return p, err
 	}
 	defer conn.Release()
 	// The writers in flight are read before the snapshot is taken, the
@@ -66,24 +88,17 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int8::oid
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(uint32(s.lockClass))).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+		return p, err
 	}
 	if floor < 0 || high < floor {
 		floor = high
 	}
 	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
-		p, err = s.query(ctx, tx, &q, floor)
+		p, err = s.query(ctx, tx, q, floor)
 		return err
 	})
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil {
-			return apilog.Page{}, fmt.Errorf("pgstore: query: %w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
-		}
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
-	}
-	return p, nil
+	return p, err
 }
 
 // Strategy names how a query was answered; see Options.Explain.
