@@ -196,12 +196,25 @@ func (s *Store) append(ctx context.Context, entries []apilog.Entry) ([]int64, er
 	b := &pgx.Batch{}
 	s.summarize(b, entries, ids, refs, shard)
 	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		// An error from the server means the batch stopped there, before
-		// or at the COMMIT: nothing was stored. Any other (the connection
-		// broke, ctx ended) may have come after the COMMIT took effect:
-		// remember the batch, so that a retry asks before it writes.
-		if !errors.As(err, new(*pgconn.PgError)) {
+	br := conn.SendBatch(ctx, b)
+	// The server skips what follows a failed statement, so an error it
+	// returned for one before the COMMIT means nothing was stored. Any
+	// other error, and any at the COMMIT (the connection may have broken
+	// after the COMMIT took effect, or the server said goodbye before
+	// its answer was read), leaves the outcome unknown: remember the
+	// batch, so that a retry asks before it writes.
+	var committing bool
+	for i := range b.Len() {
+		committing = i == b.Len()-1
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if committing || !errors.As(err, new(*pgconn.PgError)) {
 			s.unsureMu.Lock()
 			s.unsure[digestOf(entries)] = reservation{ids: ids, account: refs[0][refAccount], ts: entries[0].Time.UnixNano(), floor: floor}
 			s.unsureMu.Unlock()

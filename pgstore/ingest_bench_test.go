@@ -72,7 +72,7 @@ func BenchmarkAppend(b *testing.B) {
 
 func BenchmarkCopyFromRaw(b *testing.B) {
 	keys, batches := ingestData(b.N)
-	write, schema := rawTarget(b, keys, batches)
+	write, schema := rawTarget(b, keys, batches, "")
 	pool := openPool(b)
 	checkpoint(b, pool)
 	b.ResetTimer()
@@ -94,7 +94,7 @@ func BenchmarkCopyFromRaw(b *testing.B) {
 func BenchmarkAppendVsRaw(b *testing.B) {
 	keys, batches := ingestData(b.N)
 	appendBatch, appendSchema := appendTarget(b, keys, batches)
-	rawBatch, rawSchema := rawTarget(b, keys, batches)
+	rawBatch, rawSchema := rawTarget(b, keys, batches, "")
 	pool := openPool(b)
 	checkpoint(b, pool)
 	var inAppend, inRaw time.Duration
@@ -124,6 +124,37 @@ func BenchmarkAppendVsRaw(b *testing.B) {
 	reportSize(b, pool, rawSchema, "raw-")
 }
 
+// BenchmarkIndexCost is BenchmarkCopyFromRaw without each index of entries
+// in turn, for what each costs ingest and disk. -count repeats each
+// variant before the next; on a busy machine, run the whole benchmark
+// several times instead and take each variant's median:
+//
+//	go test ./pgstore -run '^$' -bench IndexCost -benchtime 300x
+func BenchmarkIndexCost(b *testing.B) {
+	for _, drop := range []string{"", "entries_time", "entries_status", "entries_duration", "entries_key",
+		"entries_method", "entries_endpoint", "entries_error", "entries_ip", "entries_brin"} {
+		name := "all"
+		if drop != "" {
+			name = "without-" + drop
+		}
+		b.Run(name, func(b *testing.B) {
+			keys, batches := ingestData(b.N)
+			write, schema := rawTarget(b, keys, batches, drop)
+			pool := openPool(b)
+			checkpoint(b, pool)
+			b.ResetTimer()
+			for i := range b.N {
+				if err := write(i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*ingestBatch)/b.Elapsed().Seconds(), "rows/s")
+			reportSize(b, pool, schema, "")
+		})
+	}
+}
+
 // appendTarget returns a func that writes batches[i] with Append into a
 // new schema, and the schema's name. The keys are upserted first.
 func appendTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(i int) error, string) {
@@ -146,8 +177,9 @@ func appendTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (fu
 // by Open, the rows interned beforehand: their IDs, accounts, key slots
 // and values are numbers ready to send, and the small tables hold them
 // (so that the size per row counts them too). Each batch is one COPY in
-// a transaction, nothing else.
-func rawTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(i int) error, string) {
+// a transaction, nothing else. A drop names an index of entries to drop
+// first.
+func rawTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry, drop string) (func(i int) error, string) {
 	ctx := context.Background()
 	url, schema := newSchema(b)
 	// Open creates the schema, its indexes and the rows' partitions.
@@ -157,6 +189,11 @@ func rawTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(
 	}
 	s.Close()
 	pool := openPool(b)
+	if drop != "" {
+		if _, err := pool.Exec(ctx, "DROP INDEX "+pgx.Identifier{schema, drop}.Sanitize()); err != nil {
+			b.Fatal(err)
+		}
+	}
 
 	const account = 1
 	slots := map[string]int64{}

@@ -26,11 +26,12 @@
 // A -db that starts with postgres:// or postgresql:// is a PostgreSQL
 // database, written through pgstore into the schema -schema; anything else
 // is a SQLite file. With -writers N (PostgreSQL only), N processes write
-// at once, as N instances of an API would: fill starts N copies of itself,
-// each with an N-th of the rows and generators of its own (other request
-// IDs and IP hashes; the same accounts, keys and endpoints), has them all
-// start together once each has connected, and reports rows/s over the
-// time until the last one is done. Its own process upserts the keys, runs
+// at once, as N instances of an API would: fill starts N copies of itself
+// and deals each every N-th row of the rows one writer would write (so the
+// same rows, values and times, each writer's batches spanning the times
+// of the others'), which each makes before it starts; has them all start
+// together once each is ready, and reports rows/s over the time until the
+// last one is done. Its own process upserts the keys, runs
 // the readers and measures the result. The size PostgreSQL reports is the
 // schema's (pg_total_relation_size of its tables and sequence), with the
 // heap's and each index's share per row.
@@ -94,6 +95,9 @@ const (
 	searchText = "flux"
 	// walSampleEvery is how often the WAL's size is sampled.
 	walSampleEvery = 100 * time.Millisecond
+	// dealChunk is how many rows a writer process makes at a time to deal
+	// itself its share.
+	dealChunk = 10_000
 )
 
 // errUsage reports a flag error the flag package has already printed.
@@ -298,7 +302,8 @@ func load(ctx context.Context, store apilog.Store, cfg config, stdout, stderr io
 			commas(cfg.n), cfg.db, into, commas(cfg.batch), cfg.accounts, cfg.syncName, cfg.readers)
 	}
 
-	gens := generators(cfg, newest)
+	now := time.Now()
+	gens := generators(cfg, newest, now)
 	for _, g := range gens {
 		for _, k := range g.Keys {
 			if err := store.UpsertKey(ctx, k); err != nil {
@@ -325,9 +330,9 @@ func load(ctx context.Context, store apilog.Store, cfg config, stdout, stderr io
 		wg.Go(func() { readers[i].run(bg) })
 	}
 	if cfg.writers > 1 {
-		err = writeProcs(ctx, cfg, newest, &res, stderr)
+		err = writeProcs(ctx, cfg, newest, now, &res, stderr)
 	} else {
-		err = write(ctx, store, cfg, gens, &res, "fill", stderr)
+		err = write(ctx, store, cfg, generated(cfg, gens), &res, "fill", stderr)
 	}
 	stopBg()
 	wg.Wait()
@@ -346,9 +351,9 @@ func load(ctx context.Context, store apilog.Store, cfg config, stdout, stderr io
 
 // generators returns one generator per account, each with its share of
 // the rows and a start that makes its last row land near now, or just
-// after newest when that is later.
-func generators(cfg config, newest time.Time) []*apilogtest.Synthetic {
-	now := time.Now()
+// after newest when that is later. Writer processes are given the same
+// now, so that they make the same rows.
+func generators(cfg config, newest, now time.Time) []*apilogtest.Synthetic {
 	gens := make([]*apilogtest.Synthetic, cfg.accounts)
 	for i := range gens {
 		name := cfg.account
@@ -374,24 +379,43 @@ func share(cfg config, i int) int {
 	return n
 }
 
-// write appends the rows, one batch of each account in turn, timing each
-// Append and printing progress every 10%, each line starting with name.
-func write(ctx context.Context, store apilog.Store, cfg config, gens []*apilogtest.Synthetic, res *result, name string, stderr io.Writer) error {
+// rows is what a writer writes: left[i] rows of account i, next(i, n)
+// returns the next n of them.
+type rows struct {
+	left []int
+	next func(i, n int) []apilog.Entry
+}
+
+// generated is the rows of every account, made by gens as write asks for
+// them.
+func generated(cfg config, gens []*apilogtest.Synthetic) rows {
 	left := make([]int, len(gens))
 	for i := range left {
 		left[i] = share(cfg, i)
 	}
+	return rows{left: left, next: func(i, n int) []apilog.Entry { return gens[i].Entries(n) }}
+}
+
+// write appends the rows, one batch of each account in turn, timing each
+// Append and printing progress every 10%, each line starting with name.
+func write(ctx context.Context, store apilog.Store, cfg config, src rows, res *result, name string, stderr io.Writer) error {
+	left := make([]int, len(src.left))
+	copy(left, src.left)
+	total := 0
+	for _, n := range left {
+		total += n
+	}
 	start := time.Now()
 	defer func() { res.elapsed = time.Since(start) }()
 	nextTenth := 1
-	for i := 0; res.written < cfg.n; i = (i + 1) % len(gens) {
+	for i := 0; res.written < total; i = (i + 1) % len(left) {
 		if left[i] == 0 {
 			continue
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		batch := gens[i].Entries(min(cfg.batch, left[i]))
+		batch := src.next(i, min(cfg.batch, left[i]))
 		t := time.Now()
 		if err := store.Append(ctx, batch); err != nil {
 			if ctx.Err() != nil {
@@ -405,7 +429,7 @@ func write(ctx context.Context, store apilog.Store, cfg config, gens []*apilogte
 		res.slowest = max(res.slowest, d)
 		left[i] -= len(batch)
 		res.written += len(batch)
-		for nextTenth <= 10 && res.written*10 >= nextTenth*cfg.n {
+		for nextTenth <= 10 && res.written*10 >= nextTenth*total {
 			s := time.Since(start).Seconds()
 			fmt.Fprintf(stderr, "%s: %3d%%  %s rows  %.1f s  %s rows/s\n",
 				name, nextTenth*10, commas(res.written), s, commas(int(float64(res.written)/s)))
@@ -619,6 +643,7 @@ const writerEnv = "APILOG_FILL_WRITER"
 type writerJob struct {
 	Writer int       // 0-based
 	Newest time.Time // the store's newest row before the load
+	Now    time.Time // when the load started, which places the rows' times
 }
 
 // writerReport is what a writer process reports on its standard output,
@@ -634,16 +659,32 @@ type writerReport struct {
 	Err        string
 }
 
-// forWriter returns the part of cfg that writer w writes: its share of
-// the rows, and seeds no other writer uses (writer 0's are cfg's own).
-func forWriter(cfg config, w int) config {
-	n := cfg.n / cfg.writers
-	if w < cfg.n%cfg.writers {
-		n++
+// dealt is writer w's share of the rows one writer would write: every
+// cfg.writers-th row of each account, starting at its w-th, as a load
+// balancer deals requests to the instances of an API. The writers' rows
+// are then the same rows as one writer's, with the same values and times,
+// and a batch of each writer spans the times of the others'. They are
+// made at once, so that the load times the writing only: each writer
+// makes every row to keep its own.
+func dealt(cfg config, gens []*apilogtest.Synthetic, w int) rows {
+	mine := make([][]apilog.Entry, len(gens))
+	left := make([]int, len(gens))
+	for i, g := range gens {
+		// In chunks, so that only this writer's rows stay in memory.
+		for j, n := 0, share(cfg, i); j < n; j += dealChunk {
+			for k, e := range g.Entries(min(dealChunk, n-j)) {
+				if (j+k)%cfg.writers == w {
+					mine[i] = append(mine[i], e)
+				}
+			}
+		}
+		left[i] = len(mine[i])
 	}
-	cfg.n = n
-	cfg.seed += uint64(w * cfg.accounts)
-	return cfg
+	return rows{left: left, next: func(i, n int) []apilog.Entry {
+		batch := mine[i][:n:n]
+		mine[i] = mine[i][n:]
+		return batch
+	}}
 }
 
 // writer is a writer process: it opens the store, says it is ready, waits
@@ -654,13 +695,15 @@ func writer(ctx context.Context, cfg config, job string, stdin io.Reader, stdout
 	if err := json.Unmarshal([]byte(job), &j); err != nil {
 		return fmt.Errorf("%s: %w", writerEnv, err)
 	}
-	cfg = forWriter(cfg, j.Writer)
+	if j.Writer < 0 || j.Writer >= cfg.writers {
+		return fmt.Errorf("%s: writer %d of %d", writerEnv, j.Writer, cfg.writers)
+	}
+	src := dealt(cfg, generators(cfg, j.Newest, j.Now), j.Writer)
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	gens := generators(cfg, j.Newest)
 	enc := json.NewEncoder(stdout)
 	if err := enc.Encode(writerReport{Ready: true}); err != nil {
 		return err
@@ -679,7 +722,7 @@ func writer(ctx context.Context, cfg config, job string, stdin io.Reader, stdout
 		return nil // stopped before the start
 	}
 	var res result
-	err = write(ctx, store, cfg, gens, &res, fmt.Sprintf("fill writer %d", j.Writer+1), stderr)
+	err = write(ctx, store, cfg, src, &res, fmt.Sprintf("fill writer %d", j.Writer+1), stderr)
 	rep := writerReport{Written: res.written, Elapsed: res.elapsed, BatchRates: res.batchRates, InAppend: res.inAppend, Slowest: res.slowest}
 	if err != nil {
 		rep.Err = err.Error()
@@ -694,7 +737,7 @@ func writer(ctx context.Context, cfg config, job string, stdin io.Reader, stdout
 // and adds up what they report into res. They start writing together,
 // once each has connected, and res.elapsed runs until the last is done.
 // A cancelled ctx, or a writer that fails, stops them all.
-func writeProcs(ctx context.Context, cfg config, newest time.Time, res *result, stderr io.Writer) error {
+func writeProcs(ctx context.Context, cfg config, newest, now time.Time, res *result, stderr io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("start the writers: %w", err)
@@ -717,7 +760,7 @@ func writeProcs(ctx context.Context, cfg config, newest time.Time, res *result, 
 	}
 	defer stop()
 	for w := range procs {
-		job, err := json.Marshal(writerJob{Writer: w, Newest: newest})
+		job, err := json.Marshal(writerJob{Writer: w, Newest: newest, Now: now})
 		if err != nil {
 			return err
 		}
