@@ -9,6 +9,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -18,7 +19,7 @@ import (
 // is appended again.
 func TestAppendFailsWhole(t *testing.T) {
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)

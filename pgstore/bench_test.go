@@ -12,6 +12,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -22,7 +23,7 @@ var benchRows = flag.Int("rows", 1_000_000, "rows in the benchmark schema")
 // a minute per million rows) and keeping it in the server for later runs.
 func benchStore(b *testing.B) *pgstore.Store {
 	b.Helper()
-	url, _ := newSchema(b) // skips without a server
+	url, _ := pgstoretest.Schema(b) // skips without a server
 	ctx := context.Background()
 	schema := fmt.Sprintf("apilog_bench_v%d_%d", pgstore.SchemaVersion, *benchRows)
 	conn, err := pgx.Connect(ctx, url)
@@ -149,7 +150,7 @@ const worstSearch = "a b c d e f 0 1 2 3 4 5 6 7 8 9 o p s t r u l n"
 // QueryTimeout (1 s here) cuts: the page must not wait for them.
 func BenchmarkFirstPageUnderSearches(b *testing.B) {
 	s := benchStore(b)
-	url, _ := newSchema(b)
+	url, _ := pgstoretest.Schema(b)
 	ctx := context.Background()
 	slow, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: fmt.Sprintf("apilog_bench_v%d_%d", pgstore.SchemaVersion, *benchRows), QueryTimeout: time.Second})
 	if err != nil {
@@ -232,7 +233,7 @@ func BenchmarkAllAccounts(b *testing.B) {
 // accounts, building it on first use and keeping it for later runs.
 func tenantsStore(b *testing.B, tenants, rows int) *pgstore.Store {
 	b.Helper()
-	url, _ := newSchema(b)
+	url, _ := pgstoretest.Schema(b)
 	ctx := context.Background()
 	schema := fmt.Sprintf("apilog_bench_v%d_tenants_%d_%d", pgstore.SchemaVersion, tenants, rows)
 	conn, err := pgx.Connect(ctx, url)

@@ -20,6 +20,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -80,7 +81,7 @@ func TestTimeRangeCutsBucket(t *testing.T) {
 // the strs table, which it reads in between.
 func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	s := openStoreIn(t, url, schema)
 	defer s.Close()
 	gx := apilogtest.NewSynthetic(1, "acct_x", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
@@ -171,9 +172,9 @@ func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 // namedSchema drops schema now and when t ends.
 func namedSchema(t *testing.T, schema string) string {
 	t.Helper()
-	url, _ := newSchema(t)
-	dropSchema(t, url, schema)
-	t.Cleanup(func() { dropSchema(t, url, schema) })
+	url, _ := pgstoretest.Schema(t)
+	pgstoretest.Drop(t, url, schema)
+	t.Cleanup(func() { pgstoretest.Drop(t, url, schema) })
 	return url
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -593,7 +594,7 @@ func storedIDs(t testing.TB, pool *pgxpool.Pool, schema, prefix string) []int64 
 // as the Recorder retries, stores them once, the first attempt's rows if
 // it committed, and returns their IDs.
 func TestAmbiguousCommit(t *testing.T) {
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -710,7 +711,7 @@ func TestLockedTable(t *testing.T) {
 		n       = 2500
 	)
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, QueryTimeout: timeout})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -162,7 +163,7 @@ func BenchmarkIndexCost(b *testing.B) {
 // new schema, and the schema's name. The keys are upserted first.
 func appendTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (func(i int) error, string) {
 	ctx := context.Background()
-	url, schema := newSchema(b)
+	url, schema := pgstoretest.Schema(b)
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: ingestClock})
 	if err != nil {
 		b.Fatal(err)
@@ -184,7 +185,7 @@ func appendTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry) (fu
 // first.
 func rawTarget(b *testing.B, keys []apilog.Key, batches [][]apilog.Entry, drop string) (func(i int) error, string) {
 	ctx := context.Background()
-	url, schema := newSchema(b)
+	url, schema := pgstoretest.Schema(b)
 	// Open creates the schema, its indexes and the rows' partitions.
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: ingestClock})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 )
 
 // TestInternAcrossStores has a second Store, as another process would,
@@ -16,7 +17,7 @@ import (
 // read their IDs back, alongside values new to both.
 func TestInternAcrossStores(t *testing.T) {
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	open := func() *pgstore.Store {
 		s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema})
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -384,7 +385,7 @@ type writerSpec struct {
 // the test process queries it, and returns what each said and what is
 // stored, by tag.
 func runWriters(t *testing.T, specs []writerSpec) (schema string, s *pgstore.Store, reports []writerReport, stored map[string][]storedRow) {
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	start := time.Now()
 	children := make([]*child, len(specs))
 	for i, sp := range specs {

@@ -9,6 +9,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/pgstore"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 )
@@ -24,7 +25,7 @@ const partitionWidth = time.Duration(1 << 46)
 // partitions exist, can then append to one.
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	start := time.Unix(0, 25_000<<46).UTC() // a partition's first instant, in 2020
 	var now atomic.Int64
 	now.Store(start.UnixNano())
@@ -93,7 +94,7 @@ func TestRetention(t *testing.T) {
 // two periods, so that an Append at the turn of a partition never waits
 // for one.
 func TestPartitionsAhead(t *testing.T) {
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	ctx := context.Background()
 	at := time.Unix(0, 25_000<<46+1)
 	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: func() time.Time { return at }})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,7 +22,7 @@ import (
 // page pinned to that read's MaxID is still exactly the rows it showed.
 func TestPinWithWriterInFlight(t *testing.T) {
 	ctx := context.Background()
-	url, schema := newSchema(t)
+	url, schema := pgstoretest.Schema(t)
 	s := openStoreIn(t, url, schema)
 	defer s.Close()
 	gx := apilogtest.NewSynthetic(1, "acct_x", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))

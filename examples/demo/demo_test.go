@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/apilog/apilog/pgstore/pgstoretest"
 )
 
 // TestDemo builds and starts the demo binary on a free port, checks that the
@@ -70,7 +68,7 @@ func TestDemo(t *testing.T) {
 // server it skips, or fails when APILOG_REQUIRE_POSTGRES is set, as the
 // pgstore tests do.
 func TestDemoPostgres(t *testing.T) {
-	dbURL, schema := postgresSchema(t)
+	dbURL, schema := pgstoretest.Schema(t)
 	dir := t.TempDir()
 	bin := build(t, dir)
 	secret := make([]byte, 32)
@@ -220,44 +218,6 @@ func get(t *testing.T, url string) page {
 		t.Fatalf("%s: %d (%v)", url, resp.StatusCode, err)
 	}
 	return p
-}
-
-// postgresSchema returns the PostgreSQL server's URL (APILOG_POSTGRES_URL,
-// as for the pgstore tests) and a schema for t, dropped when t ends.
-func postgresSchema(t *testing.T) (dbURL, schema string) {
-	t.Helper()
-	dbURL = os.Getenv("APILOG_POSTGRES_URL")
-	if dbURL == "" {
-		dbURL = "postgres://127.0.0.1:5432/test"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		if os.Getenv("APILOG_REQUIRE_POSTGRES") != "" {
-			t.Fatalf("no PostgreSQL server at %s (APILOG_REQUIRE_POSTGRES is set): %v", dbURL, err)
-		}
-		// Printed even without -v, so that a skip is seen.
-		fmt.Fprintf(os.Stderr, "examples/demo: skipping the PostgreSQL test: no server at %s (set APILOG_POSTGRES_URL): %s\n",
-			dbURL, strings.ReplaceAll(err.Error(), "\n", " "))
-		t.Skipf("no PostgreSQL server at %s", dbURL)
-	}
-	conn.Close(ctx)
-	schema = fmt.Sprintf("apilog_demo_test_%d", os.Getpid())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return dbURL, schema
 }
 
 // withoutSecret is env without APILOG_IP_SECRET.
