@@ -1,11 +1,11 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -154,7 +154,7 @@ type exec struct {
 	bound   int64
 	bounded bool
 	pastN   int
-	past    []idTime
+	past    []timecount.Row
 	pastBy  map[int64]int // when listed, the number by value of the sort column
 	listed  bool
 
@@ -586,7 +586,7 @@ func (pl *exec) bind(ctx context.Context, bound int64) error {
 		return err
 	}
 	type pastRow struct {
-		idTime
+		timecount.Row
 		v int64 // the row's value of the sort column
 	}
 	rows, err := pl.tx.Query(ctx, pl.s.sql("SELECT e.id, e.ts, e."+sc+"::int8 FROM {s}.entries e"+where+" LIMIT "+strconv.Itoa(maxExcess+1)), args...)
@@ -595,7 +595,7 @@ func (pl *exec) bind(ctx context.Context, bound int64) error {
 	}
 	listed, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pastRow, error) {
 		var x pastRow
-		return x, r.Scan(&x.id, &x.ts, &x.v)
+		return x, r.Scan(&x.ID, &x.Time, &x.v)
 	})
 	if err != nil {
 		return err
@@ -603,7 +603,7 @@ func (pl *exec) bind(ctx context.Context, bound int64) error {
 	if len(listed) <= maxExcess {
 		pl.pastBy = map[int64]int{}
 		for _, x := range listed {
-			pl.past = append(pl.past, x.idTime)
+			pl.past = append(pl.past, x.Row)
 			pl.pastBy[x.v]++
 		}
 		pl.pastN, pl.listed = len(listed), true
@@ -829,47 +829,19 @@ func (pl *exec) ordered() (ids []int64, ords []int32) {
 	return ids, ords
 }
 
-// idTime is a row's ID and time.
-type idTime struct{ id, ts int64 }
-
-// timeOrder is the order of the time-sorted view over (id, ts) pairs.
-func (pl *exec) timeOrder() func(a, b idTime) int {
-	desc := pl.Query.Sort.Dir == apilog.Desc
-	return func(a, b idTime) int {
-		if c := cmp.Compare(a.ts, b.ts); c != 0 {
-			if desc {
-				return -c
-			}
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	}
-}
-
 // timePage returns rows [off, off+limit) of the time-ordered view,
-// stepping over the rows past the row-ID bound: those (few) rows are
-// known, so the page is the window of the unbounded view that starts at
-// off and is longer by their number, less them.
+// stepping over the rows past the row-ID bound (see timecount.Step).
 func (pl *exec) timePage(ctx context.Context, off, limit int) ([]entryRow, error) {
-	order := pl.timeOrder()
-	past := slices.SortedFunc(slices.Values(pl.past), order)
-	rows, err := pl.timeWindow(ctx, off, limit+len(past))
+	rows, err := pl.timeWindow(ctx, off, limit+len(pl.past))
 	if err != nil {
 		return nil, err
 	}
-	var out []entryRow
-	for i, x := range rows {
-		if pl.bounded && x.id > pl.bound {
-			continue
-		}
-		// Its rank among the rows within the bound: its place in the view
-		// less the rows past the bound that come before it.
-		before, _ := slices.BinarySearchFunc(past, idTime{x.id, x.ts}, order)
-		if r := off + i - before; r >= off && r < off+limit {
-			out = append(out, x)
-		}
+	bound := int64(math.MaxInt64)
+	if pl.bounded {
+		bound = pl.bound
 	}
-	return out, nil
+	return timecount.Step(rows, func(e entryRow) timecount.Row { return timecount.Row{ID: e.id, Time: e.ts} },
+		pl.past, bound, off, limit, pl.Query.Sort.Dir == apilog.Desc), nil
 }
 
 // timeWindow returns rows [off, off+limit) of the time-ordered view without

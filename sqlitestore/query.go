@@ -208,7 +208,7 @@ type exec struct {
 	// one of the where terms instead.
 	bounded bool
 	pastN   int
-	past    []idTime
+	past    []timecount.Row
 	listed  bool
 
 	// implied is set when the WHERE clause alone confines rows to the
@@ -343,7 +343,7 @@ func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
 	pl.listed = true
 	for _, p := range rows {
 		if (pl.acct == 0 || p.acct == pl.acct) && pl.InRange(p.ts) {
-			pl.past = append(pl.past, idTime{p.id, p.ts})
+			pl.past = append(pl.past, timecount.Row{ID: p.id, Time: p.ts})
 		}
 	}
 	pl.pastN = len(pl.past)

@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/timecount"
 )
 
 // The fast paths below serve the queries a Logs page makes most: the
@@ -18,47 +18,20 @@ import (
 // goes through the general SQL of query.go.
 
 // timePage returns the IDs of rows [off, off+limit) of the time-ordered
-// view, stepping over the rows past the row-ID bound: those (few) rows are
-// known, so the page is the window of the unbounded view that starts at
-// off and is longer by their number, less them.
+// view, stepping over the rows past the row-ID bound (see timecount.Step).
 func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	if len(pl.past) == 0 {
-		xs, err := pl.timeWindow(ctx, tx, off, limit)
+	xs, err := pl.timeWindow(ctx, tx, off, limit+len(pl.past))
+	if err != nil || len(pl.past) == 0 {
 		return window(xs, 0, limit), err
 	}
-	order := pl.timeOrder()
-	past := slices.SortedFunc(slices.Values(pl.past), order)
-	xs, err := pl.timeWindow(ctx, tx, off, limit+len(past))
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for i, x := range xs {
-		if x.id > pl.Query.MaxID {
-			continue
-		}
-		// Its rank among the rows within the bound: its place in the view
-		// less the rows past the bound that come before it.
-		before, _ := slices.BinarySearchFunc(past, x, order)
-		if r := off + i - before; r >= off && r < off+limit {
-			ids = append(ids, x.id)
-		}
-	}
-	return ids, nil
+	xs = timecount.Step(xs, idTime.row, pl.past, pl.Query.MaxID, off, limit, pl.Query.Sort.Dir == apilog.Desc)
+	return window(xs, 0, limit), nil
 }
 
 // timeOrder is the order of the time-sorted view over (id, ts) pairs.
 func (pl *exec) timeOrder() func(a, b idTime) int {
-	desc := pl.Query.Sort.Dir == apilog.Desc
-	return func(a, b idTime) int {
-		if c := cmp.Compare(a.ts, b.ts); c != 0 {
-			if desc {
-				return -c
-			}
-			return c
-		}
-		return cmp.Compare(b.id, a.id)
-	}
+	order := timecount.Order(pl.Query.Sort.Dir == apilog.Desc)
+	return func(a, b idTime) int { return order(a.row(), b.row()) }
 }
 
 // timeWindow returns rows [off, off+limit) of the time-ordered view without
@@ -115,6 +88,8 @@ func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]i
 // idTime is a row's ID and time, as the merge of several index ranges
 // needs them.
 type idTime struct{ id, ts int64 }
+
+func (x idTime) row() timecount.Row { return timecount.Row{ID: x.id, Time: x.ts} }
 
 func readIDTimes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]idTime, error) {
 	return queryAll(ctx, tx, query, args, func(sc scanFunc) (x idTime, err error) { return x, sc(&x.id, &x.ts) })

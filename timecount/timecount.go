@@ -9,6 +9,7 @@
 package timecount
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -201,4 +202,47 @@ func (r *Reader) Rank(ctx context.Context, off int, desc bool, from, to int64, f
 		return off + total - n, err
 	}
 	return off, nil
+}
+
+// Row is a row's place in the time order: its ID and its time.
+type Row struct{ ID, Time int64 }
+
+// Order is the time order over rows: by time, newest first when desc, and
+// then by ID, highest first, whichever the direction (see
+// apilog.TieBreak).
+func Order(desc bool) func(a, b Row) int {
+	return func(a, b Row) int {
+		if c := cmp.Compare(a.Time, b.Time); c != 0 {
+			if desc {
+				return -c
+			}
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	}
+}
+
+// Step returns the rows at ranks [off, off+limit) of the time order once
+// the rows above a row-ID bound (past, in any order) are left out, given
+// window: the rows of the time order from rank off over every row, those
+// above the bound included, limit+len(past) of them (or all there are).
+// A store that knows the few rows added since a page was read so reads
+// the pinned page off its time index, without testing each row.
+func Step[T any](window []T, row func(T) Row, past []Row, bound int64, off, limit int, desc bool) []T {
+	order := Order(desc)
+	past = slices.SortedFunc(slices.Values(past), order)
+	var out []T
+	for i, x := range window {
+		r := row(x)
+		if r.ID > bound {
+			continue
+		}
+		// Its rank among the rows within the bound: its place in the
+		// window less the rows past the bound that come before it.
+		before, _ := slices.BinarySearchFunc(past, r, order)
+		if rank := off + i - before; rank >= off && rank < off+limit {
+			out = append(out, x)
+		}
+	}
+	return out
 }

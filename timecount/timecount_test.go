@@ -144,3 +144,36 @@ func TestReader(t *testing.T) {
 		}
 	}
 }
+
+// TestStep checks Step against sorting the rows within the bound, on rows
+// with repeated times, for bounds that leave out none, a few and many.
+func TestStep(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rows []timecount.Row
+	for id := int64(1); id <= 500; id++ {
+		rows = append(rows, timecount.Row{ID: id, Time: rng.Int64N(200)})
+	}
+	for _, desc := range []bool{false, true} {
+		order := timecount.Order(desc)
+		all := slices.SortedFunc(slices.Values(rows), order)
+		for _, bound := range []int64{500, 490, 300, 1} {
+			var past, within []timecount.Row
+			for _, r := range all {
+				if r.ID > bound {
+					past = append(past, r)
+				} else {
+					within = append(within, r)
+				}
+			}
+			for _, w := range [][2]int{{0, 10}, {5, 50}, {100, 1000}, {len(within) - 3, 10}} {
+				off, limit := max(w[0], 0), w[1]
+				window := all[min(off, len(all)):min(off+limit+len(past), len(all))]
+				got := timecount.Step(window, func(r timecount.Row) timecount.Row { return r }, slices.Clone(past), bound, off, limit, desc)
+				want := within[min(off, len(within)):min(off+limit, len(within))]
+				if !slices.Equal(got, want) {
+					t.Fatalf("Step(desc %v, bound %d, off %d, limit %d): %d rows %v..., want %d", desc, bound, off, limit, len(got), got[:min(3, len(got))], len(want))
+				}
+			}
+		}
+	}
+}
