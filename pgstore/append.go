@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -492,11 +493,9 @@ func (s *Store) internSlots(ctx context.Context, keys []slotKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	// Byte order, as PostgreSQL orders bytea.
 	slices.SortFunc(keys, func(a, b slotKey) int {
-		if a.account != b.account {
-			return int(a.account - b.account)
-		}
-		return compareStrings(a.keyID, b.keyID)
+		return cmp.Or(cmp.Compare(a.account, b.account), strings.Compare(a.keyID, b.keyID))
 	})
 	keys = slices.Compact(keys)
 	add := func(sql string) error {
@@ -540,13 +539,7 @@ func (s *Store) internStrs(ctx context.Context, keys []strKey) error {
 		return nil
 	}
 	slices.SortFunc(keys, func(a, b strKey) int {
-		if a.account != b.account {
-			return int(a.account - b.account)
-		}
-		if a.kind != b.kind {
-			return int(a.kind - b.kind)
-		}
-		return compareStrings(a.value, b.value)
+		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.kind, b.kind), strings.Compare(a.value, b.value))
 	})
 	keys = slices.Compact(keys)
 	add := func(sql string) error {
@@ -584,17 +577,6 @@ func (s *Store) internStrs(ctx context.Context, keys []strKey) error {
 	// LIMIT keeps the planner from flattening the lookup into a join.
 	return add(`SELECT s.id, s.account, s.kind, s.value FROM unnest($1::int4[], $2::int2[], $3::bytea[]) AS u(a, k, v)
 		CROSS JOIN LATERAL (SELECT id, account, kind, value FROM {s}.strs WHERE account = u.a AND kind = u.k AND value = u.v LIMIT 1) s`)
-}
-
-// compareStrings orders strings as PostgreSQL orders them as bytea.
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func bytesOf(ss []string) [][]byte {

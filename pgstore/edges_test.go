@@ -92,23 +92,7 @@ func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 		}
 	}
 	sc := pgx.Identifier{schema}.Sanitize()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "INSERT INTO "+sc+".last_ids SELECT id, s, 0 FROM "+sc+".accounts, generate_series(0, 15) AS s "+
-		"WHERE name = 'acct_x' ON CONFLICT DO NOTHING"); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+sc+".last_ids WHERE account = (SELECT id FROM "+sc+".accounts WHERE name = 'acct_x') FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn, release := holdAtCommit(t, url, schema, "acct_x")
 	// W1 (acct_x) takes its IDs and waits before its commit.
 	first := make(chan error, 1)
 	xBatch := gx.Entries(10)
@@ -142,9 +126,7 @@ func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 	go func() { p, err := s.Query(ctx, all); res <- result{p, err} }()
 	waitForLockWait(t, locker)
 	// W1 commits while the query is between its snapshot and pg_locks.
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,26 +34,7 @@ func TestPinWithWriterInFlight(t *testing.T) {
 		}
 	}
 
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	sc := pgx.Identifier{schema}.Sanitize()
-	// Every shard's last-ID row of acct_x exists and is locked: the next
-	// acct_x batch waits at the end of its transaction.
-	if _, err := conn.Exec(ctx, "INSERT INTO "+sc+".last_ids SELECT id, s, 0 FROM "+sc+".accounts, generate_series(0, 15) AS s "+
-		"WHERE name = 'acct_x' ON CONFLICT DO NOTHING"); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+sc+".last_ids WHERE account = (SELECT id FROM "+sc+".accounts WHERE name = 'acct_x') FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
+	conn, release := holdAtCommit(t, url, schema, "acct_x")
 	first := make(chan error, 1)
 	go func() { first <- s.Append(ctx, gx.Entries(10)) }()
 	waitForLockWait(t, conn)
@@ -68,9 +50,7 @@ func TestPinWithWriterInFlight(t *testing.T) {
 	if before.TotalRows != 40 {
 		t.Errorf("with a batch in flight below a committed one: %d rows, want the 40 of before both", before.TotalRows)
 	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +71,39 @@ func TestPinWithWriterInFlight(t *testing.T) {
 	if now.TotalRows != 60 {
 		t.Errorf("after both commits: %d rows, want 60", now.TotalRows)
 	}
+}
+
+// holdAtCommit makes the next Appends of account's rows wait before they
+// commit, until release: another connection, returned for waitForLockWait,
+// locks every shard's last-ID row of the account, which a batch updates
+// last. The account must have rows.
+func holdAtCommit(t *testing.T, url, schema, account string) (conn *pgx.Conn, release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	sc := pgx.Identifier{schema}.Sanitize()
+	if _, err := conn.Exec(ctx, "INSERT INTO "+sc+".last_ids SELECT id, s, 0 FROM "+sc+".accounts, generate_series(0, 15) AS s "+
+		"WHERE name = $1 ON CONFLICT DO NOTHING", []byte(account)); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM "+sc+".last_ids WHERE account = (SELECT id FROM "+sc+".accounts WHERE name = $1) FOR UPDATE", []byte(account)); err != nil {
+		t.Fatal(err)
+	}
+	release = sync.OnceFunc(func() {
+		if err := tx.Rollback(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(release)
+	return conn, release
 }
 
 // waitForLockWait waits until a backend of the database waits for a lock
