@@ -73,12 +73,13 @@ func TestTimeRangeCutsBucket(t *testing.T) {
 	}
 }
 
-// TestPinWriterCommitsBeforeSnapshot: a writer that commits between the moment a
-// query's snapshot is taken and the moment the query reads pg_locks for
-// the writers' floors is neither in the snapshot nor among the floors, so
-// the page reports a MaxID above that writer's rows; the page pinned to it
-// then gains them. The query is held between the two reads by a lock on
-// the strs table, which it reads in between.
+// TestPinWriterCommitsBeforeSnapshot: a writer that commits while a query
+// is under way must be either in its snapshot or among the floors it read.
+// The query is held just after its snapshot by a lock on the strs table
+// (its first read), and the writer commits then. When the floors were read
+// after the snapshot, that writer was in neither: the page reported a
+// MaxID above its rows, and the page pinned to it then gained them. They
+// are read before it now.
 func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 	ctx := context.Background()
 	url, schema := pgstoretest.Schema(t)
