@@ -19,13 +19,22 @@ import (
 var benchRows = flag.Int("rows", 1_000_000, "rows in the benchmark schema")
 
 // benchStore opens the benchmark schema of *benchRows synthetic rows in one
-// account plus a tenth as many in another, building it on first use (about
-// a minute per million rows) and keeping it in the server for later runs.
+// account plus a tenth as many in another (about half a minute per
+// million rows to build).
 func benchStore(b *testing.B) *pgstore.Store {
+	return keptStore(b, fmt.Sprintf("apilog_bench_v%d_%d", pgstore.SchemaVersion, *benchRows),
+		func(ctx context.Context, s *pgstore.Store) error { return apilogtest.FillBench(ctx, s, *benchRows) },
+		pgstore.Options{Clock: func() time.Time { return apilogtest.BenchStart.Add(30 * 24 * time.Hour) }})
+}
+
+// keptStore opens schema, building it with fill on first use and keeping
+// it in the server for later runs (drop it to rebuild), then runs a first
+// query, which reads the whole dictionary into the store's cache: a cost
+// of a process's first query, not of each.
+func keptStore(b *testing.B, schema string, fill func(context.Context, *pgstore.Store) error, opts pgstore.Options) *pgstore.Store {
 	b.Helper()
 	url, _ := pgstoretest.Schema(b) // skips without a server
 	ctx := context.Background()
-	schema := fmt.Sprintf("apilog_bench_v%d_%d", pgstore.SchemaVersion, *benchRows)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +54,7 @@ func benchStore(b *testing.B) *pgstore.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := apilogtest.FillBench(ctx, s, *benchRows); err != nil {
+		if err := fill(ctx, s); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
@@ -60,12 +69,15 @@ func benchStore(b *testing.B) *pgstore.Store {
 			b.Fatal(err)
 		}
 	}
-	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema, Clock: func() time.Time { return apilogtest.BenchStart.Add(30 * 24 * time.Hour) }})
+	opts.Schema = schema
+	s, err := pgstore.Open(ctx, url, &opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	warm(b, s)
+	if _, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 1}); err != nil {
+		b.Fatal(err)
+	}
 	return s
 }
 
@@ -229,65 +241,20 @@ func BenchmarkAllAccounts(b *testing.B) {
 	}
 }
 
-// tenantsStore opens a schema of rows spread evenly over tenants
-// accounts, building it on first use and keeping it for later runs.
+// tenantsStore opens a schema of rows spread evenly over tenants accounts.
 func tenantsStore(b *testing.B, tenants, rows int) *pgstore.Store {
-	b.Helper()
-	url, _ := pgstoretest.Schema(b)
-	ctx := context.Background()
-	schema := fmt.Sprintf("apilog_bench_v%d_tenants_%d_%d", pgstore.SchemaVersion, tenants, rows)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var ready bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&ready); err != nil {
-		b.Fatal(err)
-	}
-	if !ready {
-		building := schema + "_building"
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+building+" CASCADE"); err != nil {
-			b.Fatal(err)
-		}
-		s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: building})
-		if err != nil {
-			b.Fatal(err)
-		}
-		gen := apilogtest.NewSynthetic(1, "acct", 1, apilogtest.BenchStart)
-		for i := 0; i < rows; i += 1000 {
-			batch := gen.Entries(1000)
-			for j := range batch {
-				batch[j].Account = fmt.Sprintf("acct_%05d", (i+j)%tenants)
+	return keptStore(b, fmt.Sprintf("apilog_bench_v%d_tenants_%d_%d", pgstore.SchemaVersion, tenants, rows),
+		func(ctx context.Context, s *pgstore.Store) error {
+			gen := apilogtest.NewSynthetic(1, "acct", 1, apilogtest.BenchStart)
+			for i := 0; i < rows; i += 1000 {
+				batch := gen.Entries(1000)
+				for j := range batch {
+					batch[j].Account = fmt.Sprintf("acct_%05d", (i+j)%tenants)
+				}
+				if err := s.Append(ctx, batch); err != nil {
+					return err
+				}
 			}
-			if err := s.Append(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, "ALTER SCHEMA "+building+" RENAME TO "+schema); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, "VACUUM ANALYZE "+schema+".entries"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s, err := pgstore.Open(ctx, url, &pgstore.Options{Schema: schema})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	warm(b, s)
-	return s
-}
-
-// warm runs a first query, which reads the whole dictionary into the
-// store's cache: a cost of a process's first query, not of each.
-func warm(b *testing.B, s *pgstore.Store) {
-	b.Helper()
-	if _, err := s.Query(context.Background(), apilog.Query{AllAccounts: true, PageSize: 1}); err != nil {
-		b.Fatal(err)
-	}
+			return nil
+		}, pgstore.Options{})
 }
