@@ -30,7 +30,7 @@ import (
 // TestMain sends to a child function by these variables instead of running
 // the tests.
 const (
-	childEnv = "SQLITESTORE_TEST_CHILD" // "lock", "crash" or "record"
+	childEnv = "SQLITESTORE_TEST_CHILD" // "lock", "store", "crash" or "record"
 	dbEnv    = "SQLITESTORE_TEST_DB"    // the database file
 	seedEnv  = "SQLITESTORE_TEST_SEED"  // crash: the seed of the batches
 	syncEnv  = "SQLITESTORE_TEST_SYNC"  // crash: "full" for SyncFull
@@ -42,12 +42,14 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "lock":
 		os.Exit(lockChild(os.Getenv(dbEnv)))
+	case "store":
+		os.Exit(storeChild(os.Getenv(dbEnv)))
 	case "crash":
 		os.Exit(crashChild(os.Getenv(dbEnv)))
 	case "record":
 		os.Exit(recordChild(os.Getenv(dbEnv), os.Getenv(seedEnv)))
 	default:
-		fmt.Fprintf(os.Stderr, "%s=%q: want lock, crash or record\n", childEnv, mode)
+		fmt.Fprintf(os.Stderr, "%s=%q: want lock, store, crash or record\n", childEnv, mode)
 		os.Exit(2)
 	}
 }

@@ -227,7 +227,7 @@ func TestOpenFaults(t *testing.T) {
 		setup: func(t *testing.T, dir string) string {
 			return filepath.Join(dir, "missing", "logs.db")
 		},
-		wantMsg: "unable to open",
+		wantMsg: "missing does not exist",
 	}, {
 		name: "directory not writable",
 		setup: func(t *testing.T, dir string) string {

@@ -12,8 +12,11 @@
 // distinct value once in Go, with the same case folding as every other
 // store, and then select rows by the matching IDs.
 //
-// A database file belongs to one Store at a time: other processes may read
-// it (sqlite3, backups) but should not write to it.
+// A database file belongs to one Store at a time: Open fails with
+// [ErrInUse] while another Store, in this process or another, has it open
+// (on Linux, macOS and the BSDs, through a lock on the file <path>-lock,
+// which is there while the Store is open, and after a crash). Other programs may read the database
+// (sqlite3, backups) but should not write to it.
 package sqlitestore
 
 import (
@@ -111,6 +114,8 @@ type Store struct {
 	opts  Options
 	clock func() time.Time
 
+	lock *os.File // held while the Store is open; see claim
+
 	w  *sql.DB // the one writer connection
 	r  *sql.DB // read-only connections
 	ck *sql.DB // the checkpointer's connection
@@ -174,13 +179,22 @@ func Open(path string, opts *Options) (*Store, error) {
 	case s.opts.Sync != SyncNormal && s.opts.Sync != SyncFull:
 		return nil, fmt.Errorf("sqlitestore: open %s: unknown Sync %d", path, s.opts.Sync)
 	}
+	// The claim first: checkFile opens and closes the database, which
+	// would drop another Store's SQLite locks in this process.
+	lock, err := claim(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	s.lock = lock
 	if err := checkFile(path); err != nil {
+		release(s.lock)
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	if err := s.open(); err != nil {
 		s.w.Close()
 		s.r.Close()
 		s.ck.Close()
+		release(s.lock)
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	s.wg.Add(2)
@@ -433,7 +447,9 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	_, cerr := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(s.r.Close(), s.ck.Close(), s.w.Close(), wrap(cerr, "checkpoint on close"))
+	err := errors.Join(s.r.Close(), s.ck.Close(), s.w.Close(), wrap(cerr, "checkpoint on close"))
+	// Released once SQLite has let go of the file.
+	return errors.Join(err, release(s.lock))
 }
 
 // wrap wraps a non-nil err with the store's context.
