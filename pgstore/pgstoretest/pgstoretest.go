@@ -5,8 +5,8 @@
 //   - APILOG_POSTGRES_URL is the server (default
 //     postgres://127.0.0.1:5432/test);
 //   - without a server a test skips, saying why once per test binary on
-//     standard error, or fails when APILOG_REQUIRE_POSTGRES is set (CI
-//     sets it).
+//     the terminal (standard error without one), or fails when
+//     APILOG_REQUIRE_POSTGRES is set (CI sets it).
 package pgstoretest
 
 import (
@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apilog/apilog/internal/skipnote"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,7 +32,6 @@ func URL() string {
 
 var (
 	schemas atomic.Int64
-	skipped atomic.Bool
 )
 
 // Schema returns the server's URL and the name of a schema no other test
@@ -48,11 +48,9 @@ func Schema(t testing.TB) (url, schema string) {
 		if os.Getenv("APILOG_REQUIRE_POSTGRES") != "" {
 			t.Fatalf("no PostgreSQL server at %s (APILOG_REQUIRE_POSTGRES is set): %v", url, err)
 		}
-		if !skipped.Swap(true) {
-			// pgx's error has several lines.
-			fmt.Fprintf(os.Stderr, "skipping the PostgreSQL tests: no server at %s (set APILOG_POSTGRES_URL): %s\n",
-				url, strings.ReplaceAll(err.Error(), "\n", " "))
-		}
+		// pgx's error has several lines.
+		skipnote.Tell(fmt.Sprintf("skipping the PostgreSQL tests: no server at %s (set APILOG_POSTGRES_URL): %s",
+			url, strings.ReplaceAll(err.Error(), "\n", " ")))
 		t.Skipf("no PostgreSQL server at %s", url)
 	}
 	conn.Close(ctx)
