@@ -95,6 +95,9 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 				Label: row.KeyStatus.Label(),
 			},
 		}
+		if viewer.AllAccounts {
+			out.Rows[i].Cells = map[apilog.Column]string{accountColumn: row.Account}
+		}
 		for _, col := range h.plain {
 			if text := col.Text(row); text != "" {
 				if out.Rows[i].Cells == nil {

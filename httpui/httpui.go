@@ -76,6 +76,27 @@ type Options struct {
 
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+
+	// Nav, when set, gives the links the page's header shows beside the
+	// viewer's name: a way back to the host's dashboard, or an operator's
+	// switch between the tenants they may view. It is called once per
+	// page, after Authorize. Optional.
+	Nav func(r *http.Request, v Viewer) Nav
+}
+
+// Nav is the host's links in the page's header (see Options.Nav).
+type Nav struct {
+	Label string // what the links are, shown before them: "Viewing as"
+	Links []Link
+}
+
+// Link is a link of a Nav.
+type Link struct {
+	Text string
+	Href string // absolute, or relative to the Logs page
+	// Current marks the link to what is shown now (aria-current), which
+	// the page highlights.
+	Current bool
 }
 
 //go:embed assets templates
@@ -219,19 +240,20 @@ func (h *Handler) authorize(r *http.Request) (Viewer, int, string) {
 			return Viewer{}, http.StatusForbidden, "you may not see these logs"
 		}
 		return v, 0, ""
-	case h.opt.AllowUnauthenticated, fromLoopback(r):
+	case h.opt.AllowUnauthenticated, FromLoopback(r):
 		return Viewer{AllAccounts: true, Name: "operator"}, 0, ""
 	}
 	return Viewer{}, http.StatusForbidden, "the Logs page serves only this machine until the host sets httpui.Options.Authorize (or AllowUnauthenticated, when it guards the route itself)"
 }
 
-// fromLoopback reports whether r came from this machine directly and was
-// addressed to it. A request a proxy on this machine forwarded is not: its
+// FromLoopback reports whether r came from this machine directly and was
+// addressed to it: the rule that lets a handler without Authorize serve
+// loopback clients, for an Authorize that wants it too. A request a proxy on this machine forwarded is not: its
 // forwarding headers show it. Nor is one whose Host names another site: a
 // web page can point its own name at 127.0.0.1 (DNS rebinding) and have
 // the browser send it here. A proxy on this machine that adds no
 // forwarding headers cannot be told from a local client: set Authorize.
-func fromLoopback(r *http.Request) bool {
+func FromLoopback(r *http.Request) bool {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
 		return false

@@ -647,3 +647,67 @@ func TestQueryTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestNav checks the host's links in the header: each link, the current
+// one marked, the label, all escaped; no nav without Options.Nav.
+func TestNav(t *testing.T) {
+	nav := func(r *http.Request, v httpui.Viewer) httpui.Nav {
+		return httpui.Nav{Label: "Viewing as <b>", Links: []httpui.Link{
+			{Text: "Dashboard", Href: "/dashboard"},
+			{Text: v.Account + " <i>", Href: "?as=" + v.Account, Current: true},
+			{Text: "bad", Href: "javascript:alert(1)"},
+		}}
+	}
+	h := newHandler(t, newStore(t), &httpui.Options{Authorize: asViewer("acct_a"), Nav: nav})
+	body := get(t, h, "/").Body.String()
+	for _, want := range []string{
+		`<nav class="host-nav" aria-label="Viewing as &lt;b&gt;"><span class="muted">Viewing as &lt;b&gt;</span>`,
+		`<a href="/dashboard">Dashboard</a>`,
+		`<a href="?as=acct_a" aria-current="page">acct_a &lt;i&gt;</a>`,
+		`<a href="#ZgotmplZ">bad</a>`, // html/template's refusal of a javascript: URL
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if body := get(t, newHandler(t, newStore(t), nil), "/").Body.String(); strings.Contains(body, "host-nav") {
+		t.Error("a nav without Options.Nav")
+	}
+}
+
+// TestAccountColumn checks that an operator's view of every tenant shows
+// each row's account, on the page (a header that does not sort, a cell)
+// and in the JSON the script draws from, and that a tenant's view does not.
+func TestAccountColumn(t *testing.T) {
+	s := newStore(t)
+	operator := newHandler(t, s, &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) {
+		return httpui.Viewer{AllAccounts: true}, nil
+	}})
+	body := get(t, operator, "/?q=other-tenant-key").Body.String()
+	for _, want := range []string{
+		`<th scope="col" data-col="account">Account</th>`,
+		`<td data-col=account>acct_b</td><td data-col=api>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("operator's page lacks %s", want)
+		}
+	}
+	p := decodeAPI(t, get(t, operator, "/api/logs?page_size=10000"))
+	accounts := map[string]int{}
+	for _, r := range p.Rows {
+		accounts[r.Cells["account"]]++
+	}
+	if accounts["acct_a"] == 0 || accounts["acct_b"] == 0 || accounts[""] != 0 {
+		t.Errorf("operator's JSON rows by account cell: %v; want acct_a's and acct_b's, none without", accounts)
+	}
+
+	tenant := newHandler(t, s, nil)
+	if body := get(t, tenant, "/").Body.String(); strings.Contains(body, `data-col="account"`) || strings.Contains(body, `data-col=account`) {
+		t.Error("a tenant's page has an account column")
+	}
+	for _, r := range decodeAPI(t, get(t, tenant, "/api/logs")).Rows {
+		if _, ok := r.Cells["account"]; ok {
+			t.Fatal("a tenant's JSON rows have an account cell")
+		}
+	}
+}

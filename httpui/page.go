@@ -23,6 +23,7 @@ type pageData struct {
 	Title       string
 	Error       string
 	Viewer      Viewer
+	Nav         Nav
 	Rows        []rowData
 	Columns     []columnData
 	DefaultSort apilog.Sort // a link to it leaves sort and dir out
@@ -99,9 +100,18 @@ func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, e
 		fmt.Fprintf(&b, `<td data-col=%s%s>{{.Text %q}}</td>`, c, class, c)
 		plain = append(plain, c)
 	}
-	_, err := t.New("cells").Parse(b.String())
+	if _, err := t.New("cells").Parse(b.String()); err != nil {
+		return nil, err
+	}
+	// An operator's view of every tenant starts with the account: a plain
+	// cell, which the JSON sends among the cells too.
+	_, err := t.New("cells-accounts").Parse(`<td data-col=` + string(accountColumn) + `>{{.Row.Account}}</td>` + b.String())
 	return plain, err
 }
+
+// accountColumn is the first column of an operator's view of every
+// tenant (Viewer.AllAccounts): the row's account. It is not sortable.
+const accountColumn apilog.Column = "account"
 
 // numeric reports whether a plain column holds numbers, so that its header
 // and cells are right-aligned (class num): a rule of the column's kind, and
@@ -128,7 +138,11 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.renderPage(w, r, http.StatusOK, buildPage(v, p, viewer, h.columns, h.plain))
+	d := buildPage(v, p, viewer, h.columns, h.plain)
+	if h.opt.Nav != nil {
+		d.Nav = h.opt.Nav(r, viewer)
+	}
+	h.renderPage(w, r, http.StatusOK, d)
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
@@ -191,6 +205,9 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
+	if viewer.AllAccounts {
+		d.Columns = append(d.Columns, columnData{Name: accountColumn, Label: "Account"})
+	}
 	for _, c := range columns {
 		col := columnData{Name: c, Label: c.Label(), Dir: c.DefaultDir(), AriaSort: "none", Num: numeric(c) && slices.Contains(plain, c)}
 		next := apilog.Sort{Column: c}

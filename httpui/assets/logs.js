@@ -207,7 +207,8 @@
     // Sort headers: a click sorts by the column, a second flips it. A sort
     // is a new view, of the newest rows: no page, no pin.
     for (const th of heads) {
-      const a = $("a", th), col = th.dataset.col;
+      const a = $("a.sort", th), col = th.dataset.col;
+      if (!a) continue; // not sortable: an operator's account column
       const on = body.sort === col;
       th.setAttribute("aria-sort", on ? (body.dir === "asc" ? "ascending" : "descending") : "none");
       $(".arrow", a).textContent = on ? (body.dir === "asc" ? "▲" : "▼") : "";
