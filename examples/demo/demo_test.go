@@ -2,15 +2,20 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,6 +56,29 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the second tenant has %d rows, the first %d: want its own rows", other.TotalRows, p.TotalRows)
 	}
 
+	// The switch between viewers, and the operator's view of every
+	// tenant, with the account of each row.
+	html := getBody(t, d.url+"?as=operator")
+	for _, want := range []string{`aria-label="Viewing as"`, `<a href="?as=operator" aria-current="page">Operator (all accounts)</a>`, `<a href="?as=acct_pixelforge">PixelForge</a>`, `<th scope="col" data-col="account">Account</th>`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the operator's page has no %s", want)
+		}
+	}
+	all := get(t, d.url+"api/logs?as=operator")
+	accounts := map[string]bool{}
+	for _, r := range all.Rows {
+		accounts[r.Cells["account"]] = true
+	}
+	if !accounts["acct_babysea"] || !accounts["acct_pixelforge"] || all.TotalRows < p.TotalRows+other.TotalRows {
+		t.Errorf("the operator sees %d rows of accounts %v; want both tenants' %d+%d", all.TotalRows, accounts, p.TotalRows, other.TotalRows)
+	}
+
+	// A second demo on the same file stops at once, and says why.
+	out, err := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", db).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by another Store (process "+strconv.Itoa(d.cmd.Process.Pid)) {
+		t.Errorf("a second demo on the same database: %v\n%s", err, out)
+	}
+
 	time.Sleep(300 * time.Millisecond) // some live traffic
 	d.stop(t)
 
@@ -59,6 +87,80 @@ func TestDemo(t *testing.T) {
 	again := get(t, d.url+"api/logs")
 	if again.TotalRows < p.TotalRows || strings.Contains(d.out.String(), "of history") {
 		t.Errorf("second start: %d rows (first had %d); output:\n%s", again.TotalRows, p.TotalRows, d.out)
+	}
+}
+
+// TestDemoFiles starts the demo as the README does, without -db, and
+// checks that it keeps its files in a folder of its own in the user's
+// cache directory, says where, and writes nothing where it was started.
+func TestDemoFiles(t *testing.T) {
+	bin := build(t, t.TempDir())
+	work, home := t.TempDir(), t.TempDir()
+	// The cache directory is $XDG_CACHE_HOME on Linux, under $HOME on
+	// macOS; the demo inherits both.
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, "cache"))
+	t.Setenv("HOME", home)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cache, "apilog-demo")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-prefill", "100", "-rate", "0")
+	cmd.Dir = work
+	d := startCmd(t, cmd)
+	if first, _, _ := strings.Cut(d.out.String(), "\n"); first != "demo files: "+dir+" (delete the folder to start afresh)" {
+		t.Errorf("first line %q, want the folder %s", first, dir)
+	}
+	for _, name := range []string{"demo.db", "demo.db.secret"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("no %s in the demo's folder: %v", name, err)
+		}
+	}
+	d.stop(t)
+	if entries, err := os.ReadDir(work); err != nil || len(entries) > 0 {
+		t.Errorf("the demo wrote %v (%v) where it was started", entries, err)
+	}
+}
+
+// TestGuard checks who may see the demo's Logs page: this machine, by
+// localhost or a loopback address; with -allow-remote, other machines that
+// give the password; and no one else, who is told why and what to do.
+func TestGuard(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "the page") })
+	tests := []struct {
+		name       string
+		password   string // -allow-remote's
+		remote     string
+		host       string
+		user, pass string // basic auth, when user is set
+		want       int
+		wantText   string
+	}{
+		{name: "localhost", remote: "127.0.0.1:5000", host: "localhost:8080", want: 200},
+		{name: "loopback address", remote: "[::1]:5000", host: "[::1]:8080", want: 200},
+		{name: "another machine", remote: "192.0.2.7:5000", host: "devbox:8080", want: 403, wantText: "-allow-remote"},
+		{name: "another name for this machine", remote: "127.0.0.1:5000", host: "attacker.example:8080", want: 403, wantText: "ssh -L 8080:localhost:8080"},
+		{name: "another machine without the password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", want: 401, wantText: "password"},
+		{name: "another machine, wrong password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", user: demoUser, pass: "guess", want: 401},
+		{name: "another machine with the password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", user: demoUser, pass: "pw", want: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/logs/", nil)
+			r.RemoteAddr, r.Host = tc.remote, tc.host
+			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4zero, Port: 8080}))
+			if tc.user != "" {
+				r.SetBasicAuth(tc.user, tc.pass)
+			}
+			w := httptest.NewRecorder()
+			guard(tc.password, ok).ServeHTTP(w, r)
+			if w.Code != tc.want || !strings.Contains(w.Body.String(), tc.wantText) {
+				t.Errorf("%d %q, want %d saying %q", w.Code, w.Body, tc.want, tc.wantText)
+			}
+			if tc.want == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("401 without a Basic challenge: %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
 	}
 }
 
@@ -151,6 +253,12 @@ func start(t *testing.T, bin string, env []string, args ...string) *demo {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd is start for a command made ready to run.
+func startCmd(t *testing.T, cmd *exec.Cmd) *demo {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +311,23 @@ type page struct {
 	Rows      []struct {
 		StatusClass string                  `json:"status_class"`
 		Key         struct{ Status string } `json:"key"`
+		Cells       map[string]string       `json:"cells"`
 	} `json:"rows"`
+}
+
+// getBody returns the body of a 200 answer to GET url.
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d (%v)", url, resp.StatusCode, err)
+	}
+	return string(b)
 }
 
 func get(t *testing.T, url string) page {

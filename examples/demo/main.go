@@ -1,9 +1,16 @@
 // Command demo runs a small fake image-generation API guarded by API keys,
 // records every request to it with apilog, and serves the Logs page at
-// /logs. A traffic generator calls the API over HTTP so the page fills as
-// you watch; on first start it records a week of history at once.
+// /logs. On first start it records a week of history (a daily rhythm and
+// one incident); then a traffic generator calls the API over HTTP so the
+// page fills as you watch. A switch at the top of the page shows the page
+// as either tenant's viewer, or as an operator of both.
 //
 //	go run ./examples/demo
+//
+// Its files (the SQLite log and the IP hash secret) are kept in the user's
+// cache directory, apilog-demo, unless -db names a file; it says where.
+// The Logs page serves only this machine, unless -allow-remote lets other
+// machines in with a password it prints.
 //
 // With a PostgreSQL URL for -db, several demos share one log, as the
 // instances of a real API do: each records its own traffic into the one
@@ -20,6 +27,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,11 +39,12 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,24 +91,26 @@ func keys(now time.Time) []demoKey {
 
 // config is the demo's flags.
 type config struct {
-	addr    string
-	db      string // a SQLite file, or a PostgreSQL URL (see isPostgres)
-	schema  string // PostgreSQL only
-	rate    float64
-	prefill int
-	seed    uint64
+	addr        string
+	db          string // a SQLite file, or a PostgreSQL URL (see isPostgres); "" for demo.db in demoDir
+	schema      string // PostgreSQL only
+	rate        float64
+	prefill     int
+	seed        uint64
+	allowRemote bool
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on")
-	flag.StringVar(&c.db, "db", "apilog-demo.db", "SQLite database file, reused on the next start; or a PostgreSQL URL (postgres://...), which several demos can share")
+	flag.StringVar(&c.addr, "addr", "localhost:8080", "address to listen on; localhost serves only this machine")
+	flag.StringVar(&c.db, "db", "", "SQLite database file, kept for the next start (default demo.db in the demo's folder); or a PostgreSQL URL (postgres://...), which several demos can share")
 	// Not pgstore's default (apilog), so that the demo's made-up tenants
 	// stay out of the schema a real server's log would use.
 	flag.StringVar(&c.schema, "schema", "apilog_demo", "PostgreSQL schema that holds the log, with a PostgreSQL -db")
 	flag.Float64Var(&c.rate, "rate", 5, "API requests per second from the traffic generator; 0 for none")
 	flag.IntVar(&c.prefill, "prefill", 30000, "requests of history to record when the log is empty")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the traffic")
+	flag.BoolVar(&c.allowRemote, "allow-remote", false, "serve the Logs page to other machines too, behind a password printed at start (use with -addr :8080)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -108,6 +120,14 @@ func main() {
 }
 
 func run(ctx context.Context, c config, out io.Writer) error {
+	if c.db == "" {
+		dir := demoDir()
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		c.db = filepath.Join(dir, "demo.db")
+		fmt.Fprintf(out, "demo files: %s (delete the folder to start afresh)\n", dir)
+	}
 	// The secret first: a demo that cannot share it stops before it
 	// writes anything.
 	secret, secretFrom, err := ipSecret(c.db)
@@ -124,6 +144,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	}
 	defer store.Close()
 	fmt.Fprintf(out, "store: %s; IP hash secret: %s\n", where, secretFrom)
+	// The port before the history: a port in use stops the demo at once.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	now := time.Now()
 	demoKeys := keys(now)
 	for _, k := range demoKeys {
@@ -133,7 +159,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	}
 	// Block rather than drop, so the prefill keeps every row.
 	rec := apilog.NewRecorder(store, &apilog.RecorderOptions{BlockTimeout: 5 * time.Second})
-	api := newAPI(demoKeys, sleep, c.seed+2)
+	api := newAPI(demoKeys, wallClock, incident{}, c.seed+2)
 	// The generator speaks through a proxy on this machine, which says who
 	// the client was in X-Forwarded-For.
 	mwOpts := apilog.MiddlewareOptions{
@@ -146,6 +172,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	if empty.TotalRows == 0 && c.prefill > 0 {
+		fmt.Fprintf(out, "recording a week of history: %d requests...\n", c.prefill)
 		start := time.Now()
 		if err := record(ctx, rec, mwOpts, now, c.prefill, c.seed); err != nil {
 			return err
@@ -153,22 +180,28 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		fmt.Fprintf(out, "recorded %d requests of history in %v\n", c.prefill, time.Since(start).Round(time.Millisecond))
 	}
 
-	logs, err := httpui.New(store, &httpui.Options{Authorize: viewer, Hasher: hasher})
+	logs, err := httpui.New(store, &httpui.Options{Authorize: viewer, Nav: viewingAs, Hasher: hasher})
 	if err != nil {
 		return err
+	}
+	var password string
+	if c.allowRemote {
+		password = newPassword()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apilog.Middleware(rec, &mwOpts)(api))
-	mux.Handle("/logs/", http.StripPrefix("/logs", rememberViewer(logs)))
+	mux.Handle("/logs/", guard(password, http.StripPrefix("/logs", rememberViewer(logs))))
 	mux.Handle("/{$}", http.RedirectHandler("/logs/", http.StatusFound))
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "Logs page: %s/logs/\n", base)
-	fmt.Fprintf(out, "as the second tenant: %s/logs/?as=%s\n", base, otherAccount)
+	local, remote := urls(ln.Addr().(*net.TCPAddr))
+	fmt.Fprintf(out, "\nLogs page: %s/logs/\n", local)
+	switch {
+	case remote != "" && password != "":
+		fmt.Fprintf(out, "from other machines: %s/logs/ (user %s, password %s)\n", remote, demoUser, password)
+	case remote != "":
+		fmt.Fprintf(out, "other machines are refused the Logs page: add -allow-remote for a password\n")
+	}
+	fmt.Fprintf(out, "the switch at the top of the page shows another tenant's view, or every tenant's; Ctrl-C stops the demo\n\n")
 
 	var wg sync.WaitGroup
 	genCtx, stopGen := context.WithCancel(ctx)
@@ -176,7 +209,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			generate(genCtx, base, demoKeys, c.rate, c.seed+1)
+			generate(genCtx, local, demoKeys, c.rate, c.seed+1)
 		}()
 	}
 	serveErr := make(chan error, 1)
@@ -204,6 +237,36 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	return nil
 }
 
+// demoDir is the folder of the demo's own files when -db is not given:
+// the user's cache directory, out of any repository, where the next start
+// finds them.
+func demoDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "apilog-demo")
+}
+
+// urls returns the base URL of the demo as this machine reaches it, and,
+// when it listens on every interface, as other machines do ("" when it
+// listens on loopback only).
+func urls(addr *net.TCPAddr) (local, remote string) {
+	port := strconv.Itoa(addr.Port)
+	switch {
+	case addr.IP.IsLoopback():
+		return "http://" + net.JoinHostPort(addr.IP.String(), port), ""
+	case addr.IP.IsUnspecified():
+		host, err := os.Hostname()
+		if err != nil {
+			host = "this-machine"
+		}
+		return "http://localhost:" + port, "http://" + net.JoinHostPort(host, port)
+	}
+	u := "http://" + net.JoinHostPort(addr.IP.String(), port)
+	return u, u
+}
+
 // isPostgres reports whether -db names a PostgreSQL database rather than a
 // SQLite file.
 func isPostgres(db string) bool {
@@ -221,6 +284,9 @@ func openStore(ctx context.Context, db, schema string) (apilog.Store, string, er
 		return s, "PostgreSQL, schema " + schema, nil
 	}
 	s, err := sqlitestore.Open(db, nil)
+	if errors.Is(err, sqlitestore.ErrInUse) {
+		return nil, "", fmt.Errorf("%w\nanother demo is running on this database: stop it, or give this one its own with -db other.db and -addr localhost:8081", err)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -263,36 +329,107 @@ func ipSecret(db string) (secret []byte, from string, err error) {
 	return s, path, nil
 }
 
-// viewer is the demo's Authorize: the demo listens on this machine, so it
-// lets a visitor from this machine pick the tenant (?as=, remembered in a
-// cookie), and refuses everyone else.
+// The demo's viewers: each tenant's, and an operator who sees every
+// tenant's rows. ?as= picks one; the switch at the top of the page links
+// to each.
+var viewers = []struct {
+	as, label string
+	viewer    httpui.Viewer
+}{
+	{mainAccount, "BabySea", httpui.Viewer{Account: mainAccount, Name: "you@babysea.example"}},
+	{otherAccount, "PixelForge", httpui.Viewer{Account: otherAccount, Name: "ops@pixelforge.example"}},
+	{"operator", "Operator (all accounts)", httpui.Viewer{AllAccounts: true, Name: "operator@apilog.example"}},
+}
+
+// viewerAs is the ?as= of a request, or of the cookie that remembers it;
+// the first viewer's when neither says.
+func viewerAs(r *http.Request) string {
+	if as := r.URL.Query().Get("as"); as != "" {
+		return as
+	}
+	if c, err := r.Cookie("demo_as"); err == nil {
+		return c.Value
+	}
+	return viewers[0].as
+}
+
+// viewer is the demo's Authorize. Only visitors guard let in get here, so
+// it lets them pick whose logs they see: a real server finds the tenant
+// from its login.
 func viewer(r *http.Request) (httpui.Viewer, error) {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
-		return httpui.Viewer{}, httpui.ErrForbidden // listening elsewhere takes real authorization
-	}
-	account := r.URL.Query().Get("as")
-	if account == "" {
-		if c, err := r.Cookie("demo_as"); err == nil {
-			account = c.Value
+	as := viewerAs(r)
+	for _, v := range viewers {
+		if v.as == as {
+			return v.viewer, nil
 		}
-	}
-	switch account {
-	case "", mainAccount:
-		return httpui.Viewer{Account: mainAccount, Name: "you@babysea.example"}, nil
-	case otherAccount:
-		return httpui.Viewer{Account: otherAccount, Name: "ops@pixelforge.example"}, nil
 	}
 	return httpui.Viewer{}, httpui.ErrForbidden
 }
 
+// viewingAs is the switch between the demo's viewers, at the top of the
+// page.
+func viewingAs(r *http.Request, _ httpui.Viewer) httpui.Nav {
+	nav := httpui.Nav{Label: "Viewing as"}
+	as := viewerAs(r)
+	for _, v := range viewers {
+		nav.Links = append(nav.Links, httpui.Link{Text: v.label, Href: "?as=" + url.QueryEscape(v.as), Current: v.as == as})
+	}
+	return nav
+}
+
 // rememberViewer keeps ?as= in a cookie, so the page's own requests (JSON,
-// exports) are of the same tenant.
+// exports) are of the same viewer.
 func rememberViewer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if as := r.URL.Query().Get("as"); as != "" {
 			http.SetCookie(w, &http.Cookie{Name: "demo_as", Value: as, Path: "/logs/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// demoUser is the user name other machines sign in with, with -allow-remote.
+const demoUser = "demo"
+
+// newPassword returns a password for other machines, new on every start.
+func newPassword() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// guard lets visitors on this machine see the Logs page (httpui's rule
+// for a page without Authorize) and, when password is set
+// (-allow-remote), visitors who give it; it tells everyone else why not
+// and what to do. The demo needs it because its Authorize lets a visitor
+// choose whose logs to see.
+func guard(password string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpui.FromLoopback(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if password != "" {
+			user, pass, ok := r.BasicAuth()
+			if ok && subtle.ConstantTimeCompare([]byte(user), []byte(demoUser)) == 1 && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="apilog demo", charset="UTF-8"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, "This demo asks visitors from other machines for the password it printed when it started (user %s).\n", demoUser)
+			return
+		}
+		port := "8080"
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+			port = strconv.Itoa(a.Port)
+		}
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "This demo shows its Logs page only on the machine it runs on, at http://localhost:%[1]s/logs/,\n"+
+			"and this request came from elsewhere (another machine, a proxy, or a name other than localhost).\n\n"+
+			"To open it to other machines, restart it with -allow-remote -addr :%[1]s: it prints a password to sign in with.\n"+
+			"Or reach it through an SSH tunnel: ssh -L %[1]s:localhost:%[1]s <the demo's machine>, then open http://localhost:%[1]s/logs/.\n", port)
 	})
 }
 
@@ -325,10 +462,20 @@ func latency(r *http.Request, status int, intn func(int) int) time.Duration {
 	return ms(8, 120)
 }
 
+// clock is the fake API's time: the wall clock when it serves, a clock of
+// its own while it records history.
+type clock struct {
+	now  func() time.Time
+	wait func(context.Context, time.Duration) // works for a while
+}
+
+// wallClock is the real time.
+var wallClock = clock{now: time.Now, wait: sleep}
+
 // newAPI is the fake image-generation API, with its own key check. It
-// works on each request for its latency, by calling wait; seed makes the
-// latencies the same on every run.
-func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64) http.Handler {
+// works on each request for its latency, on clk; its generations fail
+// during in; seed makes the latencies the same on every run.
+func newAPI(ks []demoKey, clk clock, in incident, seed uint64) http.Handler {
 	var mu sync.Mutex // handlers run at once; a rand.Rand is not safe for that
 	rng := mrand.New(mrand.NewPCG(seed, 11))
 	intn := func(n int) int {
@@ -341,14 +488,14 @@ func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64
 		bySecret[k.secret] = k.key
 	}
 	fail := func(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-		wait(r.Context(), latency(r, status, intn))
+		clk.wait(r.Context(), latency(r, status, intn))
 		apilog.SetErrorCode(r.Context(), code)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg, "request_id": apilog.RequestID(r.Context())})
 	}
 	ok := func(w http.ResponseWriter, r *http.Request, status int, v any) {
-		wait(r.Context(), latency(r, status, intn))
+		clk.wait(r.Context(), latency(r, status, intn))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(v)
@@ -362,7 +509,7 @@ func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64
 			fail(w, r, http.StatusNotFound, "BSE4041", "no such model")
 		case body.Prompt == "":
 			fail(w, r, http.StatusBadRequest, "BSE4006", "prompt is required")
-		case strings.Contains(body.Prompt, "overload"):
+		case strings.Contains(body.Prompt, "overload"), in.during(clk.now()):
 			fail(w, r, http.StatusServiceUnavailable, "BSE5030", "all GPUs are busy; retry")
 		case strings.Contains(body.Prompt, "crash"):
 			fail(w, r, http.StatusInternalServerError, "BSE5000", "internal error")
@@ -379,7 +526,7 @@ func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64
 		fail(w, r, http.StatusNotFound, "BSE4040", "no such image")
 	})
 	mux.HandleFunc("GET /v1/images/latest", func(w http.ResponseWriter, r *http.Request) {
-		wait(r.Context(), latency(r, http.StatusFound, intn))
+		clk.wait(r.Context(), latency(r, http.StatusFound, intn))
 		http.Redirect(w, r, "/v1/generate/image/img_latest", http.StatusFound)
 	})
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
@@ -395,7 +542,7 @@ func newAPI(ks []demoKey, wait func(context.Context, time.Duration), seed uint64
 			return
 		}
 		apilog.SetKey(r.Context(), key.ID, key.Account) // the ID, never the secret
-		switch key.Status(time.Now()) {
+		switch key.Status(clk.now()) {
 		case apilog.KeyExpired:
 			fail(w, r, http.StatusUnauthorized, "BSE4012", "API key expired")
 			return
@@ -468,29 +615,6 @@ func (c call) request(base string) *http.Request {
 	r.Header.Set("Authorization", "Bearer "+c.secret)
 	r.Header.Set("X-Forwarded-For", c.client)
 	return r
-}
-
-// record fills the store with n requests of the last week, run through the
-// real API and middleware in-process, each at its moment in the past and
-// taking its time on a clock of its own.
-func record(ctx context.Context, rec *apilog.Recorder, opts apilog.MiddlewareOptions, now time.Time, n int, seed uint64) error {
-	rng := mrand.New(mrand.NewPCG(seed, 7))
-	week := 7 * 24 * time.Hour
-	var at time.Time
-	opts.Now = func() time.Time { return at }
-	ks := keys(now)
-	h := apilog.Middleware(rec, &opts)(newAPI(ks, func(_ context.Context, d time.Duration) { at = at.Add(d) }, seed))
-	for i := range n {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// In float64: i*week overflows int64 nanoseconds past i = 15,250.
-		at = now.Add(-week + time.Duration(float64(week)*float64(i)/float64(n)))
-		r := nextCall(rng, ks).request("http://localhost")
-		r.RemoteAddr = "127.0.0.1:40000"
-		h.ServeHTTP(httptest.NewRecorder(), r)
-	}
-	return rec.Flush(ctx)
 }
 
 // generate calls the API over HTTP at rate requests a second until ctx
