@@ -257,9 +257,19 @@ func urls(addr *net.TCPAddr) (local, remote string) {
 	case addr.IP.IsLoopback():
 		return "http://" + net.JoinHostPort(addr.IP.String(), port), ""
 	case addr.IP.IsUnspecified():
+		// An address of this machine's network (a VM's, a container's)
+		// reaches it more often than its name does.
 		host, err := os.Hostname()
 		if err != nil {
 			host = "this-machine"
+		}
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+					host = ipn.IP.String()
+					break
+				}
+			}
 		}
 		return "http://localhost:" + port, "http://" + net.JoinHostPort(host, port)
 	}
