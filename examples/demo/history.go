@@ -14,11 +14,15 @@ import (
 // week is how far back the demo's history reaches.
 const week = 7 * 24 * time.Hour
 
-// incident is a stretch of time when the fake API's GPUs are overloaded:
-// generations fail with 503, and clients retry, so traffic triples. The
-// history holds one, so that the page (sorted by status, or searched for
-// 5xx) and a volume chart tell a story.
+// incident is a stretch of time when the fake API's GPU pool is down:
+// generations fail with 503 and incidentCode, and clients retry, so
+// traffic triples. The history holds one, so that the page (a search for
+// the code) and a volume chart tell a story.
 type incident struct{ from, to time.Time }
+
+// incidentCode is the error code of the incident's failures, and of
+// nothing else, so that a search for it shows the incident.
+const incidentCode = "BSE5031"
 
 // during reports whether t falls in the incident.
 func (in incident) during(t time.Time) bool { return !t.Before(in.from) && t.Before(in.to) }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"net/netip"
 	"slices"
@@ -58,7 +59,7 @@ func TestHistory(t *testing.T) {
 	}
 
 	// In time order: sorted by time, the IDs increase too.
-	if !slices.IsSortedFunc(rows, func(a, b apilog.Row) int { return int(a.ID - b.ID) }) {
+	if !slices.IsSortedFunc(rows, func(a, b apilog.Row) int { return cmp.Compare(a.ID, b.ID) }) {
 		t.Error("sorted by time, the row IDs do not increase")
 	}
 
@@ -104,7 +105,7 @@ func TestHistory(t *testing.T) {
 			// unknown model (404) or without a prompt (400).
 			if r.Method == "POST" && !slices.Contains([]int{400, 401, 404}, r.Status) {
 				posts++
-				if r.Status >= 500 {
+				if r.Status >= 500 && r.ErrorCode == incidentCode {
 					failed++
 				}
 			}
@@ -114,6 +115,12 @@ func TestHistory(t *testing.T) {
 	}
 	if posts == 0 || failed != posts {
 		t.Errorf("in the incident, %d of %d accepted generations failed with 5xx, want all", failed, posts)
+	}
+	// Its error code is its own: a search for it shows the incident.
+	for _, r := range rows {
+		if r.ErrorCode == incidentCode && !in.during(r.Time) {
+			t.Fatalf("a row with the incident's code %s at %v, outside the incident", incidentCode, r.Time)
+		}
 	}
 	if during < 2*dayBefore || during == 0 {
 		t.Errorf("%d requests in the incident, %d in the same minutes a day before: want a burst", during, dayBefore)

@@ -200,6 +200,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		fmt.Fprintf(out, "from other machines: %s/logs/ (user %s, password %s)\n", remote, demoUser, password)
 	case remote != "":
 		fmt.Fprintf(out, "other machines are refused the Logs page: add -allow-remote for a password\n")
+	case password != "":
+		fmt.Fprintf(out, "-allow-remote: listening on %s, which other machines cannot reach; use -addr :%d\n", ln.Addr(), ln.Addr().(*net.TCPAddr).Port)
 	}
 	fmt.Fprintf(out, "the switch at the top of the page shows another tenant's view, or every tenant's; Ctrl-C stops the demo\n\n")
 
@@ -295,7 +297,7 @@ func openStore(ctx context.Context, db, schema string) (apilog.Store, string, er
 	}
 	s, err := sqlitestore.Open(db, nil)
 	if errors.Is(err, sqlitestore.ErrInUse) {
-		return nil, "", fmt.Errorf("%w\nanother demo is running on this database: stop it, or give this one its own with -db other.db and -addr localhost:8081", err)
+		return nil, "", fmt.Errorf("%w; is another demo running? Stop it, or give this one a database of its own: -db other.db -addr localhost:8081", err)
 	}
 	if err != nil {
 		return nil, "", err
@@ -519,7 +521,9 @@ func newAPI(ks []demoKey, clk clock, in incident, seed uint64) http.Handler {
 			fail(w, r, http.StatusNotFound, "BSE4041", "no such model")
 		case body.Prompt == "":
 			fail(w, r, http.StatusBadRequest, "BSE4006", "prompt is required")
-		case strings.Contains(body.Prompt, "overload"), in.during(clk.now()):
+		case in.during(clk.now()):
+			fail(w, r, http.StatusServiceUnavailable, incidentCode, "the GPU pool is down; retry later")
+		case strings.Contains(body.Prompt, "overload"):
 			fail(w, r, http.StatusServiceUnavailable, "BSE5030", "all GPUs are busy; retry")
 		case strings.Contains(body.Prompt, "crash"):
 			fail(w, r, http.StatusInternalServerError, "BSE5000", "internal error")
