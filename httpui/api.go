@@ -66,7 +66,7 @@ type apiKey struct {
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer) {
 	v, p, err := h.load(r, viewer)
 	if err != nil {
-		h.queryFailed(w, r, err)
+		h.queryFailed(w, r, viewer, err)
 		return
 	}
 	out := apiPage{
@@ -117,7 +117,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, viewer Viewer, f apilog.Format) {
 	v, p, err := h.load(r, viewer)
 	if err != nil {
-		h.queryFailed(w, r, err)
+		h.queryFailed(w, r, viewer, err)
 		return
 	}
 	rows := p.Rows

@@ -79,8 +79,8 @@ type Options struct {
 
 	// Nav, when set, gives the links the page's header shows beside the
 	// viewer's name: a way back to the host's dashboard, or an operator's
-	// switch between the tenants they may view. It is called once per
-	// page, after Authorize. Optional.
+	// switch between the tenants they may view. It is called once for
+	// each page an authorized viewer gets, error pages included. Optional.
 	Nav func(r *http.Request, v Viewer) Nav
 }
 
@@ -247,12 +247,13 @@ func (h *Handler) authorize(r *http.Request) (Viewer, int, string) {
 }
 
 // FromLoopback reports whether r came from this machine directly and was
-// addressed to it: the rule that lets a handler without Authorize serve
-// loopback clients, for an Authorize that wants it too. A request a proxy on this machine forwarded is not: its
-// forwarding headers show it. Nor is one whose Host names another site: a
-// web page can point its own name at 127.0.0.1 (DNS rebinding) and have
-// the browser send it here. A proxy on this machine that adds no
-// forwarding headers cannot be told from a local client: set Authorize.
+// addressed to it: the rule by which a handler without Authorize serves
+// loopback clients, for an Authorize that wants it too. A request a proxy
+// on this machine forwarded is not: its forwarding headers show it. Nor is
+// one whose Host names another site: a web page can point its own name at
+// 127.0.0.1 (DNS rebinding) and have the browser send it here. A proxy on
+// this machine that adds no forwarding headers cannot be told from a local
+// client: set Authorize.
 func FromLoopback(r *http.Request) bool {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
@@ -294,7 +295,7 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 // state for the page, text otherwise. msg is shown as is: never an
 // internal error's text.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h.failParam(w, r, status, msg, "")
+	h.failParam(w, r, nil, status, msg, "")
 }
 
 // apiError is the JSON body of an error. Param names the URL parameter a
@@ -305,14 +306,19 @@ type apiError struct {
 }
 
 // failParam is fail for an error about the URL parameter param ("" for
-// none).
-func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, status int, msg string, param apilog.Param) {
+// none), for viewer when the request is authorized (nil before), whose
+// error page keeps the header: the name, the host's way back.
+func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *Viewer, status int, msg string, param apilog.Param) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch p := r.URL.Path; {
 	case p == "/api/logs" || strings.HasPrefix(p, "/export."):
 		writeJSON(w, status, apiError{Error: msg, Param: param})
 	case p == "/":
-		h.renderPage(w, r, status, &pageData{Error: msg, Title: "Logs"})
+		d := &pageData{Error: msg, Title: "Logs"}
+		if viewer != nil {
+			d.Viewer, d.Nav = *viewer, h.nav(r, *viewer)
+		}
+		h.renderPage(w, r, status, d)
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
@@ -330,9 +336,17 @@ var paramLabels = map[apilog.Param]string{
 	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account",
 }
 
+// nav is the host's links for the page of v (Options.Nav), if any.
+func (h *Handler) nav(r *http.Request, v Viewer) Nav {
+	if h.opt.Nav == nil {
+		return Nav{}
+	}
+	return h.opt.Nav(r, v)
+}
+
 // queryFailed answers a failed query: a bad parameter names itself, and a
 // store error is logged and reported without its detail.
-func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Viewer, err error) {
 	var bad *apilog.QueryError
 	switch {
 	case errors.As(err, &bad):
@@ -343,15 +357,15 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, err error)
 		if label := paramLabels[bad.Param]; label != "" {
 			msg = label + " (" + string(bad.Param) + "): " + bad.Message
 		}
-		h.failParam(w, r, http.StatusBadRequest, msg, bad.Param)
+		h.failParam(w, r, &viewer, http.StatusBadRequest, msg, bad.Param)
 	case errors.Is(err, context.Canceled):
 		// The client left.
 	case errors.Is(err, apilog.ErrTimeout):
 		// Trying again would take as long: say what answers sooner.
-		h.fail(w, r, http.StatusServiceUnavailable, "this search took too long and was stopped; narrow it: longer or fewer terms, a filter, or a shorter time range")
+		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped; narrow it: longer or fewer terms, a filter, or a shorter time range", "")
 	default:
 		h.log.Error("httpui: query failed", "err", err)
-		h.fail(w, r, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists")
+		h.failParam(w, r, &viewer, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists", "")
 	}
 }
 

@@ -670,6 +670,10 @@ func TestNav(t *testing.T) {
 			t.Errorf("page lacks %s", want)
 		}
 	}
+	// An error page keeps the host's way back.
+	if w := get(t, h, "/?q=%22"); w.Code != 400 || !strings.Contains(w.Body.String(), `<a href="/dashboard">Dashboard</a>`) {
+		t.Errorf("error page: %d without the nav:\n%.1500s", w.Code, w.Body)
+	}
 	if body := get(t, newHandler(t, newStore(t), nil), "/").Body.String(); strings.Contains(body, "host-nav") {
 		t.Error("a nav without Options.Nav")
 	}

@@ -18,26 +18,29 @@ import (
 // pageData is everything the page template shows, worked out here so that
 // the template only places it.
 type pageData struct {
-	Version     string // of the assets
-	Keys        []string
-	Title       string
-	Error       string
-	Viewer      Viewer
-	Nav         Nav
-	Rows        []rowData
-	Columns     []columnData
-	DefaultSort apilog.Sort // a link to it leaves sort and dir out
-	Pager       pager
-	Hidden      []hidden // the view as form fields, for the export form
-	Sorting     []hidden // the sort, for the filter form
-	Statuses    []choice
-	Methods     []choice
-	Ranges      []choice
-	Search      string
-	From, To    string // datetime-local values, UTC
-	Custom      bool
-	Empty       string
-	ClearHref   string
+	Version string // of the assets
+	Keys    []string
+	Title   string
+	Error   string
+	Viewer  Viewer
+	Nav     Nav
+	// AccountColumn starts each row with its account (an operator's view
+	// of every tenant): the header in Columns, the cells by the template.
+	AccountColumn bool
+	Rows          []rowData
+	Columns       []columnData
+	DefaultSort   apilog.Sort // a link to it leaves sort and dir out
+	Pager         pager
+	Hidden        []hidden // the view as form fields, for the export form
+	Sorting       []hidden // the sort, for the filter form
+	Statuses      []choice
+	Methods       []choice
+	Ranges        []choice
+	Search        string
+	From, To      string // datetime-local values, UTC
+	Custom        bool
+	Empty         string
+	ClearHref     string
 }
 
 // rowData is a row as the cell templates (templates/cell.html) need it.
@@ -105,7 +108,7 @@ func addCells(t *template.Template, columns []apilog.Column) ([]apilog.Column, e
 	}
 	// An operator's view of every tenant starts with the account: a plain
 	// cell, which the JSON sends among the cells too.
-	_, err := t.New("cells-accounts").Parse(`<td data-col=` + string(accountColumn) + `>{{.Row.Account}}</td>` + b.String())
+	_, err := t.New("cells-accounts").Parse(`<td data-col=` + string(accountColumn) + `>{{.Row.Account}}</td>{{template "cells" .}}`)
 	return plain, err
 }
 
@@ -134,14 +137,12 @@ var funcs = template.FuncMap{
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewer) {
 	v, p, err := h.load(r, viewer)
 	if err != nil {
-		h.queryFailed(w, r, err)
+		h.queryFailed(w, r, viewer, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	d := buildPage(v, p, viewer, h.columns, h.plain)
-	if h.opt.Nav != nil {
-		d.Nav = h.opt.Nav(r, viewer)
-	}
+	d.Nav = h.nav(r, viewer)
 	h.renderPage(w, r, http.StatusOK, d)
 }
 
@@ -205,7 +206,8 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
-	if viewer.AllAccounts {
+	d.AccountColumn = viewer.AllAccounts
+	if d.AccountColumn {
 		d.Columns = append(d.Columns, columnData{Name: accountColumn, Label: "Account"})
 	}
 	for _, c := range columns {

@@ -36,21 +36,30 @@ func storeChild(path string) int {
 // or another, and that the file is free again once the first is closed or
 // its process killed.
 func TestOpenInUse(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "logs.db")
-	wantInUse := func(pid int) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "logs.db")
+	wantInUse := func(name string, pid int) {
 		t.Helper()
-		s, err := sqlitestore.Open(path, nil)
+		s, err := sqlitestore.Open(name, nil)
 		if err == nil {
 			s.Close()
-			t.Fatal("a second Store opened a file another Store has open")
+			t.Fatalf("a second Store opened %s, which another Store has open", name)
 		}
 		if !errors.Is(err, sqlitestore.ErrInUse) || !strings.Contains(err.Error(), "process "+strconv.Itoa(pid)) {
-			t.Fatalf("second Open: %v; want ErrInUse naming process %d", err, pid)
+			t.Fatalf("second Open(%s): %v; want ErrInUse naming process %d", name, err, pid)
 		}
 	}
 
 	first := openStore(t, path, nil)
-	wantInUse(os.Getpid())
+	wantInUse(path, os.Getpid())
+	// The same file by other names: a link, and a path relative to the
+	// working directory.
+	if err := os.Symlink(path, filepath.Join(dir, "alias.db")); err != nil {
+		t.Fatal(err)
+	}
+	wantInUse(filepath.Join(dir, "alias.db"), os.Getpid())
+	t.Chdir(dir)
+	wantInUse("logs.db", os.Getpid())
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +68,7 @@ func TestOpenInUse(t *testing.T) {
 	if line, err := bufio.NewReader(c.stdout).ReadString('\n'); line != "open\n" {
 		t.Fatalf("child said %q (%v), want open; stderr:\n%s", line, err, c.stderr)
 	}
-	wantInUse(c.cmd.Process.Pid)
+	wantInUse(path, c.cmd.Process.Pid)
 	// A crash releases the file: the OS drops the lock with the process.
 	if err := c.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)

@@ -15,8 +15,8 @@
 // A database file belongs to one Store at a time: Open fails with
 // [ErrInUse] while another Store, in this process or another, has it open
 // (on Linux, macOS and the BSDs, through a lock on the file <path>-lock,
-// which is there while the Store is open, and after a crash). Other programs may read the database
-// (sqlite3, backups) but should not write to it.
+// there while the Store is open, and after a crash). Other programs may
+// read the database (sqlite3, backups) but should not write to it.
 package sqlitestore
 
 import (
@@ -31,6 +31,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,14 +180,21 @@ func Open(path string, opts *Options) (*Store, error) {
 	case s.opts.Sync != SyncNormal && s.opts.Sync != SyncFull:
 		return nil, fmt.Errorf("sqlitestore: open %s: unknown Sync %d", path, s.opts.Sync)
 	}
-	// The claim first: checkFile opens and closes the database, which
-	// would drop another Store's SQLite locks in this process.
-	lock, err := claim(path)
+	// The file by one name, for the lock and the connections.
+	real, err := resolve(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	s.lock = lock
-	if err := checkFile(path); err != nil {
+	s.path = real
+	if err := checkDir(real); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// The claim before checkFile, which opens and closes the database: that
+	// would drop another Store's SQLite locks in this process.
+	if s.lock, err = claim(real); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if err := checkFile(real); err != nil {
 		release(s.lock)
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
@@ -201,6 +209,16 @@ func Open(path string, opts *Options) (*Store, error) {
 	go s.pruner()
 	go s.checkpointer()
 	return s, nil
+}
+
+// checkDir reports a directory that does not exist, in those words rather
+// than SQLite's "unable to open database file".
+func checkDir(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("directory %s does not exist (%w)", dir, err)
+	}
+	return nil
 }
 
 // checkFile refuses, before SQLite touches it, a file that is not a SQLite

@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	args := []string{"-addr", "127.0.0.1:0", "-db", db, "-rate", "50", "-prefill", "5000"}
 
 	d := start(t, bin, nil, args...)
-	p := get(t, d.url+"api/logs")
+	p := get(t, d.url+"babysea/api/logs")
 	var keyStatuses, classes []string
 	for _, r := range p.Rows {
 		keyStatuses = append(keyStatuses, r.Key.Status)
@@ -51,20 +51,24 @@ func TestDemo(t *testing.T) {
 			t.Errorf("no %s row on the first page", want)
 		}
 	}
-	other := get(t, d.url+"api/logs?as=acct_pixelforge")
+	other := get(t, d.url+"pixelforge/api/logs")
 	if other.TotalRows == 0 || other.TotalRows == p.TotalRows {
 		t.Errorf("the second tenant has %d rows, the first %d: want its own rows", other.TotalRows, p.TotalRows)
 	}
 
 	// The switch between viewers, and the operator's view of every
 	// tenant, with the account of each row.
-	html := getBody(t, d.url+"?as=operator")
-	for _, want := range []string{`aria-label="Viewing as"`, `<a href="?as=operator" aria-current="page">Operator (all accounts)</a>`, `<a href="?as=acct_pixelforge">PixelForge</a>`, `<th scope="col" data-col="account">Account</th>`} {
+	html := getBody(t, d.url) // redirected to the first viewer's page
+	if !strings.Contains(html, `<a href="../babysea/" aria-current="page">BabySea</a>`) {
+		t.Errorf("/logs/ is not BabySea's page:\n%.2000s", html)
+	}
+	html = getBody(t, d.url+"operator/")
+	for _, want := range []string{`aria-label="Viewing as"`, `<a href="../operator/" aria-current="page">Operator (all accounts)</a>`, `<a href="../pixelforge/">PixelForge</a>`, `<th scope="col" data-col="account">Account</th>`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("the operator's page has no %s", want)
 		}
 	}
-	all := get(t, d.url+"api/logs?as=operator")
+	all := get(t, d.url+"operator/api/logs")
 	accounts := map[string]bool{}
 	for _, r := range all.Rows {
 		accounts[r.Cells["account"]] = true
@@ -79,12 +83,21 @@ func TestDemo(t *testing.T) {
 		t.Errorf("a second demo on the same database: %v\n%s", err, out)
 	}
 
+	// A demo on an address of this machine's network alone would serve
+	// no one without a password: it says so instead of starting.
+	if ip := networkAddr(t); ip != "" {
+		out, err := exec.Command(bin, "-addr", net.JoinHostPort(ip, "0"), "-db", filepath.Join(dir, "other.db")).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "-allow-remote") {
+			t.Errorf("a demo on %s without -allow-remote: %v\n%s", ip, err, out)
+		}
+	}
+
 	time.Sleep(300 * time.Millisecond) // some live traffic
 	d.stop(t)
 
 	// A second start reuses the database: no new history, the rows remain.
 	d = start(t, bin, nil, args...)
-	again := get(t, d.url+"api/logs")
+	again := get(t, d.url+"babysea/api/logs")
 	if again.TotalRows < p.TotalRows || strings.Contains(d.out.String(), "of history") {
 		t.Errorf("second start: %d rows (first had %d); output:\n%s", again.TotalRows, p.TotalRows, d.out)
 	}
@@ -141,6 +154,8 @@ func TestGuard(t *testing.T) {
 		{name: "another machine", remote: "192.0.2.7:5000", host: "devbox:8080", want: 403, wantText: "-allow-remote"},
 		{name: "another name for this machine", remote: "127.0.0.1:5000", host: "attacker.example:8080", want: 403, wantText: "ssh -L 8080:localhost:8080"},
 		{name: "another machine without the password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", want: 401, wantText: "password"},
+		// DNS rebinding: no password prompt for another site to phish with.
+		{name: "another name for this machine, with -allow-remote", password: "pw", remote: "127.0.0.1:5000", host: "attacker.example:8080", want: 403},
 		{name: "another machine, wrong password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", user: demoUser, pass: "guess", want: 401},
 		{name: "another machine with the password", password: "pw", remote: "192.0.2.7:5000", host: "devbox:8080", user: demoUser, pass: "pw", want: 200},
 	}
@@ -205,7 +220,7 @@ func TestDemoPostgres(t *testing.T) {
 	call(a, "v1/generate/image/img_from_a")
 	call(b, "v1/generate/image/img_from_b")
 	find := func(d *demo, q string) page {
-		return get(t, d.url+"api/logs?q="+url.QueryEscape(q))
+		return get(t, d.url+"babysea/api/logs?q="+url.QueryEscape(q))
 	}
 	deadline := time.Now().Add(10 * time.Second) // the recorders write within 50 ms
 	for {
@@ -221,7 +236,7 @@ func TestDemoPostgres(t *testing.T) {
 	}
 	// Both read one log: the same rows, but for those recorded between the
 	// two reads.
-	pa, pb := get(t, a.url+"api/logs"), get(t, b.url+"api/logs")
+	pa, pb := get(t, a.url+"babysea/api/logs"), get(t, b.url+"babysea/api/logs")
 	if pa.TotalRows < 1000 || pb.TotalRows < pa.TotalRows { // 2,000 of history, most of them this tenant's
 		t.Errorf("the first demo shows %d rows, the second then %d", pa.TotalRows, pb.TotalRows)
 	}
@@ -313,6 +328,22 @@ type page struct {
 		Key         struct{ Status string } `json:"key"`
 		Cells       map[string]string       `json:"cells"`
 	} `json:"rows"`
+}
+
+// networkAddr returns an IPv4 address of this machine other than
+// loopback, or "" (saying so) when it has none.
+func networkAddr(t *testing.T) string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && ipn.IP.IsGlobalUnicast() {
+			return ipn.IP.String()
+		}
+	}
+	t.Log("this machine has no network address but loopback: not checking a demo on one")
+	return ""
 }
 
 // getBody returns the body of a 200 answer to GET url.

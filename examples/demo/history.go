@@ -51,29 +51,34 @@ func traffic(t time.Time, in incident) float64 {
 	return rate
 }
 
-// historyTimes returns n moments of the week before now, in increasing
-// order, spread by the traffic rate: the i-th falls at the (i+u)/n quantile
-// of the week's traffic, u uniform in [0, 1), so the times are ordered,
-// irregular, and follow the rhythm exactly on average.
-func historyTimes(now time.Time, n int, in incident, rng *mrand.Rand) []time.Time {
-	const step = time.Minute
-	steps := int(week / step)
-	start := now.Add(-week)
-	// cum[i] is the traffic from start to the start of minute i.
-	cum := make([]float64, steps+1)
+// schedule spreads the history's requests over the week before its end by
+// the traffic rate.
+type schedule struct {
+	start time.Time
+	n     int
+	cum   []float64 // cum[i] is the traffic from start to the start of minute i
+}
+
+func newSchedule(now time.Time, n int, in incident) schedule {
+	steps := int(week / time.Minute)
+	s := schedule{start: now.Add(-week), n: n, cum: make([]float64, steps+1)}
 	for i := range steps {
-		cum[i+1] = cum[i] + traffic(start.Add(time.Duration(i)*step+step/2), in)
+		s.cum[i+1] = s.cum[i] + traffic(s.start.Add(time.Duration(i)*time.Minute+time.Minute/2), in)
 	}
-	total := cum[steps]
-	times := make([]time.Time, n)
-	for i := range n {
-		q := (float64(i) + rng.Float64()) / float64(n) * total
-		m := sort.SearchFloat64s(cum, q) - 1 // the minute q falls in
-		m = max(0, min(m, steps-1))
-		frac := (q - cum[m]) / (cum[m+1] - cum[m])
-		times[i] = start.Add(time.Duration(m)*step + time.Duration(frac*float64(step)))
-	}
-	return times
+	return s
+}
+
+// at returns the moment of the i-th of the n requests: the (i+u)/n
+// quantile of the week's traffic, u in [0, 1). With u random, the moments
+// increase with i, are irregular, and follow the rhythm exactly on
+// average.
+func (s schedule) at(i int, u float64) time.Time {
+	steps := len(s.cum) - 1
+	q := (float64(i) + u) / float64(s.n) * s.cum[steps]
+	m := sort.SearchFloat64s(s.cum, q) - 1 // the minute q falls in
+	m = max(0, min(m, steps-1))
+	frac := (q - s.cum[m]) / (s.cum[m+1] - s.cum[m])
+	return s.start.Add(time.Duration(m)*time.Minute + time.Duration(frac*float64(time.Minute)))
 }
 
 // record fills the store with n requests of the week before now, run
@@ -83,7 +88,7 @@ func historyTimes(now time.Time, n int, in incident, rng *mrand.Rand) []time.Tim
 func record(ctx context.Context, rec *apilog.Recorder, opts apilog.MiddlewareOptions, now time.Time, n int, seed uint64) error {
 	rng := mrand.New(mrand.NewPCG(seed, 7))
 	in := incidentBefore(now)
-	times := historyTimes(now, n, in, rng)
+	sched := newSchedule(now, n, in)
 	var at time.Time
 	clk := clock{
 		now:  func() time.Time { return at },
@@ -96,7 +101,7 @@ func record(ctx context.Context, rec *apilog.Recorder, opts apilog.MiddlewareOpt
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		at = times[i]
+		at = sched.at(i, rng.Float64())
 		r := nextCall(rng, ks).request("http://localhost")
 		r.RemoteAddr = "127.0.0.1:40000"
 		h.ServeHTTP(httptest.NewRecorder(), r)

@@ -3,7 +3,8 @@
 // /logs. On first start it records a week of history (a daily rhythm and
 // one incident); then a traffic generator calls the API over HTTP so the
 // page fills as you watch. A switch at the top of the page shows the page
-// as either tenant's viewer, or as an operator of both.
+// as either tenant's viewer (/logs/babysea/, /logs/pixelforge/), or as an
+// operator of both (/logs/operator/).
 //
 //	go run ./examples/demo
 //
@@ -40,7 +41,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -56,8 +56,7 @@ import (
 	"github.com/apilog/apilog/sqlitestore"
 )
 
-// The two tenants. The Logs page shows the first unless ?as= picks the
-// other.
+// The two tenants, each with its keys and traffic.
 const (
 	mainAccount  = "acct_babysea"
 	otherAccount = "acct_pixelforge"
@@ -150,6 +149,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	defer ln.Close()
+	listen := ln.Addr().(*net.TCPAddr)
+	if !listen.IP.IsLoopback() && !listen.IP.IsUnspecified() && !c.allowRemote {
+		// Even this machine's visitors come from that address, not
+		// loopback, so without a password no one could see the page.
+		return fmt.Errorf("-addr %s: the Logs page serves only loopback visitors, and none reach this address; "+
+			"use -addr localhost:%d, or add -allow-remote to sign in with a password", c.addr, listen.Port)
+	}
 	now := time.Now()
 	demoKeys := keys(now)
 	for _, k := range demoKeys {
@@ -166,6 +172,10 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		Hasher:         hasher,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
+	if a, ok := netip.AddrFromSlice(listen.IP); ok && !a.IsUnspecified() && !a.IsLoopback() {
+		// The generator calls this address, and comes from it.
+		mwOpts.TrustedProxies = append(mwOpts.TrustedProxies, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
 
 	empty, err := store.Query(ctx, apilog.Query{Account: mainAccount, PageSize: 1})
 	if err != nil {
@@ -175,12 +185,19 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		fmt.Fprintf(out, "recording a week of history: %d requests...\n", c.prefill)
 		start := time.Now()
 		if err := record(ctx, rec, mwOpts, now, c.prefill, c.seed); err != nil {
-			return err
+			if ctx.Err() == nil {
+				return err
+			}
+			// Ctrl-C: keep what was recorded, and say that a new start
+			// will not record the rest.
+			cerr := rec.Close(context.Background())
+			fmt.Fprintf(out, "stopped while recording the history: a new start keeps the part recorded (%s); start afresh for a whole week\n", where)
+			return cerr
 		}
 		fmt.Fprintf(out, "recorded %d requests of history in %v\n", c.prefill, time.Since(start).Round(time.Millisecond))
 	}
 
-	logs, err := httpui.New(store, &httpui.Options{Authorize: viewer, Nav: viewingAs, Hasher: hasher})
+	logs, err := logsPages(store, hasher)
 	if err != nil {
 		return err
 	}
@@ -190,10 +207,10 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", apilog.Middleware(rec, &mwOpts)(api))
-	mux.Handle("/logs/", guard(password, http.StripPrefix("/logs", rememberViewer(logs))))
+	mux.Handle("/logs/", guard(password, http.StripPrefix("/logs", logs)))
 	mux.Handle("/{$}", http.RedirectHandler("/logs/", http.StatusFound))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	local, remote := urls(ln.Addr().(*net.TCPAddr))
+	local, remote := urls(listen)
 	fmt.Fprintf(out, "\nLogs page: %s/logs/\n", local)
 	switch {
 	case remote != "" && password != "":
@@ -201,7 +218,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	case remote != "":
 		fmt.Fprintf(out, "other machines are refused the Logs page: add -allow-remote for a password\n")
 	case password != "":
-		fmt.Fprintf(out, "-allow-remote: listening on %s, which other machines cannot reach; use -addr :%d\n", ln.Addr(), ln.Addr().(*net.TCPAddr).Port)
+		fmt.Fprintf(out, "-allow-remote: listening on %s, which other machines cannot reach; use -addr :%d\n", listen, listen.Port)
 	}
 	fmt.Fprintf(out, "the switch at the top of the page shows another tenant's view, or every tenant's; Ctrl-C stops the demo\n\n")
 
@@ -342,62 +359,51 @@ func ipSecret(db string) (secret []byte, from string, err error) {
 }
 
 // The demo's viewers: each tenant's, and an operator who sees every
-// tenant's rows. ?as= picks one; the switch at the top of the page links
-// to each.
+// tenant's rows. Each has a Logs page of its own, under /logs/<path>/, so
+// that two tabs can show two viewers, and the switch at the top of the
+// page links to each. A real server takes the viewer from its login.
 var viewers = []struct {
-	as, label string
-	viewer    httpui.Viewer
+	path, label string
+	viewer      httpui.Viewer
 }{
-	{mainAccount, "BabySea", httpui.Viewer{Account: mainAccount, Name: "you@babysea.example"}},
-	{otherAccount, "PixelForge", httpui.Viewer{Account: otherAccount, Name: "ops@pixelforge.example"}},
+	{"babysea", "BabySea", httpui.Viewer{Account: mainAccount, Name: "you@babysea.example"}},
+	{"pixelforge", "PixelForge", httpui.Viewer{Account: otherAccount, Name: "ops@pixelforge.example"}},
 	{"operator", "Operator (all accounts)", httpui.Viewer{AllAccounts: true, Name: "operator@apilog.example"}},
 }
 
-// viewerAs is the ?as= of a request, or of the cookie that remembers it;
-// the first viewer's when neither says.
-func viewerAs(r *http.Request) string {
-	if as := r.URL.Query().Get("as"); as != "" {
-		return as
-	}
-	if c, err := r.Cookie("demo_as"); err == nil {
-		return c.Value
-	}
-	return viewers[0].as
-}
-
-// viewer is the demo's Authorize. Only visitors guard let in get here, so
-// it lets them pick whose logs they see: a real server finds the tenant
-// from its login.
-func viewer(r *http.Request) (httpui.Viewer, error) {
-	as := viewerAs(r)
+// logsPages returns the Logs pages of the demo's viewers, each under
+// /<path>/, and a redirect from / to the first.
+func logsPages(store apilog.Store, hasher apilog.IPHasher) (http.Handler, error) {
+	mux := http.NewServeMux()
 	for _, v := range viewers {
-		if v.as == as {
-			return v.viewer, nil
+		h, err := httpui.New(store, &httpui.Options{
+			Authorize: func(*http.Request) (httpui.Viewer, error) { return v.viewer, nil },
+			Nav:       func(*http.Request, httpui.Viewer) httpui.Nav { return viewingAs(v.path) },
+			Hasher:    hasher,
+		})
+		if err != nil {
+			return nil, err
 		}
+		mux.Handle("/"+v.path+"/", http.StripPrefix("/"+v.path, h))
 	}
-	return httpui.Viewer{}, httpui.ErrForbidden
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		// Relative, to whatever prefix the pages are under
+		// (http.Redirect would resolve it against the stripped path).
+		w.Header().Set("Location", viewers[0].path+"/")
+		w.WriteHeader(http.StatusFound)
+	})
+	return mux, nil
 }
 
 // viewingAs is the switch between the demo's viewers, at the top of the
-// page.
-func viewingAs(r *http.Request, _ httpui.Viewer) httpui.Nav {
+// page of the viewer at path.
+func viewingAs(path string) httpui.Nav {
 	nav := httpui.Nav{Label: "Viewing as"}
-	as := viewerAs(r)
 	for _, v := range viewers {
-		nav.Links = append(nav.Links, httpui.Link{Text: v.label, Href: "?as=" + url.QueryEscape(v.as), Current: v.as == as})
+		// Relative: the page is at /logs/<path>/, whatever the host.
+		nav.Links = append(nav.Links, httpui.Link{Text: v.label, Href: "../" + v.path + "/", Current: v.path == path})
 	}
 	return nav
-}
-
-// rememberViewer keeps ?as= in a cookie, so the page's own requests (JSON,
-// exports) are of the same viewer.
-func rememberViewer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if as := r.URL.Query().Get("as"); as != "" {
-			http.SetCookie(w, &http.Cookie{Name: "demo_as", Value: as, Path: "/logs/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // demoUser is the user name other machines sign in with, with -allow-remote.
@@ -422,7 +428,10 @@ func guard(password string, next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if password != "" {
+		// From this machine by another name: a web page elsewhere that
+		// pointed its name at this machine (DNS rebinding) gets no
+		// password prompt to phish with.
+		if password != "" && !fromLoopbackAddr(r) {
 			user, pass, ok := r.BasicAuth()
 			if ok && subtle.ConstantTimeCompare([]byte(user), []byte(demoUser)) == 1 && subtle.ConstantTimeCompare([]byte(pass), []byte(password)) == 1 {
 				next.ServeHTTP(w, r)
@@ -443,6 +452,13 @@ func guard(password string, next http.Handler) http.Handler {
 			"To open it to other machines, restart it with -allow-remote -addr :%[1]s: it prints a password to sign in with.\n"+
 			"Or reach it through an SSH tunnel: ssh -L %[1]s:localhost:%[1]s <the demo's machine>, then open http://localhost:%[1]s/logs/.\n", port)
 	})
+}
+
+// fromLoopbackAddr reports whether r came over a loopback connection,
+// whatever its Host says.
+func fromLoopbackAddr(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // sleep waits d, or until the request is gone: the API's work.
