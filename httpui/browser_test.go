@@ -330,7 +330,7 @@ func TestBrowser(t *testing.T) {
 
 // syntheticStore returns a store of 2,000 rows of account like a real
 // API's (apilogtest.Synthetic, with seed and nkeys keys), from start on.
-func syntheticStore(t *testing.T, seed uint64, account string, nkeys int, start time.Time) *memstore.Store {
+func syntheticStore(t testing.TB, seed uint64, account string, nkeys int, start time.Time) *memstore.Store {
 	t.Helper()
 	s := memstore.New(nil)
 	t.Cleanup(func() { s.Close() })

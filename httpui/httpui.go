@@ -45,7 +45,8 @@ type Viewer struct {
 }
 
 // ErrForbidden is what an Authorize func returns (or wraps) to refuse a
-// request; the handler answers 403. Any other error is answered 403 too,
+// request; the handler answers 403. Any other error means Authorize could
+// not decide (a session store down): the handler logs it and answers 503,
 // without its text.
 var ErrForbidden = errors.New("httpui: forbidden")
 
@@ -171,6 +172,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("X-Frame-Options", "DENY")
 
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		h.fail(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed: the Logs page only reads")
+		return
+	}
 	path := r.URL.Path
 	if path == "" {
 		// Mounted at /logs and asked for /logs: relative links need the
@@ -185,11 +191,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Redirect(w, r, p+"/"+queryOf(r), http.StatusFound)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		hdr.Set("Allow", "GET, HEAD")
-		h.fail(w, r, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed: the Logs page only reads")
 		return
 	}
 	isAsset := strings.HasPrefix(path, "/assets/")
@@ -232,8 +233,15 @@ func (h *Handler) authorize(r *http.Request) (Viewer, int, string) {
 	switch {
 	case h.opt.Authorize != nil:
 		v, err := h.opt.Authorize(r)
-		if err != nil {
+		if errors.Is(err, ErrForbidden) {
 			return Viewer{}, http.StatusForbidden, "you may not see these logs"
+		}
+		if err != nil {
+			// Not a refusal: Authorize could not decide (its session store
+			// is down, say). A 403 would make an outage look like a
+			// refusal, and leave no trace.
+			h.log.Error("httpui: Authorize failed", "err", err)
+			return Viewer{}, http.StatusServiceUnavailable, "the Logs page could not check who you are; try again shortly"
 		}
 		if (v.Account == "") == !v.AllAccounts {
 			h.log.Error("httpui: Authorize returned a viewer with neither or both of Account and AllAccounts")
@@ -259,8 +267,8 @@ func FromLoopback(r *http.Request) bool {
 	if err != nil || !ap.Addr().Unmap().IsLoopback() {
 		return false
 	}
-	for _, name := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Host", "X-Forwarded-Proto", "Via"} {
-		if _, ok := r.Header[name]; ok {
+	for name := range r.Header {
+		if forwarded(name) {
 			return false
 		}
 	}
@@ -274,6 +282,22 @@ func FromLoopback(r *http.Request) bool {
 	}
 	addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	return err == nil && addr.Unmap().IsLoopback()
+}
+
+// proxyHeaders are the headers, besides every X-Forwarded-* and
+// X-Original-*, by which a proxy or CDN says it forwarded a request, in
+// their canonical form.
+var proxyHeaders = map[string]bool{
+	"Forwarded": true, "Via": true, "X-Real-Ip": true,
+	"True-Client-Ip": true, "Cf-Connecting-Ip": true, "X-Client-Ip": true,
+	"X-Cluster-Client-Ip": true, "Fastly-Client-Ip": true, "X-Envoy-External-Address": true,
+	"X-Proxyuser-Ip": true, "X-Azure-Clientip": true, "X-Appengine-User-Ip": true,
+}
+
+// forwarded reports whether the canonical header name says a proxy
+// forwarded the request.
+func forwarded(name string) bool {
+	return proxyHeaders[name] || strings.HasPrefix(name, "X-Forwarded-") || strings.HasPrefix(name, "X-Original-")
 }
 
 func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +372,10 @@ func (h *Handler) nav(r *http.Request, v Viewer) Nav {
 // store error is logged and reported without its detail.
 func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Viewer, err error) {
 	var bad *apilog.QueryError
+	var badURL *urlError
 	switch {
+	case errors.As(err, &badURL):
+		h.failParam(w, r, &viewer, badURL.status, badURL.msg, "")
 	case errors.As(err, &bad):
 		// The message is written for the person who typed the value, and
 		// the parameter comes as a value: nothing to cut out of a
@@ -371,7 +398,11 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 
 // load parses the request's view and runs its query.
 func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error) {
-	v, err := parseView(r.URL.Query())
+	params, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return view{}, apilog.Page{}, err
+	}
+	v, err := parseView(params)
 	if err != nil {
 		return v, apilog.Page{}, err
 	}

@@ -373,14 +373,29 @@ func TestAuthorization(t *testing.T) {
 		{"default, X-Real-IP", &httpui.Options{}, proxiedRealIP, "", 403},
 		{"default, Via", &httpui.Options{}, proxiedVia, "", 403},
 		{"default, another site's name for 127.0.0.1 (DNS rebinding)", &httpui.Options{}, rebound, "", 403},
+		{"default, X-Forwarded-Port", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Forwarded-Port", "203.0.113.7") }, "", 403},
+		{"default, X-Forwarded-Prefix", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Forwarded-Prefix", "203.0.113.7") }, "", 403},
+		{"default, X-Forwarded-Ssl", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Forwarded-Ssl", "203.0.113.7") }, "", 403},
+		{"default, True-Client-IP", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("True-Client-IP", "203.0.113.7") }, "", 403},
+		{"default, CF-Connecting-IP", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("CF-Connecting-IP", "203.0.113.7") }, "", 403},
+		{"default, X-Client-IP", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Client-IP", "203.0.113.7") }, "", 403},
+		{"default, X-Cluster-Client-IP", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Cluster-Client-IP", "203.0.113.7") }, "", 403},
+		{"default, Fastly-Client-IP", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("Fastly-Client-IP", "203.0.113.7") }, "", 403},
+		{"default, X-Envoy-External-Address", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Envoy-External-Address", "203.0.113.7") }, "", 403},
+		{"default, X-Original-URI", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Original-URI", "203.0.113.7") }, "", 403},
+		{"default, X-Original-Forwarded-For", &httpui.Options{}, func(r *http.Request) { loopback(r); r.Header.Set("X-Original-Forwarded-For", "203.0.113.7") }, "", 403},
 		{"viewer with both scopes", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) {
 			return httpui.Viewer{Account: "acct_a", AllAccounts: true}, nil
 		}}, remote, "", 403},
 		{"allow unauthenticated", &httpui.Options{AllowUnauthenticated: true}, remote, "", 200},
 		{"authorize ok", &httpui.Options{Authorize: asViewer("acct_a")}, remote, "Bearer ok", 200},
 		{"authorize refused", &httpui.Options{Authorize: asViewer("acct_a")}, loopback, "Bearer bad", 403},
+		// Not a refusal: an outage, which a 403 would hide.
 		{"authorize error not shown", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) {
 			return httpui.Viewer{}, errors.New("db password is hunter2")
+		}}, remote, "", 503},
+		{"authorize refusal wrapped", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) {
+			return httpui.Viewer{}, fmt.Errorf("no session: %w", httpui.ErrForbidden)
 		}}, remote, "", 403},
 		{"viewer without scope", &httpui.Options{Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{}, nil }}, remote, "", 403},
 	} {
@@ -590,6 +605,15 @@ func TestGzipRefused(t *testing.T) {
 // line that is not a plain path goes nowhere.
 func TestRedirectToSlash(t *testing.T) {
 	h := newHandler(t, newStore(t), nil)
+	// Only reads are redirected: a POST to the bare mount path is refused
+	// as it is anywhere else.
+	r := httptest.NewRequest("POST", "/", nil)
+	r.URL.Path, r.RequestURI = "", "/logs"
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Location") != "" {
+		t.Errorf("POST /logs: %d to %q, want 405", w.Code, w.Header().Get("Location"))
+	}
 	for _, tt := range []struct{ requestURI, location string }{
 		{"/logs?q=x", "/logs/?q=x"},
 		{"http://example.com/logs", "/logs/"},
@@ -713,5 +737,43 @@ func TestAccountColumn(t *testing.T) {
 		if _, ok := r.Cells["account"]; ok {
 			t.Fatal("a tenant's JSON rows have an account cell")
 		}
+	}
+}
+
+// TestStrictQuery checks that a query the page cannot read as a whole is
+// refused with a message naming the problem, on every route, rather than
+// answered with what url.ParseQuery kept of it: today's code answered
+// these unfiltered.
+func TestStrictQuery(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	many := func(n int, param string) string {
+		var b strings.Builder
+		b.WriteString("status=5xx")
+		for range n {
+			b.WriteString("&" + param)
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		name, query string
+		code        int
+		says        string
+	}{
+		{"a semicolon", "q=a;b", 400, "“;”"},
+		{"a semicolon between parameters", "status=5xx;method=GET", 400, "“;”"},
+		{"a bad escape", "q=%zz", 400, "invalid URL escape"},
+		{"over 2,000 parameters", many(10000, "z"), 400, "10001 parameters, over 2000"},
+		{"a selection padded past the bound", "id=3&" + many(10000, "z"), 400, "parameters, over 2000"},
+		{"over 64 KB", "method=" + manyMethods(120000), 414, "over 65536"},
+		{"5,000 methods", "method=" + manyMethods(5000), 400, "more than 1000 values"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, path := range []string{"/", "/api/logs", "/export.csv"} {
+				w := get(t, h, path+"?"+tt.query)
+				if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.says) {
+					t.Errorf("%s: %d, want %d saying %q: %.300s", path, w.Code, tt.code, tt.says, w.Body)
+				}
+			}
+		})
 	}
 }

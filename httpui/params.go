@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -100,25 +101,26 @@ func parseView(v url.Values) (view, error) {
 	for _, c := range classes {
 		w.Statuses = append(w.Statuses, c.Short())
 	}
+	methods := newDistinct[string](apilog.ParamMethod, apilog.MaxFilterValues)
 	for _, m := range splitList(v["method"]) {
 		if len(m) > apilog.MaxFieldLen {
 			return view{}, badParam(apilog.ParamMethod, "%d bytes, over %d", len(m), apilog.MaxFieldLen)
 		}
-		if m = strings.ToUpper(m); !slices.Contains(w.Methods, m) {
-			w.Methods = append(w.Methods, m)
+		if err := methods.add(strings.ToUpper(m)); err != nil {
+			return view{}, err
 		}
 	}
+	w.Methods = methods.list
+	keys := newDistinct[string](apilog.ParamKey, apilog.MaxFilterValues)
 	for _, k := range v["key"] {
-		if k != "" && !slices.Contains(w.Keys, k) {
-			w.Keys = append(w.Keys, k)
+		if k == "" {
+			continue
+		}
+		if err := keys.add(k); err != nil {
+			return view{}, err
 		}
 	}
-	if len(w.Methods) > apilog.MaxFilterValues {
-		return view{}, badParam(apilog.ParamMethod, "more than %d values", apilog.MaxFilterValues)
-	}
-	if len(w.Keys) > apilog.MaxFilterValues {
-		return view{}, badParam(apilog.ParamKey, "more than %d values", apilog.MaxFilterValues)
-	}
+	w.Keys = keys.list
 	switch w.Range = v.Get("range"); w.Range {
 	case "", "custom", "1h", "24h", "7d":
 	default:
@@ -172,19 +174,83 @@ func parseView(v url.Values) (view, error) {
 		}
 		w.AsOf = t.UTC()
 	}
+	ids := newDistinct[int64](paramID, apilog.DefaultPageSize)
 	for _, s := range v["id"] {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id < 1 {
 			return view{}, badParam(paramID, "%q: want a row ID", s)
 		}
-		if !slices.Contains(w.IDs, id) {
-			w.IDs = append(w.IDs, id)
-		}
-		if len(w.IDs) > apilog.DefaultPageSize {
+		if err := ids.add(id); err != nil {
 			return view{}, badParam(paramID, "more than %d values: a selection is of one page", apilog.DefaultPageSize)
 		}
 	}
+	w.IDs = ids.list
 	return w, nil
+}
+
+// distinct gathers the distinct values of a list parameter in the order
+// first seen, in time linear in the values, and refuses the list as soon
+// as it passes its limit: a URL of 100,000 values costs no more than one
+// of limit+1.
+type distinct[T comparable] struct {
+	param apilog.Param
+	limit int
+	seen  map[T]bool
+	list  []T
+}
+
+func newDistinct[T comparable](param apilog.Param, limit int) *distinct[T] {
+	return &distinct[T]{param: param, limit: limit, seen: map[T]bool{}}
+}
+
+func (d *distinct[T]) add(v T) error {
+	if d.seen[v] {
+		return nil
+	}
+	if len(d.list) == d.limit {
+		return badParam(d.param, "more than %d values", d.limit)
+	}
+	d.seen[v] = true
+	d.list = append(d.list, v)
+	return nil
+}
+
+// Bounds on a URL's query, checked before it is parsed. The longest view
+// a person makes (a 1,000-byte search, a filter of 1,000 keys, a page's
+// 500 selected rows) stays well within them.
+const (
+	maxQueryBytes  = 64 << 10
+	maxQueryParams = 2000
+)
+
+// urlError refuses a URL whose query cannot be read as a whole: too long
+// (414) or malformed (400). url.ParseQuery drops what it cannot read and
+// returns the rest, which would answer a narrower question than the one
+// asked (a filter left out shows every row).
+type urlError struct {
+	status int
+	msg    string
+}
+
+func (e *urlError) Error() string { return e.msg }
+
+// parseQuery parses a URL's raw query strictly; every error is a
+// *urlError.
+func parseQuery(raw string) (url.Values, error) {
+	if len(raw) > maxQueryBytes {
+		return nil, &urlError{http.StatusRequestURITooLong, fmt.Sprintf("the URL's query is %d bytes, over %d: narrow the filters", len(raw), maxQueryBytes)}
+	}
+	if n := strings.Count(raw, "&") + 1; n > maxQueryParams {
+		return nil, &urlError{http.StatusBadRequest, fmt.Sprintf("the URL has %d parameters, over %d", n, maxQueryParams)}
+	}
+	if strings.Contains(raw, ";") {
+		return nil, &urlError{http.StatusBadRequest, "the URL's query has a “;”: separate parameters with “&”, and write a “;” in a value as %3B"}
+	}
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, &urlError{http.StatusBadRequest, "the URL's query cannot be read: " + err.Error()}
+	}
+	return v, nil
 }
 
 // splitList reads repeated and comma-separated values alike.
