@@ -140,6 +140,15 @@ func (k Key) Validate() error {
 	return nil
 }
 
+// Clean returns k with its name and prefix cleaned as [Middleware] cleans
+// the text it records: no character in them can hide or reorder text on a
+// page (a right-to-left override, a zero-width space), and each fits
+// MaxFieldLen. Every store's UpsertKey stores a valid key cleaned.
+func (k Key) Clean() Key {
+	k.Name, k.Prefix = cleanText(k.Name, MaxFieldLen), cleanText(k.Prefix, MaxFieldLen)
+	return k
+}
+
 // JoinKey returns the Row for e as seen at now, given the current state of its
 // key; k is nil when the store does not know the key. A key of another account
 // or with another ID is treated as unknown, so a store's join bug cannot show

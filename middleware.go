@@ -69,8 +69,10 @@ type MiddlewareOptions struct {
 // when it panicked (the panic goes on up), and 101 when it hijacked the
 // connection. The endpoint is r.URL.Path without the query string, which
 // can hold secrets; a path over 2,048 bytes is cut and ends with "…", and
-// control characters, U+2028, U+2029, bidirectional overrides and invalid
-// UTF-8 become U+FFFD, so one request is always one readable row.
+// in every text field control and format characters (bidirectional
+// controls, zero-width spaces), line separators, other invisible code
+// points and invalid UTF-8 become U+FFFD, so one request is always one
+// readable row that shows what was sent.
 //
 // Install it outside the host's authentication, which then calls [SetKey]
 // once it knows the key, so that requests it refuses are recorded too.
@@ -267,9 +269,15 @@ const maxPathLen = 2048
 // cutMarker ends a cut endpoint.
 const cutMarker = "…"
 
-// cleanText returns s with control characters, line and paragraph
-// separators, bidirectional overrides and invalid UTF-8 replaced by
-// U+FFFD, cut to at most limit bytes with cutMarker at the end.
+// cleanText returns s readable on one line as it is: cut to at most limit
+// bytes with cutMarker at the end, and with every character that could
+// hide or reorder text, or break the line, made visible as U+FFFD: control
+// characters, format characters (bidirectional controls, zero-width
+// spaces, the byte order mark, word joiners: Unicode's Cf), line and
+// paragraph separators, the other default-ignorable code points, and
+// invalid UTF-8. The zero-width joiner and the variation selectors are
+// dropped instead: they join and style emoji ("👩‍💻", "❤️"), which read
+// almost alike without them.
 func cleanText(s string, limit int) string {
 	if len(s) <= limit && plainASCII(s) {
 		return s
@@ -277,7 +285,10 @@ func cleanText(s string, limit int) string {
 	b := make([]byte, 0, min(len(s), limit+utf8.UTFMax))
 	cut := false
 	for _, c := range s { // an invalid byte comes as utf8.RuneError
-		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' || '\u202a' <= c && c <= '\u202e' || '\u2066' <= c && c <= '\u2069' {
+		if c == '\u200d' || unicode.Is(unicode.Variation_Selector, c) {
+			continue
+		}
+		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point) {
 			c = utf8.RuneError
 		}
 		if len(b)+utf8.RuneLen(c) > limit {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apilog/apilog"
@@ -372,6 +373,17 @@ func TestMiddlewareEndpoint(t *testing.T) {
 		{"invalid UTF-8", "/v1/\xff\xfe", "/v1/\ufffd\ufffd"},
 		{"line separator", "/v1/a\u2028b\u2029c", "/v1/a\ufffdb\ufffdc"},
 		{"bidi override", "/v1/a\u202egnp.exe", "/v1/a\ufffdgnp.exe"},
+		// Every format character (Cf) and default-ignorable code point.
+		{"zero-width space", "/v1/ad\u200bmin", "/v1/ad\ufffdmin"},
+		{"left-to-right mark", "/v1/a\u200eb\u200fc", "/v1/a\ufffdb\ufffdc"},
+		{"Arabic letter mark", "/v1/a\u061cb", "/v1/a\ufffdb"},
+		{"byte order mark", "/v1/\ufeffa", "/v1/\ufffda"},
+		{"word joiner", "/v1/a\u2060b", "/v1/a\ufffdb"},
+		{"soft hyphen", "/v1/a\u00adb", "/v1/a\ufffdb"},
+		{"Hangul filler", "/v1/a\u3164b", "/v1/a\ufffdb"},
+		{"tag characters", "/v1/a\U000e0041b", "/v1/a\ufffdb"},
+		// Emoji's joiners and selectors are dropped, not replaced.
+		{"emoji sequences", "/v1/\u2764\ufe0f/\U0001f469\u200d\U0001f4bb", "/v1/\u2764/\U0001f469\U0001f4bb"},
 		{"unicode kept", "/v1/画像", "/v1/画像"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -639,6 +651,7 @@ func TestMiddlewareDoesNotChangeOptions(t *testing.T) {
 func FuzzMiddleware(f *testing.F) {
 	f.Add("GET", "/v1/models", "", "")
 	f.Add("POST", "/v1/a\r\nb\x00\xff\u2028", "<script>", "req 1")
+	f.Add("GET", "/v1/\u202e\u200b\u2764\ufe0f\U000e0041", "E\u2066\u00ad", "req\ufeff")
 	f.Add("PROPFIND", strings.Repeat("/é", 1100), "BSE4006", strings.Repeat("x", 200))
 	h := testHasher(f)
 	f.Fuzz(func(t *testing.T, method, path, code, reqID string) {
@@ -667,7 +680,9 @@ func FuzzMiddleware(f *testing.F) {
 			t.Fatalf("entry %+v", e)
 		}
 		for _, v := range []string{e.Endpoint, e.Method, e.ErrorCode, e.RequestID} {
-			if !utf8.ValidString(v) || strings.ContainsAny(v, "\r\n\x00\u2028\u2029") {
+			if !utf8.ValidString(v) || strings.ContainsFunc(v, func(c rune) bool {
+				return unicode.In(c, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector)
+			}) {
 				t.Fatalf("unsafe text %q in entry %+v", v, e)
 			}
 		}

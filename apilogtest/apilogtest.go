@@ -47,6 +47,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("KeyExpiryInstant", testKeyExpiryInstant)
 	run("KeyChangesShowOnOldRows", testKeyChanges)
 	run("UnknownKey", testUnknownKey)
+	run("KeyTextCleaned", testKeyTextCleaned)
 	run("StatusClasses", testStatusClasses)
 	run("Search", testSearch)
 	run("SearchLiteral", testSearchLiteral)
@@ -103,7 +104,7 @@ func (f *fixture) key(keys ...apilog.Key) {
 		if err := f.s.UpsertKey(ctx, k); err != nil {
 			f.t.Fatalf("UpsertKey(%s/%s): %v", k.Account, k.ID, err)
 		}
-		f.keys[[2]string{k.Account, k.ID}] = k
+		f.keys[[2]string{k.Account, k.ID}] = k.Clean() // as the store keeps it
 	}
 }
 

@@ -157,3 +157,19 @@ func testUnknownKey(t *testing.T, f *fixture) {
 		}
 	}
 }
+
+// testKeyTextCleaned checks that a key's name and prefix are stored
+// cleaned (apilog.Key.Clean): a character that would hide or reorder text
+// on the page shows as U+FFFD, whatever the store.
+func testKeyTextCleaned(t *testing.T, f *fixture) {
+	k := keyActive
+	k.Name = "prod\u202eipa\u200b-\u2066x\u00ady\ufeff\u2028z"
+	k.Prefix = "bye_\u200eAB12\x7f"
+	f.key(k)
+	f.add(entry("r1", 1))
+	rows := f.query(inMain(apilog.Query{})).Rows
+	const wantName, wantPrefix = "prod\ufffdipa\ufffd-\ufffdx\ufffdy\ufffd\ufffdz", "bye_\ufffdAB12\ufffd"
+	if len(rows) != 1 || rows[0].KeyName != wantName || rows[0].KeyPrefix != wantPrefix {
+		t.Fatalf("rows %+v: want the key's name %q and prefix %q", rows, wantName, wantPrefix)
+	}
+}

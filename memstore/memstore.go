@@ -194,6 +194,7 @@ func (s *Store) UpsertKey(ctx context.Context, key apilog.Key) error {
 	if err := key.Validate(); err != nil {
 		return fmt.Errorf("memstore: upsert key: %w", err)
 	}
+	key = key.Clean()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: upsert key: %w", err)
 	}

@@ -600,6 +600,7 @@ func (s *Store) UpsertKey(ctx context.Context, k apilog.Key) error {
 	if err := k.Validate(); err != nil {
 		return fmt.Errorf("pgstore: upsert key: %w", err)
 	}
+	k = k.Clean()
 	if err := s.internAccounts(ctx, []string{k.Account}); err != nil {
 		return wrap(err, "upsert key")
 	}

@@ -242,6 +242,7 @@ func (s *Store) UpsertKey(ctx context.Context, k apilog.Key) error {
 	if err := k.Validate(); err != nil {
 		return fmt.Errorf("sqlitestore: upsert key: %w", err)
 	}
+	k = k.Clean()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	var in interner
