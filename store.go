@@ -139,6 +139,15 @@ type Query struct {
 	Now time.Time
 }
 
+// Filtered reports whether q has a search or a filter (status, method,
+// key): the queries a store may have to answer by scanning rows, which
+// stores run a few at a time so that the unfiltered views, answered from
+// indexes and counts, always find a connection. A time range alone is not
+// a filter.
+func (q Query) Filtered() bool {
+	return len(q.Search.Terms) > 0 || len(q.StatusClasses) > 0 || len(q.Methods) > 0 || len(q.KeyIDs) > 0
+}
+
 // MaxFilterValues bounds each of a Query's lists (methods, key IDs, status
 // classes), so that one request cannot make a store do unbounded work.
 const MaxFilterValues = 1000

@@ -126,6 +126,11 @@ func (s *Synthetic) Entries(n int) []apilog.Entry {
 // The benchmark data set that FillBench writes.
 const BenchAccount = "acct_bench"
 
+// WorstSearch is the most expensive valid search of the benchmark data:
+// 24 one-letter terms, each of which matches most IP hashes and endpoints,
+// and a row must match all of them.
+const WorstSearch = "a b c d e f 0 1 2 3 4 5 6 7 8 9 o p s t r u l n"
+
 // BenchStart is where the benchmark data's times begin.
 var BenchStart = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 

@@ -27,7 +27,9 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apilog/apilog"
@@ -78,6 +80,16 @@ type Options struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 
+	// QueryTimeout bounds each request's query, its wait for a turn
+	// included: a search still running then is stopped, and the viewer is
+	// told to narrow it (503, with Retry-After). Default 5s.
+	QueryTimeout time.Duration
+
+	// MaxViewerQueries is how many queries one viewer runs at once; more
+	// wait for a turn, within QueryTimeout, so that one viewer's searches
+	// cannot take every connection of the store. Default 2.
+	MaxViewerQueries int
+
 	// Nav, when set, gives the links the page's header shows beside the
 	// viewer's name: a way back to the host's dashboard, or an operator's
 	// switch between the tenants they may view. It is called once for
@@ -113,6 +125,7 @@ type Handler struct {
 	plain   []apilog.Column // the columns whose cells are plain text (see addCells)
 	assets  http.Handler
 	version string // of the assets, a hash of their contents
+	turns   *turns // MaxViewerQueries
 }
 
 // New returns the Logs page of store.
@@ -134,6 +147,13 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 	if h.opt.Now == nil {
 		h.opt.Now = time.Now
 	}
+	if h.opt.QueryTimeout <= 0 {
+		h.opt.QueryTimeout = 5 * time.Second
+	}
+	if h.opt.MaxViewerQueries <= 0 {
+		h.opt.MaxViewerQueries = 2
+	}
+	h.turns = newTurns(h.opt.MaxViewerQueries)
 	var err error
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
@@ -385,11 +405,12 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 			msg = label + " (" + string(bad.Param) + "): " + bad.Message
 		}
 		h.failParam(w, r, &viewer, http.StatusBadRequest, msg, bad.Param)
-	case errors.Is(err, context.Canceled):
+	case r.Context().Err() != nil:
 		// The client left.
-	case errors.Is(err, apilog.ErrTimeout):
+	case errors.Is(err, apilog.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		// Trying again would take as long: say what answers sooner.
-		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped; narrow it: longer or fewer terms, a filter, or a shorter time range", "")
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.opt.QueryTimeout.Round(time.Second)/time.Second)))
+		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped: narrow it (a time range, a status, longer or fewer terms) and try again", "")
 	default:
 		h.log.Error("httpui: query failed", "err", err)
 		h.failParam(w, r, &viewer, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists", "")
@@ -417,7 +438,14 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 	if err != nil {
 		return v, apilog.Page{}, err
 	}
-	p, err := h.store.Query(r.Context(), q)
+	ctx, cancel := context.WithTimeout(r.Context(), h.opt.QueryTimeout)
+	defer cancel()
+	done, err := h.turns.take(ctx, viewer)
+	if err != nil {
+		return v, apilog.Page{}, err
+	}
+	defer done()
+	p, err := h.store.Query(ctx, q)
 	return v, p, err
 }
 
@@ -427,4 +455,45 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v) // the client is gone if this fails
+}
+
+// turns lets each viewer run a few queries at once.
+type turns struct {
+	max  int
+	mu   sync.Mutex
+	busy map[Viewer]*viewerTurns // the viewers with a query running or waiting
+}
+
+type viewerTurns struct {
+	slots chan struct{}
+	users int // queries running or waiting
+}
+
+func newTurns(max int) *turns { return &turns{max: max, busy: map[Viewer]*viewerTurns{}} }
+
+// take waits for one of v's turns, until ctx ends, and returns the func
+// that gives it back.
+func (t *turns) take(ctx context.Context, v Viewer) (func(), error) {
+	t.mu.Lock()
+	vt := t.busy[v]
+	if vt == nil {
+		vt = &viewerTurns{slots: make(chan struct{}, t.max)}
+		t.busy[v] = vt
+	}
+	vt.users++
+	t.mu.Unlock()
+	leave := func() {
+		t.mu.Lock()
+		if vt.users--; vt.users == 0 {
+			delete(t.busy, v)
+		}
+		t.mu.Unlock()
+	}
+	select {
+	case vt.slots <- struct{}{}:
+		return func() { <-vt.slots; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -669,6 +670,63 @@ func TestQueryTimeout(t *testing.T) {
 		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "took too long") || !strings.Contains(w.Body.String(), "narrow it") {
 			t.Errorf("GET %s: %d %q, want 503 saying the search took too long and how to narrow it", target, w.Code, w.Body)
 		}
+	}
+}
+
+// blockingStore answers a query only when its context ends, counting the
+// queries in it at once: a search that would run for ever.
+type blockingStore struct {
+	apilog.Store
+	mu         sync.Mutex
+	running    map[string]int // by account
+	maxRunning map[string]int
+}
+
+func (s *blockingStore) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
+	s.mu.Lock()
+	s.running[q.Account]++
+	s.maxRunning[q.Account] = max(s.maxRunning[q.Account], s.running[q.Account])
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	s.running[q.Account]--
+	s.mu.Unlock()
+	return apilog.Page{}, fmt.Errorf("blockingstore: query: %w", ctx.Err())
+}
+
+// TestQueryBudget checks that a query still running at QueryTimeout is
+// stopped and answered 503 with Retry-After and what to do, and that one
+// viewer runs at most MaxViewerQueries queries at once, the others waiting
+// for a turn, while another viewer's go straight to the store.
+func TestQueryBudget(t *testing.T) {
+	s := &blockingStore{Store: newStore(t), running: map[string]int{}, maxRunning: map[string]int{}}
+	h := newHandler(t, s, &httpui.Options{
+		Authorize: func(r *http.Request) (httpui.Viewer, error) {
+			return httpui.Viewer{Account: r.Header.Get("X-Tenant")}, nil
+		},
+		QueryTimeout:     200 * time.Millisecond,
+		MaxViewerQueries: 2,
+	})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		tenant := "acct_a"
+		if i == 5 {
+			tenant = "acct_b"
+		}
+		wg.Go(func() {
+			w := get(t, h, "/api/logs?q=e", "X-Tenant", tenant)
+			if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "narrow it") {
+				t.Errorf("%s: %d, Retry-After %q: %s; want 503 saying how to narrow it", tenant, w.Code, w.Header().Get("Retry-After"), w.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if s.maxRunning["acct_a"] != 2 || s.maxRunning["acct_b"] != 1 {
+		t.Errorf("at most %d of acct_a's 5 queries ran at once, and %d of acct_b's 1; want 2 and 1", s.maxRunning["acct_a"], s.maxRunning["acct_b"])
+	}
+	// The page says it too, in its error state.
+	if w := get(t, h, "/?q=e", "X-Tenant", "acct_a"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "took too long") {
+		t.Errorf("page: %d %.300s", w.Code, w.Body)
 	}
 }
 

@@ -2,10 +2,8 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,10 +151,6 @@ func BenchmarkQuery(b *testing.B) {
 	}
 }
 
-// worstSearch is 24 one-letter terms: each matches most IP hashes and
-// endpoints, and a row must match all of them.
-const worstSearch = "a b c d e f 0 1 2 3 4 5 6 7 8 9 o p s t r u l n"
-
 // BenchmarkFirstPageUnderSearches measures the first page of the default
 // view alone, then while 8 goroutines loop the worst search, which
 // QueryTimeout (1 s here) cuts: the page must not wait for them.
@@ -169,51 +163,7 @@ func BenchmarkFirstPageUnderSearches(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer slow.Close()
-	worst, err := apilog.ParseSearch(worstSearch, apilogtest.Hasher{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	page := func(b *testing.B) {
-		for b.Loop() {
-			if _, err := s.Query(ctx, apilog.Query{Account: apilogtest.BenchAccount}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	b.Run("quiet", page)
-	b.Run("8-searches", func(b *testing.B) {
-		stop := make(chan struct{})
-		done := make(chan error, 8)
-		var cut atomic.Int64
-		for range 8 {
-			go func() {
-				for {
-					select {
-					case <-stop:
-						done <- nil
-						return
-					default:
-					}
-					_, err := slow.Query(ctx, apilog.Query{Account: apilogtest.BenchAccount, Search: worst})
-					if errors.Is(err, apilog.ErrTimeout) {
-						cut.Add(1)
-					} else if err != nil {
-						done <- err
-						return
-					}
-				}
-			}()
-		}
-		time.Sleep(500 * time.Millisecond) // the searches under way
-		page(b)
-		close(stop)
-		for range 8 {
-			if err := <-done; err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(cut.Load()), "searches-cut")
-	})
+	apilogtest.BenchFirstPageUnderSearches(b, s, slow)
 }
 
 // BenchmarkAllAccounts measures the operator's first page (every account,

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/internal/querylimit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -106,7 +107,7 @@ type Store struct {
 	unsureMu sync.Mutex
 	unsure   map[[32]byte]reservation // batches whose commit may have happened; see Append
 	shards   chan int16               // the counts shards this Store writes to
-	searches chan struct{}            // a slot per query with a search or filter in flight
+	limit    *querylimit.Limiter      // MaxSearches and QueryTimeout
 
 	mu     sync.RWMutex // guards closed against Close
 	closed bool
@@ -181,7 +182,7 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, e
 	if s.opts.MaxSearches <= 0 {
 		s.opts.MaxSearches = defaultMaxSearches
 	}
-	s.searches = make(chan struct{}, s.opts.MaxSearches)
+	s.limit = querylimit.New(s.opts.MaxSearches, s.opts.QueryTimeout)
 	if s.opts.LockTimeout <= 0 {
 		s.opts.LockTimeout = time.Second
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/internal/querylimit"
 	"github.com/apilog/apilog/plan"
 	"github.com/apilog/apilog/timecount"
 	"github.com/jackc/pgx/v5"
@@ -36,37 +37,25 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
-	if len(q.Search.Terms) > 0 || len(q.StatusClasses) > 0 || len(q.Methods) > 0 || len(q.KeyIDs) > 0 {
-		wait := time.NewTimer(s.opts.QueryTimeout)
-		defer wait.Stop()
-		select {
-		case s.searches <- struct{}{}:
-			defer func() { <-s.searches }()
-		case <-wait.C:
-			return apilog.Page{}, fmt.Errorf("pgstore: query: %w: %d searches ran for all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.MaxSearches, s.opts.QueryTimeout)
-		case <-ctx.Done():
-			return apilog.Page{}, fmt.Errorf("pgstore: query: %w", ctx.Err())
-		}
+	// QueryTimeout bounds the whole query: the wait for a turn among the
+	// searches, the wait for a connection, and a walk's many statements,
+	// each of which statement_timeout bounds alone.
+	ctx, done, err := s.limit.Enter(ctx, &q)
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
 	}
-	// QueryTimeout bounds the whole query too: the wait for a connection,
-	// and a walk's many statements, each of which statement_timeout bounds
-	// alone.
-	ctx, cancel := context.WithTimeoutCause(ctx, s.opts.QueryTimeout, errQueryTimeout)
-	defer cancel()
+	defer done()
 	p, err := s.run(ctx, &q)
 	if err != nil {
 		var pgErr *pgconn.PgError
 		statementTimeout := errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil
-		if statementTimeout || context.Cause(ctx) == errQueryTimeout {
+		if statementTimeout || querylimit.TimedOut(ctx) {
 			return apilog.Page{}, fmt.Errorf("pgstore: query: %w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
 		}
 		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
 	}
 	return p, nil
 }
-
-// errQueryTimeout is the cause of a query's context ending at QueryTimeout.
-var errQueryTimeout = errors.New("QueryTimeout")
 
 // run answers q on a connection of its own.
 func (s *Store) run(ctx context.Context, q *apilog.Query) (apilog.Page, error) {

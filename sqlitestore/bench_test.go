@@ -271,3 +271,14 @@ func BenchmarkIngest(b *testing.B) {
 		b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// BenchmarkFirstPageUnderSearches measures the first page of the default
+// view alone, then while 8 goroutines loop the worst search on the same
+// Store: MaxSearches lets 2 of them run, the others wait, and QueryTimeout
+// cuts each, so the first page keeps a connection of its own.
+//
+//	go test ./sqlitestore -run '^$' -bench FirstPageUnderSearches -benchtime 50x -count 5
+func BenchmarkFirstPageUnderSearches(b *testing.B) {
+	s := benchStore(b)
+	apilogtest.BenchFirstPageUnderSearches(b, s, s)
+}

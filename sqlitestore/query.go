@@ -36,17 +36,22 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
+	ctx, done, err := s.limit.Enter(ctx, &q)
+	if err != nil {
+		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+	}
+	defer done()
 	gate := s.gate.Load()
 	gate.RLock()
 	defer gate.RUnlock()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
 	}
 	defer tx.Rollback()
 	p, err := s.query(ctx, tx, &q)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
 	}
 	return p, nil
 }

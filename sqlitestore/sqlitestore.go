@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/internal/querylimit"
 	"github.com/mattn/go-sqlite3"
 )
 
@@ -63,6 +64,20 @@ type Options struct {
 
 	// Readers is the number of read connections. Default 4.
 	Readers int
+
+	// MaxSearches is how many queries with a search or a filter run at
+	// once; more wait for a turn, up to QueryTimeout. The other Readers
+	// connections stay free for the unfiltered views (a first page, a
+	// total, a sort), so a few expensive searches cannot starve them.
+	// Default half of Readers, at least 1; at most Readers - 1 when
+	// Readers > 1.
+	MaxSearches int
+
+	// QueryTimeout bounds a Query, its wait for a turn included; a query
+	// stopped by it returns an error wrapping apilog.ErrTimeout. It also
+	// bounds how long a query's snapshot keeps checkpoints from trimming
+	// the WAL. Default 10s.
+	QueryTimeout time.Duration
 
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection (a backup, a checkpoint, a sqlite3 shell) before it fails.
@@ -115,7 +130,8 @@ type Store struct {
 	opts  Options
 	clock func() time.Time
 
-	lock *os.File // held while the Store is open; see claim
+	lock  *os.File // held while the Store is open; see claim
+	limit *querylimit.Limiter
 
 	w  *sql.DB // the one writer connection
 	r  *sql.DB // read-only connections
@@ -166,6 +182,16 @@ func Open(path string, opts *Options) (*Store, error) {
 	if s.opts.Readers <= 0 {
 		s.opts.Readers = 4
 	}
+	if s.opts.MaxSearches <= 0 {
+		s.opts.MaxSearches = max(1, s.opts.Readers/2)
+	}
+	if s.opts.Readers > 1 {
+		s.opts.MaxSearches = min(s.opts.MaxSearches, s.opts.Readers-1)
+	}
+	if s.opts.QueryTimeout <= 0 {
+		s.opts.QueryTimeout = 10 * time.Second
+	}
+	s.limit = querylimit.New(s.opts.MaxSearches, s.opts.QueryTimeout)
 	if s.opts.BusyTimeout <= 0 {
 		s.opts.BusyTimeout = 5 * time.Second
 	}
