@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,16 @@ type Options struct {
 type Store struct {
 	clock     func() time.Time
 	explainFn func(apilog.Query, Strategy)
+
+	// Append hands out IDs and queues its batch under pendMu, and applies
+	// it to the columns under mu only when no query holds mu: a long query
+	// never makes Append wait (a recorder in front would drop entries).
+	// The next query, or the next Append to get mu, applies what is
+	// queued, so a query sees every Append that returned before it began.
+	pendMu  sync.Mutex
+	pending [][]apilog.Entry
+	ids     int  // the IDs handed out: the last row's, applied or pending
+	shut    bool // closed, as Append sees it
 
 	mu        sync.RWMutex
 	closed    bool
@@ -152,41 +163,84 @@ func (s *Store) Append(ctx context.Context, entries []apilog.Entry) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: append: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	batch := slices.Clone(entries)
+	s.pendMu.Lock()
+	if s.shut {
+		s.pendMu.Unlock()
 		return fmt.Errorf("memstore: append: %w", apilog.ErrClosed)
 	}
-	if s.n+len(entries) > math.MaxUint32 {
-		return fmt.Errorf("memstore: append: store is full at %d rows", s.n)
+	if s.ids+len(entries) > math.MaxUint32 {
+		s.pendMu.Unlock()
+		return fmt.Errorf("memstore: append: store is full at %d rows", s.ids)
 	}
 	for i := range entries {
-		e := &entries[i]
-		if s.n&chunkMask == 0 && s.n>>chunkBits == len(s.chunks) {
-			s.chunks = append(s.chunks, &chunk{minTime: math.MaxInt64, maxTime: math.MinInt64})
-		}
-		c, j := s.chunks[s.n>>chunkBits], s.n&chunkMask
-		t := e.Time.UnixNano()
-		c.time[j], c.minTime, c.maxTime = t, min(c.minTime, t), max(c.maxTime, t)
-		c.duration[j] = int64(e.Duration)
-		acct := s.accounts.intern(e.Account)
-		c.slot[j] = s.slotFor(acct, e.KeyID)
-		s.slots[c.slot[j]].rows++
-		c.method[j] = s.methods.intern(e.Method)
-		c.endpoint[j] = s.endpoints.intern(e.Endpoint)
-		c.errCode[j] = s.errCodes.intern(e.ErrorCode)
-		c.ipHash[j] = s.ipHashes.intern(e.IPHash)
-		c.status[j] = uint16(e.Status)
-		c.reqIDs = append(c.reqIDs, e.RequestID...)
-		c.reqEnd[j] = uint32(len(c.reqIDs))
-		s.n++
-		e.ID = int64(s.n)
-		for int(acct) >= len(s.lastRow) {
-			s.lastRow = append(s.lastRow, 0)
-		}
-		s.lastRow[acct] = s.n
+		s.ids++
+		entries[i].ID, batch[i].ID = int64(s.ids), int64(s.ids)
+	}
+	s.pending = append(s.pending, batch)
+	s.pendMu.Unlock()
+	if s.mu.TryLock() {
+		s.apply()
+		s.mu.Unlock()
 	}
 	return nil
+}
+
+// catchUp applies the batches Append queued, waiting for the queries in
+// flight if there are any.
+func (s *Store) catchUp() {
+	s.pendMu.Lock()
+	queued := len(s.pending) > 0
+	s.pendMu.Unlock()
+	if queued {
+		s.mu.Lock()
+		s.apply()
+		s.mu.Unlock()
+	}
+}
+
+// apply adds the queued batches to the columns, in the order of their IDs.
+// The caller holds mu.
+func (s *Store) apply() {
+	s.pendMu.Lock()
+	batches := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+	if s.closed {
+		return
+	}
+	for _, b := range batches {
+		for i := range b {
+			s.add(&b[i])
+		}
+	}
+}
+
+// add adds e, whose ID is the next row's, to the columns. The caller
+// holds mu.
+func (s *Store) add(e *apilog.Entry) {
+	if s.n&chunkMask == 0 && s.n>>chunkBits == len(s.chunks) {
+		s.chunks = append(s.chunks, &chunk{minTime: math.MaxInt64, maxTime: math.MinInt64})
+	}
+	c, j := s.chunks[s.n>>chunkBits], s.n&chunkMask
+	t := e.Time.UnixNano()
+	c.time[j], c.minTime, c.maxTime = t, min(c.minTime, t), max(c.maxTime, t)
+	c.duration[j] = int64(e.Duration)
+	acct := s.accounts.intern(e.Account)
+	c.slot[j] = s.slotFor(acct, e.KeyID)
+	s.slots[c.slot[j]].rows++
+	c.method[j] = s.methods.intern(e.Method)
+	c.endpoint[j] = s.endpoints.intern(e.Endpoint)
+	c.errCode[j] = s.errCodes.intern(e.ErrorCode)
+	c.ipHash[j] = s.ipHashes.intern(e.IPHash)
+	c.status[j] = uint16(e.Status)
+	c.reqIDs = append(c.reqIDs, e.RequestID...)
+	c.reqEnd[j] = uint32(len(c.reqIDs))
+	s.n++
+	for int(acct) >= len(s.lastRow) {
+		s.lastRow = append(s.lastRow, 0)
+	}
+	s.lastRow[acct] = s.n
 }
 
 // UpsertKey implements apilog.Store.
@@ -229,6 +283,9 @@ func (s *Store) DeleteKey(ctx context.Context, account, id string) error {
 
 // Close implements apilog.Store. It frees the rows.
 func (s *Store) Close() error {
+	s.pendMu.Lock()
+	s.shut, s.pending = true, nil
+	s.pendMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

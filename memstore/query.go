@@ -16,6 +16,7 @@ import (
 
 // Query implements apilog.Store.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
+	s.catchUp()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
