@@ -32,6 +32,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,8 +70,8 @@ type Options struct {
 	// once; more wait for a turn, up to QueryTimeout. The other Readers
 	// connections stay free for the unfiltered views (a first page, a
 	// total, a sort), so a few expensive searches cannot starve them.
-	// Default half of Readers, at least 1; at most Readers - 1 when
-	// Readers > 1.
+	// Default half of Readers or of the CPUs, whichever is fewer, at least
+	// 1; at most Readers - 1 when Readers > 1.
 	MaxSearches int
 
 	// QueryTimeout bounds a Query, its wait for a turn included; a query
@@ -183,7 +184,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		s.opts.Readers = 4
 	}
 	if s.opts.MaxSearches <= 0 {
-		s.opts.MaxSearches = max(1, s.opts.Readers/2)
+		// A search is CPU-bound: more at once than half the cores would
+		// leave none for ingest and the other viewers.
+		s.opts.MaxSearches = max(1, min(s.opts.Readers, runtime.NumCPU())/2)
 	}
 	if s.opts.Readers > 1 {
 		s.opts.MaxSearches = min(s.opts.MaxSearches, s.opts.Readers-1)
