@@ -156,6 +156,25 @@ func Join(entries []apilog.Entry, keys []apilog.Key, at time.Time) []apilog.Row 
 	return rows
 }
 
+// RowIDs returns the IDs of rows, in order.
+func RowIDs(rows []apilog.Row) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// DiffPage says how got differs from want in what a page shows: its
+// total, and its rows by ID in order; "" when they agree. Tests diff a
+// store's page against the reference's (Query.Apply) with it.
+func DiffPage(got, want apilog.Page) string {
+	if g, w := RowIDs(got.Rows), RowIDs(want.Rows); got.TotalRows != want.TotalRows || !slices.Equal(g, w) {
+		return fmt.Sprintf("rows %v of %d, want %v of %d", g, got.TotalRows, w, want.TotalRows)
+	}
+	return ""
+}
+
 // query runs q on the store, checks the page against the reference
 // (apilog.Query.Apply over the fixture's rows) and returns it.
 func (f *fixture) query(q apilog.Query) apilog.Page {

@@ -3,12 +3,88 @@ package apilogtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apilog/apilog"
 )
+
+// BenchQuery measures the Logs page's queries on s, which holds
+// FillBench's data of rows rows: pages, totals, searches, filters, a time
+// range, pinned pages, every column's sort both ways, and the operator's
+// view of every account. Each reports the rows that matched.
+func BenchQuery(b *testing.B, s apilog.Store, rows int) {
+	ctx := context.Background()
+	search := func(text string) apilog.Search {
+		q, err := apilog.ParseSearch(text, Hasher{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}
+	cases := []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"first-page", apilog.Query{}},
+		{"page-1000", apilog.Query{Page: 1000}},
+		{"total", apilog.Query{PageSize: 1}},
+		{"all-accounts", apilog.Query{AllAccounts: true}},
+		{"all-accounts-page-1000", apilog.Query{AllAccounts: true, Page: 1000}},
+		{"search-flux", apilog.Query{Search: search("flux")}},
+		{"search-401", apilog.Query{Search: search("401")}},
+		{"search-production", apilog.Query{Search: search("production")}},
+		{"search-ab12", apilog.Query{Search: search("ab12")}},
+		{"search-flux-total", apilog.Query{Search: search("flux"), PageSize: 1}},
+		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
+		{"status-5xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
+		{"last-hour", apilog.Query{From: BenchStart.Add(-time.Hour).Add(time.Duration(rows) * 20 * time.Millisecond)}},
+		// Page 2 pinned to the rows before the last hundred arrived (MaxID
+		// -100 is relative to the last row's ID, below).
+		{"page-2-pinned", apilog.Query{Page: 2, MaxID: -100}},
+		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: -100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+	}
+	first, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, col := range apilog.Columns {
+		if col == apilog.ColumnTime {
+			continue
+		}
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			cases = append(cases, struct {
+				name string
+				q    apilog.Query
+			}{fmt.Sprintf("sort-%s-%s", col, dir), apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}}})
+		}
+	}
+	for _, c := range cases {
+		if !c.q.AllAccounts {
+			c.q.Account = BenchAccount
+		}
+		if c.q.MaxID < 0 {
+			c.q.MaxID += first.MaxID
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var p apilog.Page
+			for b.Loop() {
+				var err error
+				if p, err = s.Query(ctx, c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if p.TotalRows == 0 {
+				b.Fatalf("no rows")
+			}
+			b.ReportMetric(float64(p.TotalRows), "rows")
+		})
+	}
+}
 
 // BenchFirstPageUnderSearches measures the first page of BenchAccount's
 // default view on pages, alone ("quiet") and while 8 goroutines loop

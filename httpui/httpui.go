@@ -409,7 +409,7 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 		// The client left.
 	case errors.Is(err, apilog.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		// Trying again would take as long: say what answers sooner.
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opt.QueryTimeout.Round(time.Second)/time.Second)))
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.opt.QueryTimeout.Round(time.Second)/time.Second))))
 		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped: narrow it (a time range, a status, longer or fewer terms) and try again", "")
 	default:
 		h.log.Error("httpui: query failed", "err", err)

@@ -11,7 +11,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,10 +37,8 @@ func checkRef(t *testing.T, s apilog.Store, entries []apilog.Entry, keys []apilo
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := func(r apilog.Row) int64 { return r.ID }
-	if got.TotalRows != want.TotalRows || !slices.Equal(ids(got.Rows, id), ids(want.Rows, id)) {
-		t.Errorf("Query(from %v to %v sort %v page %d size %d): rows %v of %d, want %v of %d",
-			q.From, q.To, q.Sort, q.Page, q.PageSize, ids(got.Rows, id), got.TotalRows, ids(want.Rows, id), want.TotalRows)
+	if diff := apilogtest.DiffPage(got, want); diff != "" {
+		t.Errorf("Query(from %v to %v sort %v page %d size %d): %s", q.From, q.To, q.Sort, q.Page, q.PageSize, diff)
 	}
 	return got
 }
@@ -82,16 +79,7 @@ func TestTimeRangeCutsBucket(t *testing.T) {
 // are read before it now.
 func TestPinWriterCommitsBeforeSnapshot(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgstoretest.Schema(t)
-	s := openStoreIn(t, url, schema)
-	defer s.Close()
-	gx := apilogtest.NewSynthetic(1, "acct_x", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	gy := apilogtest.NewSynthetic(2, "acct_y", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	for _, batch := range [][]apilog.Entry{gx.Entries(20), gy.Entries(20)} {
-		if err := s.Append(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	url, schema, s, gx, gy := pinStore(t)
 	sc := pgx.Identifier{schema}.Sanitize()
 	conn, release := holdAtCommit(t, url, schema, "acct_x")
 	// W1 (acct_x) takes its IDs and waits before its commit.

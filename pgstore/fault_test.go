@@ -84,6 +84,25 @@ func (f *feeder) halt() int {
 	return int(f.n.Load())
 }
 
+// flush halts the feeder, flushes rec, and checks that the recorder wrote
+// every entry the feeder recorded, none failed or dropped. It returns how
+// many that is, and the recorder's stats.
+func (f *feeder) flush(t testing.TB, rec *apilog.Recorder) (int, apilog.RecorderStats) {
+	t.Helper()
+	n := f.halt()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	st := rec.Stats()
+	t.Logf("recorder: %+v", st)
+	if st.Written != int64(n) || st.Failed != 0 || st.Dropped != 0 {
+		t.Errorf("recorder stats %+v, want all %d written", st, n)
+	}
+	return n, st
+}
+
 // waitUntil calls cond every 10 ms until it holds, failing t after a
 // minute.
 func waitUntil(t testing.TB, what string, cond func() bool) {
@@ -244,17 +263,7 @@ func TestServerRestart(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // and goes on recording
 	}
 
-	n := f.halt()
-	flushCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := rec.Flush(flushCtx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-	st := rec.Stats()
-	t.Logf("recorder: %+v", st)
-	if st.Written != int64(n) || st.Failed != 0 || st.Dropped != 0 {
-		t.Errorf("recorder stats %+v, want all %d written", st, n)
-	}
+	n, _ := f.flush(t, rec)
 	checkFed(t, s, openClusterPool(t, c), "apilog", "r", n, probes)
 }
 
@@ -335,17 +344,7 @@ func TestTerminatedConnections(t *testing.T) {
 		return nil
 	})
 
-	n := f.halt()
-	flushCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := rec.Flush(flushCtx); err != nil {
-		t.Fatalf("Flush: %v", err)
-	}
-	st := rec.Stats()
-	t.Logf("recorder: %+v", st)
-	if st.Written != int64(n) || st.Failed != 0 || st.Dropped != 0 {
-		t.Errorf("recorder stats %+v, want all %d written", st, n)
-	}
+	n, st := f.flush(t, rec)
 	if st.Retries == 0 {
 		t.Error("no write was retried: no termination landed while the recorder wrote, or the recorder did not retry")
 	}

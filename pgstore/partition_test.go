@@ -72,8 +72,7 @@ func TestRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := func(r apilog.Row) int64 { return r.ID }
-		if diff := cmp.Diff(ids(ref.Rows, id), ids(p.Rows, id)); diff != "" || p.TotalRows != ref.TotalRows {
+		if diff := cmp.Diff(apilogtest.RowIDs(ref.Rows), apilogtest.RowIDs(p.Rows)); diff != "" || p.TotalRows != ref.TotalRows {
 			t.Fatalf("%d rows, want %d (-want +got IDs):\n%s", p.TotalRows, ref.TotalRows, diff)
 		}
 	}

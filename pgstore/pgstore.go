@@ -41,7 +41,8 @@ type Options struct {
 	// creates it. Default "apilog".
 	Schema string
 
-	// QueryTimeout bounds each statement of a Query (PostgreSQL's
+	// QueryTimeout bounds a Query, its wait for a turn among the searches
+	// included, and each of its statements (PostgreSQL's
 	// statement_timeout), so that no search can hold a connection for
 	// long; a query stopped by it returns an error wrapping
 	// apilog.ErrTimeout. Default 10s.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/pgstore"
 	"github.com/apilog/apilog/pgstore/pgstoretest"
 	"github.com/jackc/pgx/v5"
 )
@@ -23,16 +24,7 @@ import (
 // page pinned to that read's MaxID is still exactly the rows it showed.
 func TestPinWithWriterInFlight(t *testing.T) {
 	ctx := context.Background()
-	url, schema := pgstoretest.Schema(t)
-	s := openStoreIn(t, url, schema)
-	defer s.Close()
-	gx := apilogtest.NewSynthetic(1, "acct_x", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	gy := apilogtest.NewSynthetic(2, "acct_y", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	for _, batch := range [][]apilog.Entry{gx.Entries(20), gy.Entries(20)} {
-		if err := s.Append(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
+	url, schema, s, gx, gy := pinStore(t)
 
 	conn, release := holdAtCommit(t, url, schema, "acct_x")
 	first := make(chan error, 1)
@@ -60,8 +52,7 @@ func TestPinWithWriterInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := func(r apilog.Row) int64 { return r.ID }
-	if got, want := ids(after.Rows, id), ids(before.Rows, id); !slices.Equal(got, want) {
+	if got, want := apilogtest.RowIDs(after.Rows), apilogtest.RowIDs(before.Rows); !slices.Equal(got, want) {
 		t.Errorf("the page pinned to MaxID %d changed when the batch in flight committed: %d rows, were %d", before.MaxID, len(got), len(want))
 	}
 	now, err := s.Query(ctx, all)
@@ -71,6 +62,24 @@ func TestPinWithWriterInFlight(t *testing.T) {
 	if now.TotalRows != 60 {
 		t.Errorf("after both commits: %d rows, want 60", now.TotalRows)
 	}
+}
+
+// pinStore returns a store in a schema of its own with 20 rows in each of
+// two accounts, acct_x and acct_y, and their generators, for the pin
+// tests' writers to add more.
+func pinStore(t *testing.T) (url, schema string, s *pgstore.Store, gx, gy *apilogtest.Synthetic) {
+	t.Helper()
+	url, schema = pgstoretest.Schema(t)
+	s = openStoreIn(t, url, schema)
+	t.Cleanup(func() { s.Close() })
+	gx = apilogtest.NewSynthetic(1, "acct_x", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	gy = apilogtest.NewSynthetic(2, "acct_y", 3, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	for _, batch := range [][]apilog.Entry{gx.Entries(20), gy.Entries(20)} {
+		if err := s.Append(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return url, schema, s, gx, gy
 }
 
 // holdAtCommit makes the next Appends of account's rows wait before they

@@ -57,71 +57,7 @@ func benchStore(b *testing.B) *sqlitestore.Store {
 }
 
 func BenchmarkQuery(b *testing.B) {
-	s := benchStore(b)
-	ctx := context.Background()
-	search := func(text string) apilog.Search {
-		q, err := apilog.ParseSearch(text, apilogtest.Hasher{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return q
-	}
-	cases := []struct {
-		name string
-		q    apilog.Query
-	}{
-		{"first-page", apilog.Query{}},
-		{"page-1000", apilog.Query{Page: 1000}},
-		{"total", apilog.Query{PageSize: 1}},
-		{"search-flux", apilog.Query{Search: search("flux")}},
-		{"search-401", apilog.Query{Search: search("401")}},
-		{"search-production", apilog.Query{Search: search("production")}},
-		{"search-ab12", apilog.Query{Search: search("ab12")}},
-		{"search-flux-total", apilog.Query{Search: search("flux"), PageSize: 1}},
-		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
-		{"status-5xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
-		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
-		{"search-flux-sort-ip", apilog.Query{Search: search("flux"), Sort: apilog.Sort{Column: apilog.ColumnIP}}},
-		{"last-hour", apilog.Query{From: benchStart.Add(-time.Hour).Add(time.Duration(*benchRows) * 20 * time.Millisecond)}},
-		// Page 2 pinned to the rows before the last hundred arrived (MaxID -100
-		// is relative to the last row's ID, below).
-		{"page-2-pinned", apilog.Query{Page: 2, MaxID: -100}},
-		{"page-2-pinned-sort-endpoint", apilog.Query{Page: 2, MaxID: -100, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
-	}
-	first, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, col := range apilog.Columns {
-		if col == apilog.ColumnTime {
-			continue
-		}
-		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
-			cases = append(cases, struct {
-				name string
-				q    apilog.Query
-			}{fmt.Sprintf("sort-%s-%s", col, dir), apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}}})
-		}
-	}
-	for _, c := range cases {
-		c.q.Account = benchAccount
-		if c.q.MaxID < 0 {
-			c.q.MaxID += first.MaxID
-		}
-		b.Run(c.name, func(b *testing.B) {
-			var p apilog.Page
-			for b.Loop() {
-				var err error
-				if p, err = s.Query(ctx, c.q); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if p.TotalRows == 0 {
-				b.Fatalf("no rows")
-			}
-			b.ReportMetric(float64(p.TotalRows), "rows")
-		})
-	}
+	apilogtest.BenchQuery(b, benchStore(b), *benchRows)
 }
 
 // BenchmarkRawSQL measures plain SQL on the same database as baselines:

@@ -78,21 +78,12 @@ func TestStrategies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := func(r apilog.Row) int64 { return r.ID }
-			if page.TotalRows != want.TotalRows || !slices.Equal(ids(page.Rows, id), ids(want.Rows, id)) {
-				t.Errorf("%d rows of %d, want %d of %d", len(page.Rows), page.TotalRows, len(want.Rows), want.TotalRows)
+			if diff := apilogtest.DiffPage(page, want); diff != "" {
+				t.Error(diff)
 			}
 			if tt.want != sqlitestore.StrategyNone && len(want.Rows) == 0 {
 				t.Errorf("the reference has no rows: the case shows nothing")
 			}
 		})
 	}
-}
-
-func ids(rows []apilog.Row, id func(apilog.Row) int64) []int64 {
-	out := make([]int64, len(rows))
-	for i, r := range rows {
-		out[i] = id(r)
-	}
-	return out
 }
