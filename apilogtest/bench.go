@@ -86,6 +86,44 @@ func BenchQuery(b *testing.B, s apilog.Store, rows int) {
 	}
 }
 
+// BenchWorstSearches measures the most expensive valid searches on s,
+// which holds FillBench's data: WorstSearch and a one-letter search (which
+// matches nearly every row), each on its first page, sorted by IP hash at
+// page 500, and sorted by key at page 100. A store should answer each in
+// about a second at a million rows, whatever the number of terms.
+func BenchWorstSearches(b *testing.B, s apilog.Store) {
+	ctx := context.Background()
+	for _, text := range []string{WorstSearch, "e"} {
+		search, err := apilog.ParseSearch(text, Hasher{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := fmt.Sprintf("%d-terms", len(search.Terms))
+		for _, c := range []struct {
+			name string
+			q    apilog.Query
+		}{
+			{name, apilog.Query{Search: search}},
+			{name + "-sort-ip-page-500", apilog.Query{Search: search, Sort: apilog.Sort{Column: apilog.ColumnIP}, Page: 500}},
+			{name + "-sort-key-page-100", apilog.Query{Search: search, Sort: apilog.Sort{Column: apilog.ColumnAPI}, Page: 100}},
+		} {
+			c.q.Account = BenchAccount
+			b.Run(c.name, func(b *testing.B) {
+				var p apilog.Page
+				for b.Loop() {
+					if p, err = s.Query(ctx, c.q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if len(p.Rows) == 0 {
+					b.Fatalf("no rows")
+				}
+				b.ReportMetric(float64(p.TotalRows), "rows")
+			})
+		}
+	}
+}
+
 // BenchFirstPageUnderSearches measures the first page of BenchAccount's
 // default view on pages, alone ("quiet") and while 8 goroutines loop
 // WorstSearch on searches ("8-searches"), which may be the same Store: a

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/internal/window"
 	"github.com/apilog/apilog/plan"
 )
 
@@ -139,7 +139,7 @@ func (s *Store) query(ctx context.Context, x *exec) ([]uint32, int, error) {
 		slices.Reverse(rows)
 		return rows[:end-off], total, nil
 	}
-	selectWindow(matches, off, end, cmp)
+	window.Select(matches, off, end, cmp)
 	return matches[off:end], total, nil
 }
 
@@ -165,9 +165,6 @@ func reverse(cmp func(a, b uint32) int) func(a, b uint32) int {
 	return func(a, b uint32) int { return cmp(b, a) }
 }
 
-// Terms are tracked as bits of a uint32 per distinct value.
-const _ = uint32(1) << (apilog.MaxSearchTerms - 1) // a compile error if MaxSearchTerms outgrows the masks
-
 // exec is a compiled query with the tables a scan needs: one entry per
 // distinct value, so that the scan checks a row with lookups instead of
 // string work.
@@ -180,13 +177,12 @@ type exec struct {
 	statusOK  *[apilog.MaxStatus + 1]bool
 	terms     bool
 	rowFilter bool // a filter that needs each row: time, status, method or search
-	all, neg  uint32
+	bits      *plan.Bits
 	slotBits  []uint32
 	methBits  []uint32
 	endBits   []uint32
 	errBits   []uint32
 	ipBits    []uint32
-	statBits  []uint32
 }
 
 // dictView is the store's dictionary as the compiler sees it: the slots of
@@ -286,37 +282,12 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	if !x.terms {
 		return x
 	}
-	bits := func(f apilog.Field, n int) []uint32 {
-		out := make([]uint32, n)
-		for i := range x.Terms {
-			for _, id := range x.Terms[i].Values[f] {
-				out[id] |= 1 << i
-			}
-		}
-		return out
-	}
-	x.methBits = bits(apilog.FieldMethod, len(s.methods.vals))
-	x.endBits = bits(apilog.FieldEndpoint, len(s.endpoints.vals))
-	x.errBits = bits(apilog.FieldError, len(s.errCodes.vals))
-	x.ipBits = bits(apilog.FieldIP, len(s.ipHashes.vals))
-	x.slotBits = make([]uint32, len(s.slots))
-	x.statBits = make([]uint32, apilog.MaxStatus+1)
-	for i := range x.Terms {
-		t := &x.Terms[i]
-		bit := uint32(1) << i
-		x.all |= bit
-		if t.Negate {
-			x.neg |= bit
-		}
-		for _, sl := range t.Slots {
-			x.slotBits[sl] |= bit
-		}
-		for _, r := range t.Status {
-			for code := r.Lo; code <= r.Hi; code++ {
-				x.statBits[code] |= bit
-			}
-		}
-	}
+	x.bits = x.Bits()
+	x.methBits = x.ValueBits(apilog.FieldMethod, int64(len(s.methods.vals)))
+	x.endBits = x.ValueBits(apilog.FieldEndpoint, int64(len(s.endpoints.vals)))
+	x.errBits = x.ValueBits(apilog.FieldError, int64(len(s.errCodes.vals)))
+	x.ipBits = x.ValueBits(apilog.FieldIP, int64(len(s.ipHashes.vals)))
+	x.slotBits = x.SlotBits(int64(len(s.slots)))
 	return x
 }
 
@@ -368,9 +339,9 @@ func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 				continue
 			}
 			if x.terms {
-				bits := x.slotBits[sl] | x.methBits[m] | x.statBits[st] |
+				bits := x.slotBits[sl] | x.methBits[m] | x.bits.Status[st] |
 					x.endBits[c.endpoint[j]] | x.errBits[c.errCode[j]] | x.ipBits[c.ipHash[j]]
-				if bits^x.neg != x.all {
+				if !x.bits.Match(bits) {
 					continue
 				}
 			}
@@ -552,49 +523,6 @@ func (t *topK) offer(x uint32) {
 func (t *topK) sorted() []uint32 {
 	slices.SortFunc(t.h, t.cmp)
 	return t.h
-}
-
-// selectWindow reorders xs so that xs[off:end] holds, in order, the rows
-// that sorting all of xs by cmp would put there: quickselect to off, then
-// to end, then a sort of the window only.
-func selectWindow(xs []uint32, off, end int, cmp func(a, b uint32) int) {
-	nth(xs, off, cmp)
-	nth(xs[off:], end-off, cmp)
-	slices.SortFunc(xs[off:end], cmp)
-}
-
-// nth partially sorts xs so that every row before index k comes before
-// every row from k on. Row indexes are distinct, so cmp never ties.
-func nth(xs []uint32, k int, cmp func(a, b uint32) int) {
-	lo, hi := 0, len(xs) // the boundary k lies within xs[lo:hi]
-	for hi-lo > 32 {
-		// A random pivot: insertion order is close to time order, which
-		// would make a fixed choice quadratic.
-		pivot := xs[lo+rand.IntN(hi-lo)]
-		i, j := lo, hi-1
-		for i <= j {
-			for cmp(xs[i], pivot) < 0 {
-				i++
-			}
-			for cmp(xs[j], pivot) > 0 {
-				j--
-			}
-			if i <= j {
-				xs[i], xs[j] = xs[j], xs[i]
-				i, j = i+1, j-1
-			}
-		}
-		// Now xs[lo:j+1] <= pivot <= xs[i:hi], and xs[j+1:i] == pivot.
-		switch {
-		case k <= j:
-			hi = j + 1
-		case k >= i:
-			lo = i
-		default:
-			return
-		}
-	}
-	slices.SortFunc(xs[lo:hi], cmp)
 }
 
 // row materializes row i joined with its key's state at now.

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -16,33 +15,6 @@ import (
 func TestQueryPaths(t *testing.T) {
 	s := New(nil)
 	apilogtest.FillPaths(t, s, 3*chunkSize+1234).Check(t, s)
-}
-
-func TestNth(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{0, 1, 2, 33, 100, 5000} {
-		for range 20 {
-			xs := make([]uint32, n)
-			for i := range xs {
-				xs[i] = uint32(i)
-			}
-			switch rng.IntN(3) {
-			case 0:
-				rng.Shuffle(n, func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
-			case 1:
-				slices.Reverse(xs)
-			}
-			off := rng.IntN(n + 1)
-			end := off + rng.IntN(n-off+1)
-			cmp := func(a, b uint32) int { return int(a) - int(b) }
-			selectWindow(xs, off, end, cmp)
-			for i := off; i < end; i++ {
-				if xs[i] != uint32(i) {
-					t.Fatalf("n=%d window [%d,%d): xs[%d] = %d", n, off, end, i, xs[i])
-				}
-			}
-		}
-	}
 }
 
 // TestStrategies asks for one query of each strategy and checks through the

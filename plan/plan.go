@@ -146,38 +146,51 @@ func Compile(q apilog.Query, d Dict) *Plan {
 			}
 		}
 	}
-	for i := range q.Search.Terms {
-		p.Terms = append(p.Terms, compileTerm(&q.Search.Terms[i], d, slots))
-	}
+	p.Terms = compileTerms(q.Search.Terms, d, slots)
 	if q.Sort.Column.Kind() == apilog.KindKey {
 		p.KeyGroups = keyGroups(slots)
 	}
 	return p
 }
 
-func compileTerm(t *apilog.Term, d Dict, slots []Slot) Term {
-	out := Term{Negate: t.Negate, Values: map[apilog.Field][]int64{}}
-	for _, s := range slots {
-		if t.MatchText(apilog.FieldKey, s.Name) || t.MatchText(apilog.FieldKey, s.Prefix) {
-			out.Slots = append(out.Slots, s.ID)
+// compileTerms resolves the terms against the dictionary. It reads each
+// field's values once for all the terms: a dictionary may hold fifty
+// thousand IP hashes, and a search 32 terms.
+func compileTerms(terms []apilog.Term, d Dict, slots []Slot) []Term {
+	if len(terms) == 0 {
+		return nil
+	}
+	out := make([]Term, len(terms))
+	for i := range terms {
+		t := &terms[i]
+		out[i] = Term{Negate: t.Negate, Values: map[apilog.Field][]int64{}, Status: Ranges(t.MatchStatus)}
+		for _, s := range slots {
+			if t.MatchText(apilog.FieldKey, s.Name) || t.MatchText(apilog.FieldKey, s.Prefix) {
+				out[i].Slots = append(out[i].Slots, s.ID)
+			}
 		}
 	}
 	for _, f := range TextFields() {
-		if t.Field != apilog.FieldAny && t.Field != f {
-			continue
-		}
-		var ids []int64
-		for id, v := range d.Values(f) {
-			if t.MatchText(f, v) {
-				ids = append(ids, id)
+		var which []int // the terms that may match this field
+		for i := range terms {
+			if terms[i].Field == apilog.FieldAny || terms[i].Field == f {
+				which = append(which, i)
 			}
 		}
-		slices.Sort(ids)
-		if len(ids) > 0 {
-			out.Values[f] = ids
+		if len(which) == 0 {
+			continue
+		}
+		for id, v := range d.Values(f) {
+			for _, i := range which {
+				if terms[i].MatchText(f, v) {
+					out[i].Values[f] = append(out[i].Values[f], id)
+				}
+			}
+		}
+		for _, i := range which {
+			slices.Sort(out[i].Values[f])
 		}
 	}
-	out.Status = Ranges(t.MatchStatus)
 	return out
 }
 
@@ -258,4 +271,61 @@ func StatusTable(ranges []Range) *[apilog.MaxStatus + 1]bool {
 		}
 	}
 	return &t
+}
+
+// Bits is a search's terms as bits, term i as bit 1<<i, so that a store
+// tests a row with one lookup per value it holds, whatever the number of
+// terms: OR the bits of the row's slot, values and status, and Match.
+type Bits struct {
+	All, Neg uint32 // every term; the negated ones
+	Status   [apilog.MaxStatus + 1]uint32
+}
+
+// Terms are bits of a uint32.
+const _ = uint32(1) << (apilog.MaxSearchTerms - 1) // a compile error if MaxSearchTerms outgrows them
+
+// Bits returns the terms' bits: which terms each status code matches.
+func (p *Plan) Bits() *Bits {
+	b := &Bits{}
+	for i := range p.Terms {
+		t := &p.Terms[i]
+		bit := uint32(1) << i
+		b.All |= bit
+		if t.Negate {
+			b.Neg |= bit
+		}
+		for _, r := range t.Status {
+			for c := r.Lo; c <= r.Hi; c++ {
+				b.Status[c] |= bit
+			}
+		}
+	}
+	return b
+}
+
+// Match reports whether a row whose slot, values and status match the
+// terms in bits matches the search: every term, each negated one not.
+func (b *Bits) Match(bits uint32) bool { return bits^b.Neg == b.All }
+
+// ValueBits returns, indexed by value ID, the terms each value of field f
+// matches; n is one past the largest ID the store will look up.
+func (p *Plan) ValueBits(f apilog.Field, n int64) []uint32 {
+	out := make([]uint32, n)
+	for i := range p.Terms {
+		for _, id := range p.Terms[i].Values[f] {
+			out[id] |= 1 << i
+		}
+	}
+	return out
+}
+
+// SlotBits is ValueBits for the key slots.
+func (p *Plan) SlotBits(n int64) []uint32 {
+	out := make([]uint32, n)
+	for i := range p.Terms {
+		for _, s := range p.Terms[i].Slots {
+			out[s] |= 1 << i
+		}
+	}
+	return out
 }

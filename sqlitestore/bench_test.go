@@ -218,3 +218,11 @@ func BenchmarkFirstPageUnderSearches(b *testing.B) {
 	s := benchStore(b)
 	apilogtest.BenchFirstPageUnderSearches(b, s, s)
 }
+
+// BenchmarkWorstSearches measures the searches that match nearly every
+// row, which the store tests in Go (StrategyMask).
+//
+//	go test ./sqlitestore -run '^$' -bench WorstSearches -benchtime 5x -count 5
+func BenchmarkWorstSearches(b *testing.B) {
+	apilogtest.BenchWorstSearches(b, benchStore(b))
+}

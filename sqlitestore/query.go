@@ -49,6 +49,11 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
 	}
 	defer tx.Rollback()
+	if s.searchHook != nil && q.Filtered() {
+		if err := s.searchHook(ctx, tx); err != nil {
+			return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
+		}
+	}
 	p, err := s.query(ctx, tx, &q)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
@@ -86,6 +91,12 @@ const (
 	// StrategyKeySort: as StrategySort for the API column, whose order (by
 	// Unicode case folding) is ranked in Go rather than by a collation.
 	StrategyKeySort Strategy = "key-sort"
+	// StrategyMask: a search that no index narrows (each of its terms
+	// matches a large share of the values, or it only excludes): every row
+	// in scope is read once and tested in Go with the terms as bits, so
+	// that the cost per row does not grow with the number of terms; the
+	// total is counted and the page kept on the way.
+	StrategyMask Strategy = "mask"
 )
 
 func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.Page, error) {
@@ -113,11 +124,17 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 			page.MaxID = 0 // an account with no rows
 		}
 	}
-	total, err := pl.total(ctx, tx)
-	if err != nil {
-		return page, err
+	var (
+		total int
+		ids   []int64
+		st    Strategy
+	)
+	if pl.masked {
+		st = StrategyMask
+		total, ids, err = pl.maskPage(ctx, tx)
+	} else {
+		st, total, ids, err = pl.page(ctx, tx)
 	}
-	st, err := pl.strategy(ctx, tx, total)
 	if err != nil {
 		return page, err
 	}
@@ -125,12 +142,26 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 		s.opts.Explain(*q, st)
 	}
 	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
+	page.Rows, err = pl.rows(ctx, tx, ids)
+	return page, err
+}
+
+// page chooses a strategy for the query and answers it: the total, and
+// the IDs of the page's rows in order.
+func (pl *exec) page(ctx context.Context, tx *sql.Tx) (st Strategy, total int, ids []int64, err error) {
+	total, err = pl.total(ctx, tx)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	st, err = pl.strategy(ctx, tx, total)
+	if err != nil {
+		return "", 0, nil, err
+	}
 	off, limit := pl.Offset, pl.Limit
 	if st == StrategyNone || off >= total {
-		return page, nil
+		return st, total, nil, nil
 	}
 	limit = min(limit, total-off)
-	var ids []int64
 	switch st {
 	case StrategyTimeSeek:
 		ids, err = pl.timePage(ctx, tx, off, limit)
@@ -145,11 +176,7 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	default:
 		ids, err = pl.sortPage(ctx, tx, off, limit)
 	}
-	if err != nil {
-		return page, err
-	}
-	page.Rows, err = pl.rows(ctx, tx, ids)
-	return page, err
+	return st, total, ids, err
 }
 
 // strategy chooses how to answer the query, given its total: the one
@@ -215,6 +242,10 @@ type exec struct {
 	pastN   int
 	past    []timecount.Row
 	listed  bool
+
+	// masked is set when the search is tested in Go (StrategyMask): its
+	// terms are not in the WHERE clause.
+	masked bool
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -304,8 +335,13 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		pl.in("e.key", pl.Slots)
 		pl.implied = true
 	}
-	for i := range pl.Terms {
-		pl.term(&pl.Terms[i])
+	if pl.masked, err = pl.broad(ctx, tx); err != nil {
+		return nil, err
+	}
+	if !pl.masked {
+		for i := range pl.Terms {
+			pl.term(&pl.Terms[i])
+		}
 	}
 	if pl.Query.MaxID > 0 && pl.Query.MaxID < last {
 		if err := pl.bound(ctx, tx, last); err != nil {
@@ -322,7 +358,7 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 // maxExcess of them are also listed, for the time-ordered view's seek.
 // Otherwise the bound is a filter.
 func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
-	if len(pl.where) > 0 {
+	if len(pl.where) > 0 || pl.masked {
 		pl.where = append(pl.where, "e.id <= ?")
 		pl.args = append(pl.args, pl.Query.MaxID)
 		return nil
@@ -424,8 +460,21 @@ func jsonIDs(ids []int64) string {
 	return string(append(b, ']'))
 }
 
-// term adds one search term: the row matches when any of its targets does.
+// term adds one search term to the WHERE clause.
 func (pl *exec) term(t *plan.Term) {
+	cond, args := pl.termSQL(t)
+	if t.Negate {
+		cond = "NOT " + cond
+	} else {
+		pl.implied = true
+	}
+	pl.where = append(pl.where, cond)
+	pl.args = append(pl.args, args...)
+}
+
+// termSQL returns the condition under which a row matches a term, Negate
+// aside: any of its targets does.
+func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 	var or []string
 	var args []any
 	add := func(col string, ids []int64) {
@@ -447,17 +496,10 @@ func (pl *exec) term(t *plan.Term) {
 		or = append(or, st)
 		args = append(args, stArgs...)
 	}
-	cond := "0"
-	if len(or) > 0 {
-		cond = "(" + strings.Join(or, " OR ") + ")"
+	if len(or) == 0 {
+		return "0", nil
 	}
-	if t.Negate {
-		cond = "NOT " + cond
-	} else {
-		pl.implied = true
-	}
-	pl.where = append(pl.where, cond)
-	pl.args = append(pl.args, args...)
+	return "(" + strings.Join(or, " OR ") + ")", args
 }
 
 // statusSQL returns a condition on e.status that holds for the codes in
@@ -486,7 +528,7 @@ func statusSQL(ranges []plan.Range) (string, []any) {
 // fast reports whether the query has no filter but its scope, its time
 // range and a bound stepped over (see bound), so that it can be
 // answered from the counts table and the indexes alone.
-func (pl *exec) fast() bool { return len(pl.where) == 0 }
+func (pl *exec) fast() bool { return len(pl.where) == 0 && !pl.masked }
 
 // conds returns the conditions of the WHERE clause and their arguments:
 // the account acct (none when 0), the time range, the bound, the filters.

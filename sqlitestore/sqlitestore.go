@@ -133,6 +133,9 @@ type Store struct {
 
 	lock  *os.File // held while the Store is open; see claim
 	limit *querylimit.Limiter
+	// searchHook, set by tests only, runs in the snapshot of each query
+	// that filters, before it is answered: a stand-in for a slow search.
+	searchHook func(context.Context, *sql.Tx) error
 
 	w  *sql.DB // the one writer connection
 	r  *sql.DB // read-only connections

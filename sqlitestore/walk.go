@@ -22,10 +22,10 @@ import (
 func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
 	xs, err := pl.timeWindow(ctx, tx, off, limit+len(pl.past))
 	if err != nil || len(pl.past) == 0 {
-		return window(xs, 0, limit), err
+		return idsOf(xs, 0, limit), err
 	}
 	xs = timecount.Step(xs, idTime.row, pl.past, pl.Query.MaxID, off, limit, pl.Query.Sort.Dir == apilog.Desc)
-	return window(xs, 0, limit), nil
+	return idsOf(xs, 0, limit), nil
 }
 
 // timeOrder is the order of the time-sorted view over (id, ts) pairs.
@@ -108,8 +108,8 @@ func mergeStreams(streams [][]idTime, cmp func(a, b idTime) int) []idTime {
 	return all
 }
 
-// window returns the IDs of xs[off:off+limit], clamped.
-func window(xs []idTime, off, limit int) []int64 {
+// idsOf returns the IDs of xs[off:off+limit], clamped.
+func idsOf(xs []idTime, off, limit int) []int64 {
 	return windowOf(xs, off, limit, func(x idTime) int64 { return x.id })
 }
 
@@ -238,7 +238,7 @@ func (pl *exec) groupRows(ctx context.Context, tx *sql.Tx, g group, from string,
 			skip -= before
 		}
 		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM "+from+" WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
-		return window(s, 0, limit), err
+		return idsOf(s, 0, limit), err
 	}
 	var streams [][]idTime
 	for _, p := range g {
@@ -251,7 +251,7 @@ func (pl *exec) groupRows(ctx context.Context, tx *sql.Tx, g group, from string,
 	merged := mergeStreams(streams, func(a, b idTime) int {
 		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
 	})
-	return window(merged, skip, limit), nil
+	return idsOf(merged, skip, limit), nil
 }
 
 // sortedRows is groupRows for a group of several values of the sort column (a

@@ -1,0 +1,251 @@
+package sqlitestore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/internal/window"
+	"github.com/apilog/apilog/plan"
+)
+
+// A search is put to SQLite as one condition per term, each an OR of "IN"
+// lists over the columns the term matches. A term that matches few rows
+// lets SQLite read only those off their indexes and test the other terms
+// on them; when every term matches many rows, SQLite probes every list for
+// every row in scope: 24 one-letter terms took 34 s at a million rows.
+// Such searches (StrategyMask) read each row in scope once instead and
+// test it in Go, where the terms are bits and a row costs one lookup per
+// value it holds: under 1 µs a row, whatever the number of terms.
+const (
+	// maskWork bounds the lists SQL may probe, as rows times lists per
+	// row: a search whose narrowest term matches more rows than maskWork
+	// over its lists is tested in Go (about 0.3 µs a probe, so 15 ms).
+	maskWork = 50_000
+	// maskProbes is the fewest lists per row worth testing in Go rather
+	// than in SQL: below it (a single negated term on one column, say)
+	// SQLite tests rows faster than they can be handed to Go.
+	maskProbes = 4
+	// maskChunk is the fewest matches kept before the ones that cannot
+	// reach the page are dropped.
+	maskChunk = 4096
+)
+
+// packBelow is the bound under which IDs are handed over two to a column
+// (a variable for the test of the other way).
+var packBelow int64 = 1 << 31
+
+// broad reports whether the search should be tested in Go: it has terms
+// that SQL would test with at least maskProbes lists per row, and none of
+// its terms matches few enough rows to read them off the indexes. Each
+// term's rows are counted off the indexes up to the bound, narrowest first
+// (by the values it matches), so deciding costs at most maskWork rows.
+func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
+	probes := 0
+	var terms []*plan.Term
+	for i := range pl.Terms {
+		t := &pl.Terms[i]
+		probes += len(t.Values)
+		if len(t.Slots) > 0 {
+			probes++
+		}
+		if len(t.Status) > 0 {
+			probes++
+		}
+		if !t.Negate {
+			terms = append(terms, t)
+		}
+	}
+	if probes < maskProbes {
+		return false, nil
+	}
+	size := func(t *plan.Term) int {
+		n := len(t.Slots) + len(t.Status)
+		for _, ids := range t.Values {
+			n += len(ids)
+		}
+		return n
+	}
+	slices.SortStableFunc(terms, func(a, b *plan.Term) int { return cmp.Compare(size(a), size(b)) })
+	limit := max(maskWork/probes, 1)
+	for _, t := range terms {
+		cond, args := pl.termSQL(t)
+		var n int
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM entries e WHERE "+cond+" LIMIT ?)", append(args, limit)...).Scan(&n)
+		if err != nil || n < limit {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// masked is a matching row: its sort value (ordered ascending in the
+// query's direction), time and ID.
+type masked = scanned
+
+// maskPage answers a masked query: the total, and the IDs of the page's
+// rows in order. It keeps at most twice the rows up to the page's end (or
+// maskChunk) in memory.
+func (pl *exec) maskPage(ctx context.Context, tx *sql.Tx) (int, []int64, error) {
+	bits := pl.Bits()
+	var maxSlot int64
+	for slot := range pl.keys {
+		maxSlot = max(maxSlot, slot)
+	}
+	slotBits := pl.SlotBits(maxSlot + 1)
+	var values [4][]uint32 // by the order of plan.TextFields, as scanned
+	for i, f := range plan.TextFields() {
+		var n int64
+		for _, t := range pl.Terms {
+			if ids := t.Values[f]; len(ids) > 0 {
+				n = max(n, ids[len(ids)-1]+1)
+			}
+		}
+		values[i] = pl.ValueBits(f, n)
+	}
+	lookup := func(bits []uint32, id int64) uint32 {
+		if id >= 0 && id < int64(len(bits)) {
+			return bits[id]
+		}
+		return 0
+	}
+	value, extra := pl.sortValue()
+	// mattn/go-sqlite3 makes two cgo calls per column of each row, which
+	// cost more than SQLite's reading of the row: the IDs are handed over
+	// two to a column when they fit in 32 bits (they would only pass that
+	// after billions of distinct values).
+	c := &pl.s.cache
+	c.mu.RLock()
+	packed := c.maxS < packBelow && c.maxSlot < packBelow
+	c.mu.RUnlock()
+	var cols []string
+	for _, f := range plan.TextFields() {
+		cols = append(cols, "e."+textFields[f].col)
+	}
+	if packed {
+		cols = []string{"(" + cols[0] + " << 32) | " + cols[1], "(" + cols[2] + " << 32) | " + cols[3]}
+	}
+	where, args := pl.whereSQL(true)
+	rows, err := tx.QueryContext(ctx, "SELECT e.id, e.ts, (e.key << 10) | e.status, "+strings.Join(cols, ", ")+extra+" FROM entries e"+where, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	order := func(a, b masked) int {
+		if c := cmp.Compare(a.v, b.v); c != 0 {
+			return c
+		}
+		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
+	}
+	end := pl.Offset + pl.Limit
+	keep := max(2*end, maskChunk)
+	var (
+		total int
+		out   []masked
+		r     struct{ id, ts, keyStatus, x int64 }
+		vals  [4]int64
+	)
+	dest := []any{&r.id, &r.ts, &r.keyStatus}
+	for i := range cols {
+		dest = append(dest, &vals[i])
+	}
+	if extra != "" {
+		dest = append(dest, &r.x)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return 0, nil, err
+		}
+		if packed {
+			vals = [4]int64{vals[0] >> 32, vals[0] & (1<<32 - 1), vals[1] >> 32, vals[1] & (1<<32 - 1)}
+		}
+		slot, status := r.keyStatus>>10, r.keyStatus&(1<<10-1)
+		b := lookup(slotBits, slot)
+		if status <= apilog.MaxStatus {
+			b |= bits.Status[status]
+		}
+		for i, v := range vals {
+			b |= lookup(values[i], v)
+		}
+		if !bits.Match(b) {
+			continue
+		}
+		total++
+		out = append(out, masked{v: value(r.ts, slot, vals, r.x), ts: r.ts, id: r.id})
+		if len(out) >= keep {
+			// Drop the rows that cannot reach the page: linear time, so
+			// the whole scan stays linear.
+			window.Nth(out, end, order)
+			out = out[:end]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, err
+	}
+	if pl.Offset >= len(out) {
+		return total, nil, nil
+	}
+	end = min(end, len(out))
+	window.Select(out, pl.Offset, end, order)
+	return total, windowOf(out[pl.Offset:end], 0, end-pl.Offset, scannedID), nil
+}
+
+// sortValue returns how a masked row's sort value is made from its time,
+// slot, text values (by the order of plan.TextFields) and extra column,
+// and the SQL of that extra column if the sort needs one. The value orders
+// rows ascending in the sort's direction; ties are broken by time and ID.
+func (pl *exec) sortValue() (func(ts, slot int64, vals [4]int64, x int64) int64, string) {
+	srt := pl.Query.Sort
+	sign := int64(1)
+	if srt.Dir == apilog.Desc {
+		sign = -1
+	}
+	switch col := srt.Column; col.Kind() {
+	case apilog.KindKey:
+		rank := pl.KeyRank()
+		return func(_, slot int64, _ [4]int64, _ int64) int64 {
+			if slot >= 0 && slot < int64(len(rank)) {
+				return sign * int64(rank[slot])
+			}
+			return sign * -1
+		}, ""
+	case apilog.KindText:
+		i := slices.Index(plan.TextFields(), col.Field())
+		rank := pl.textRank(col.Field())
+		return func(_, _ int64, vals [4]int64, _ int64) int64 { return rank[vals[i]] }, ""
+	}
+	if pl.sort.col == "ts" {
+		return func(ts, _ int64, _ [4]int64, _ int64) int64 { return sign * ts }, ""
+	}
+	return func(_, _ int64, _ [4]int64, x int64) int64 { return sign * x }, ", e." + pl.sort.col
+}
+
+// textRank ranks the values of a text field in scope in the sort's order
+// (TextOrder: direction and empties included); equal values, of different
+// accounts, share a rank.
+func (pl *exec) textRank(f apilog.Field) map[int64]int64 {
+	c := &pl.s.cache
+	kind := textFields[f].kind
+	var ids []int64
+	for _, acct := range pl.accts {
+		ids = append(ids, c.sorted(acct, kind)...)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	text := pl.Query.Sort.TextOrder()
+	value := func(id int64) string { return c.strs[id].value }
+	ids = slices.Clone(ids)
+	slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
+	rank := make(map[int64]int64, len(ids))
+	var r int64
+	for i, id := range ids {
+		if i > 0 && text(value(ids[i-1]), value(id)) != 0 {
+			r++
+		}
+		rank[id] = r
+	}
+	return rank
+}
