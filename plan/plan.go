@@ -130,10 +130,12 @@ func Compile(q apilog.Query, d Dict) *Plan {
 		slices.Sort(p.Methods)
 	}
 	var slots []Slot
-	for s := range d.Slots() {
-		slots = append(slots, s)
+	if NeedsSlots(q) {
+		for s := range d.Slots() {
+			slots = append(slots, s)
+		}
+		slices.SortFunc(slots, func(a, b Slot) int { return cmp.Compare(a.ID, b.ID) })
 	}
-	slices.SortFunc(slots, func(a, b Slot) int { return cmp.Compare(a.ID, b.ID) })
 	if len(q.KeyIDs) > 0 {
 		want := make(map[string]bool, len(q.KeyIDs))
 		for _, k := range q.KeyIDs {
@@ -151,6 +153,13 @@ func Compile(q apilog.Query, d Dict) *Plan {
 		p.KeyGroups = keyGroups(slots)
 	}
 	return p
+}
+
+// NeedsSlots reports whether compiling q reads the dictionary's key slots:
+// for a key filter, a search or the API column's order. A store with many
+// keys can skip reading them otherwise.
+func NeedsSlots(q apilog.Query) bool {
+	return len(q.KeyIDs) > 0 || len(q.Search.Terms) > 0 || q.Sort.Column.Kind() == apilog.KindKey
 }
 
 // compileTerms resolves the terms against the dictionary. It reads each

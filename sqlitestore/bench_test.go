@@ -226,3 +226,81 @@ func BenchmarkFirstPageUnderSearches(b *testing.B) {
 func BenchmarkWorstSearches(b *testing.B) {
 	apilogtest.BenchWorstSearches(b, benchStore(b))
 }
+
+// BenchmarkManyAccounts measures the operator's view of every account on
+// a store of 20,000 accounts with 2 rows each (40,000 rows): its first
+// page and total should cost about what one account's do, not grow with
+// the number of accounts.
+//
+//	go test ./sqlitestore -run '^$' -bench ManyAccounts -benchtime 20x -count 5
+func BenchmarkManyAccounts(b *testing.B) {
+	const accounts = 20_000
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-accounts-%d.db", sqlitestore.SchemaVersion, accounts))
+	if _, err := os.Stat(path); err != nil {
+		tmp := path + ".building"
+		os.Remove(tmp)
+		os.Remove(tmp + "-wal")
+		s, err := sqlitestore.Open(tmp, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var batch []apilog.Entry
+		for i := range accounts {
+			g := apilogtest.NewSynthetic(uint64(i), fmt.Sprintf("acct_%05d", i), 1, benchStart.Add(time.Duration(i)*time.Second))
+			for _, k := range g.Keys {
+				if err := s.UpsertKey(context.Background(), k); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if batch = append(batch, g.Entries(2)...); len(batch) >= 1000 {
+				if err := s.Append(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := s.Append(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := sqlitestore.Open(path, &sqlitestore.Options{Clock: func() time.Time { return benchStart.Add(30 * 24 * time.Hour) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	search, err := apilog.ParseSearch("flux", apilogtest.Hasher{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"first-page", apilog.Query{}},
+		{"page-2-pinned", apilog.Query{Page: 2, MaxID: 39_000}},
+		{"2xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}}},
+		{"search-flux", apilog.Query{Search: search}},
+		{"sort-endpoint", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
+		{"sort-status", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnStatus}}},
+		{"sort-duration", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnDuration}}},
+		{"sort-key", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnAPI}}},
+		{"one-account", apilog.Query{Account: "acct_00042"}},
+	} {
+		c.q.AllAccounts = c.q.Account == ""
+		b.Run(c.name, func(b *testing.B) {
+			var p apilog.Page
+			for b.Loop() {
+				if p, err = s.Query(context.Background(), c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(p.TotalRows), "rows")
+		})
+	}
+}

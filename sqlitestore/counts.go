@@ -11,9 +11,21 @@ import (
 // 2^40 (18 minutes) and 2^30 (about a second).
 var levels = timecount.Levels{50, 40, 30}
 
-// applyCounts writes the deltas to the counts table, dropping empty buckets.
+// allAccounts is the counts table's account of every account's rows
+// together (account IDs start at 1): the operator's view reads its
+// buckets, instead of adding up those of thousands of accounts.
+const allAccounts = 0
+
+// applyCounts writes the deltas to the counts table, and to allAccounts,
+// dropping empty buckets.
 func applyCounts(ctx context.Context, tx *sql.Tx, deltas map[timecount.Key]int64) error {
+	all := make(map[timecount.Key]int64, 2*len(deltas))
 	for k, d := range deltas {
+		all[k] += d
+		k.Account = allAccounts
+		all[k] += d
+	}
+	for k, d := range all {
 		if d == 0 {
 			continue
 		}
@@ -40,27 +52,21 @@ type counts struct {
 }
 
 func (c counts) Buckets(ctx context.Context, level, lo, hi int64) ([]timecount.Bucket, error) {
-	query := "SELECT bucket, sum(n) FROM counts WHERE level = ? AND bucket BETWEEN ? AND ?"
-	args := []any{level, lo, hi}
-	if c.pl.acct != 0 {
-		query += " AND account = ?"
-		args = append(args, c.pl.acct)
-	}
-	query += " GROUP BY bucket ORDER BY bucket"
+	query := "SELECT bucket, n FROM counts WHERE account = ? AND level = ? AND bucket BETWEEN ? AND ? ORDER BY bucket"
+	args := []any{c.pl.acct, level, lo, hi} // allAccounts when 0
 	return queryAll(ctx, c.tx, query, args, func(sc scanFunc) (b timecount.Bucket, err error) { return b, sc(&b.Bucket, &b.N) })
 }
 
-// CountRows counts on the time index, an account at a time.
+// CountRows counts on the time index: the account's part of it, or the
+// index of every account.
 func (c counts) CountRows(ctx context.Context, lo, hi int64) (int, error) {
-	n := 0
-	for _, acct := range c.pl.accounts() {
-		var m int
-		if err := c.tx.QueryRowContext(ctx, "SELECT count(*) FROM entries WHERE account = ? AND ts BETWEEN ? AND ?", acct, lo, hi).Scan(&m); err != nil {
-			return 0, err
-		}
-		n += m
+	query, args := "SELECT count(*) FROM entries INDEXED BY "+idxTimeAll+" WHERE ts BETWEEN ? AND ?", []any{lo, hi}
+	if c.pl.acct != 0 {
+		query, args = "SELECT count(*) FROM entries WHERE account = ? AND ts BETWEEN ? AND ?", []any{c.pl.acct, lo, hi}
 	}
-	return n, nil
+	var n int
+	err := c.tx.QueryRowContext(ctx, query, args...).Scan(&n)
+	return n, err
 }
 
 // inRange returns the number of rows in scope within the query's time

@@ -92,8 +92,10 @@ type masked = scanned
 func (pl *exec) maskPage(ctx context.Context, tx *sql.Tx) (int, []int64, error) {
 	bits := pl.Bits()
 	var maxSlot int64
-	for slot := range pl.keys {
-		maxSlot = max(maxSlot, slot)
+	for _, t := range pl.Terms {
+		if len(t.Slots) > 0 {
+			maxSlot = max(maxSlot, t.Slots[len(t.Slots)-1])
+		}
 	}
 	slotBits := pl.SlotBits(maxSlot + 1)
 	var values [4][]uint32 // by the order of plan.TextFields, as scanned

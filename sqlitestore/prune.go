@@ -63,7 +63,7 @@ func (s *Store) pruneRows(ctx context.Context, max int) (total int, err error) {
 	}()
 	for {
 		var n int
-		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE level = 50").Scan(&n); err != nil {
+		if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE account = ? AND level = 50", allAccounts).Scan(&n); err != nil {
 			return total, err
 		}
 		if n <= max {

@@ -2,6 +2,7 @@ package sqlitestore_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -92,5 +93,78 @@ func TestStrategies(t *testing.T) {
 				t.Errorf("the reference has no rows: the case shows nothing")
 			}
 		})
+	}
+}
+
+// TestManyAccounts checks the operator's view of more accounts than a walk
+// reads one by one: every column's sort both ways, a filter, a search and
+// a pinned page, against the reference, none of them walked.
+func TestManyAccounts(t *testing.T) {
+	ctx := context.Background()
+	var got []sqlitestore.Strategy
+	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "s.db"), &sqlitestore.Options{
+		Explain: func(_ apilog.Query, st sqlitestore.Strategy) { got = append(got, st) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var entries []apilog.Entry
+	var keys []apilog.Key
+	for i := range 40 {
+		g := apilogtest.NewSynthetic(uint64(i), fmt.Sprintf("acct_%02d", i), 2, start.Add(time.Duration(i)*time.Minute))
+		for _, k := range g.Keys {
+			if err := s.UpsertKey(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys = append(keys, g.Keys...)
+		entries = append(entries, g.Entries(30)...)
+	}
+	if err := s.Append(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	for i := range entries {
+		entries[i].ID = int64(i + 1)
+	}
+	now := start.Add(24 * time.Hour)
+	joined := apilogtest.Join(entries, keys, now)
+	var queries []apilog.Query
+	for _, col := range apilog.Columns {
+		for _, dir := range []apilog.Direction{apilog.Asc, apilog.Desc} {
+			queries = append(queries, apilog.Query{Sort: apilog.Sort{Column: col, Dir: dir}, PageSize: 50, Page: 2})
+		}
+	}
+	flux, err := apilog.ParseSearch("flux", apilogtest.Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries = append(queries,
+		apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}, PageSize: 50},
+		apilog.Query{Search: flux, PageSize: 20},
+		apilog.Query{MaxID: 1000, Page: 3, PageSize: 100},
+		apilog.Query{MaxID: 1000, Page: 3, PageSize: 100, Sort: apilog.Sort{Column: apilog.ColumnMethod}},
+	)
+	for _, q := range queries {
+		got = nil
+		q.AllAccounts, q.Now = true, now
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := q.Apply(joined)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want.Rows) == 0 {
+			t.Fatalf("%+v: the reference has no rows", q)
+		}
+		if diff := apilogtest.DiffPage(page, want); diff != "" {
+			t.Errorf("sort %s, page %d: %s", q.Sort, q.Page, diff)
+		}
+		if slices.Contains(got, sqlitestore.StrategyWalk) || slices.Contains(got, sqlitestore.StrategyWalkFiltered) {
+			t.Errorf("sort %s: strategies %q: a walk reads the 40 accounts one by one", q.Sort, got)
+		}
 	}
 }

@@ -9,12 +9,14 @@ import (
 // SchemaVersion is the version of the schema this package writes: the
 // number of the last file in migrations/. A database with a newer version is
 // refused rather than downgraded.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // The indexes that queries name in INDEXED BY, as the migrations create
-// them (0001_init.sql, 0002_duration_last_id.sql).
+// them (0001_init.sql, 0002_duration_last_id.sql, 0003_time_all.sql).
 const (
-	idxTime     = "entries_time"     // (account, ts)
+	idxTime    = "entries_time" // (account, ts)
+	idxTimeAll = "entries_ts"   // (ts): every account's rows
+
 	idxStatus   = "entries_status"   // (account, status, ts >> 30)
 	idxKey      = "entries_key"      // (key, ts >> 30)
 	idxMethod   = "entries_method"   // (method, ts >> 30)

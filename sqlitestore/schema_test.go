@@ -37,10 +37,10 @@ func TestSortColumns(t *testing.T) {
 	}
 }
 
-// TestMigrate2 opens a database of schema version 1, which has no duration
-// index and no accounts' last IDs, and checks that Open adds them and keeps
-// the rows.
-func TestMigrate2(t *testing.T) {
+// TestMigrate opens a database of schema version 1, which has no duration
+// index, no accounts' last IDs and no time index of every account, and
+// checks that Open adds them and keeps the rows.
+func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
 	s, err := Open(path, nil)
@@ -61,7 +61,7 @@ func TestMigrate2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("DROP INDEX " + idxDuration + "; ALTER TABLE accounts DROP COLUMN last_id; PRAGMA user_version = 1"); err != nil {
+	if _, err := db.Exec("DROP INDEX " + idxDuration + "; DROP INDEX " + idxTimeAll + "; DELETE FROM counts WHERE account = 0; ALTER TABLE accounts DROP COLUMN last_id; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -72,9 +72,9 @@ func TestMigrate2(t *testing.T) {
 	defer s.Close()
 	var version, n int
 	s.r.QueryRow("PRAGMA user_version").Scan(&version)
-	s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = ?", idxDuration).Scan(&n)
-	if version != SchemaVersion || n != 1 {
-		t.Fatalf("after Open: schema version %d, %d duration index; want %d and 1", version, n, SchemaVersion)
+	s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name IN (?, ?)", idxDuration, idxTimeAll).Scan(&n)
+	if version != SchemaVersion || n != 2 {
+		t.Fatalf("after Open: schema version %d, %d of the 2 new indexes; want %d and 2", version, n, SchemaVersion)
 	}
 	p, err := s.Query(ctx, apilog.Query{Account: "a", Sort: apilog.Sort{Column: apilog.ColumnDuration}})
 	if err != nil || p.TotalRows != 100 || p.Rows[0].Duration != 6*time.Millisecond || p.Rows[0].ID != 98 {
@@ -86,5 +86,8 @@ func TestMigrate2(t *testing.T) {
 	}
 	if p, err := s.Query(ctx, apilog.Query{Account: "b"}); err != nil || p.MaxID != 101 {
 		t.Errorf("account b's Page.MaxID %d (%v), want 101", p.MaxID, err)
+	}
+	if p, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 10}); err != nil || p.TotalRows != 101 || len(p.Rows) != 10 || p.Rows[0].ID != 100 {
+		t.Errorf("every account after the migration: %d rows, %d on the page, %v", p.TotalRows, len(p.Rows), err)
 	}
 }

@@ -49,40 +49,33 @@ func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]i
 		return nil, err
 	}
 	last := levels[len(levels)-1]
-	query := "SELECT id, ts FROM entries WHERE account = ?"
-	var bound []any
+	query, args := "SELECT id, ts FROM entries INDEXED BY "+idxTimeAll+" WHERE 1", []any{}
+	if pl.acct != 0 {
+		query, args = "SELECT id, ts FROM entries WHERE account = ?", []any{pl.acct}
+	}
 	order := " ORDER BY ts ASC, id DESC LIMIT ?"
 	if desc {
 		query += " AND ts <= ?"
-		bound = append(bound, b<<last|(1<<last-1))
+		args = append(args, b<<last|(1<<last-1))
 		if !pl.FromOpen {
 			query += " AND ts >= ?"
-			bound = append(bound, pl.From)
+			args = append(args, pl.From)
 		}
 		order = " ORDER BY ts DESC, id DESC LIMIT ?"
 	} else {
 		query += " AND ts >= ?"
-		bound = append(bound, b<<last)
+		args = append(args, b<<last)
 		if !pl.ToOpen {
 			query += " AND ts < ?"
-			bound = append(bound, pl.To)
+			args = append(args, pl.To)
 		}
 	}
 	skip := r - before
-	var streams [][]idTime
-	for _, acct := range pl.accounts() {
-		args := append(append([]any{acct}, bound...), skip+limit)
-		s, err := readIDTimes(ctx, tx, query+order, args...)
-		if err != nil {
-			return nil, err
-		}
-		streams = append(streams, s)
+	xs, err := readIDTimes(ctx, tx, query+order, append(args, skip+limit)...)
+	if err != nil || skip >= len(xs) {
+		return nil, err
 	}
-	merged := mergeStreams(streams, pl.timeOrder())
-	if skip >= len(merged) {
-		return nil, nil
-	}
-	return merged[skip:min(skip+limit, len(merged))], nil
+	return xs[skip:min(skip+limit, len(xs))], nil
 }
 
 // idTime is a row's ID and time, as the merge of several index ranges
