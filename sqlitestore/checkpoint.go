@@ -1,7 +1,10 @@
 package sqlitestore
 
 import (
+	"context"
+	"errors"
 	"os"
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,14 +27,50 @@ import (
 // alone, so once the earlier ones are done the next commit restarts the
 // WAL from its beginning. No query ever waits for this (holding new
 // queries back instead made them wait up to 26 ms behind a search), and
-// ingest waits for queries at most drainWait per round. The
-// checkpointer's connection waits at most 20 ms for a lock: only another
-// process (a backup, a shell) can hold one, and then it tries again after a
-// later commit.
+// ingest waits for queries at most drainWait per round.
+//
+// A query that is still running then keeps the WAL from restarting, and
+// searches one after another (each about a second at a million rows, up to
+// QueryTimeout) kept it growing without end: 2.2 GB in a few minutes of
+// ingest at 10,000 rows a second. So once the WAL passes walCut, the
+// queries that hold it back are stopped (errCut, which wraps
+// apilog.ErrTimeout: the page says the search took too long) and the copy
+// completes: under heavy ingest a search's budget is the time the WAL takes
+// to grow to walCut, about 3 s at that rate. The checkpointer's connection
+// waits at most 20 ms for a lock: only another process (a backup, a shell)
+// can hold one, and then it tries again after a later commit.
 const (
 	walCheckpoint = 16 << 20
+	walCut        = 40 << 20
 	drainWait     = 50 * time.Millisecond
+	// cutWait bounds the wait for stopped queries: SQLite notices an
+	// interrupt between steps, and a query in Go code at its next row.
+	cutWait = 250 * time.Millisecond
 )
+
+// errCut is why a query was stopped for holding the WAL back.
+var errCut = errors.New("stopped to let the log's write-ahead file restart under heavy ingest")
+
+// gate is read-held by each query for its snapshot. drain swaps in a new
+// gate and waits for the holders of the old one; cut stops them.
+type gate struct {
+	sync.RWMutex
+	ctx context.Context
+	cut context.CancelCauseFunc
+}
+
+func newGate() *gate {
+	ctx, cut := context.WithCancelCause(context.Background())
+	return &gate{ctx: ctx, cut: cut}
+}
+
+// enter returns ctx, ended also when the gate is cut, and the function
+// that releases it.
+func (g *gate) enter(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(g.ctx, func() { cancel(context.Cause(g.ctx)) })
+	return ctx, func() { stop(); cancel(nil) }
+}
 
 // passive runs a PASSIVE checkpoint and reports whether it copied the whole
 // WAL. Errors count as not done: the next round tries again.
@@ -43,28 +82,66 @@ func (s *Store) passive() bool {
 
 // drain waits for the queries that began before it was called. Queries
 // that begin meanwhile do not wait: they hold the next gate.
-func (s *Store) drain() { s.drainFor(-1) }
+func (s *Store) drain() { s.drainFor(-1, false) }
 
 // drainFor is drain for at most d (no limit when d < 0); it reports whether
-// those queries are done.
-func (s *Store) drainFor(d time.Duration) bool {
-	old := s.gate.Swap(new(sync.RWMutex))
+// those queries are done. With cut, the queries still running after d are
+// stopped, and waited for up to cutWait more.
+//
+// The queries of gates that earlier calls gave up on began earlier still,
+// so they are waited for (and cut) too.
+func (s *Store) drainFor(d time.Duration, cut bool) bool {
+	old := s.gate.Swap(newGate())
 	done := make(chan struct{})
 	go func() {
 		// A barrier: Lock returns once every query that held the old gate is done.
 		old.Lock()
 		//lint:ignore SA2001 the critical section is empty on purpose (see above)
 		old.Unlock()
+		old.cut(nil) // release its context
 		close(done)
 	}()
-	if d < 0 {
-		<-done
+	s.drainMu.Lock()
+	s.draining = append(slices.DeleteFunc(s.draining, drained), oldGate{old, done})
+	waits := slices.Clone(s.draining)
+	s.drainMu.Unlock()
+	all := func(deadline <-chan time.Time) bool {
+		for _, w := range waits {
+			select {
+			case <-w.done:
+			case <-deadline:
+				return false
+			}
+		}
 		return true
 	}
-	select {
-	case <-done:
+	if d < 0 {
+		return all(nil)
+	}
+	if all(time.After(d)) {
 		return true
-	case <-time.After(d):
+	}
+	if !cut {
+		return false
+	}
+	for _, w := range waits {
+		w.cut(errCut)
+	}
+	return all(time.After(cutWait))
+}
+
+// oldGate is a gate swapped out by drainFor, and the channel closed when
+// its queries are done.
+type oldGate struct {
+	*gate
+	done chan struct{}
+}
+
+func drained(g oldGate) bool {
+	select {
+	case <-g.done:
+		return true
+	default:
 		return false
 	}
 }
@@ -86,19 +163,21 @@ func (s *Store) checkpointer() {
 		case <-s.kicks:
 		}
 		st, err := os.Stat(s.path + "-wal")
-		if err != nil || st.Size() < walCheckpoint {
+		if err != nil || st.Size() <= walCheckpoint {
 			continue
 		}
 		// A checkpoint that fails is tried again after the next commit; it is
 		// not an error of any caller's.
+		cut := st.Size() >= walCut
 		s.wmu.Lock()
 		for range 3 {
 			done := s.passive()
 			// Wait for the queries that began before the copy ended: they
 			// may hold snapshots the copy could not pass, or read the WAL.
 			// A query slower than drainWait leaves it to a later round, so
-			// that ingest waits at most that long.
-			if !s.drainFor(drainWait) || done {
+			// that ingest waits at most that long, unless the WAL has
+			// grown to walCut.
+			if !s.drainFor(drainWait, cut) || done {
 				break
 			}
 		}

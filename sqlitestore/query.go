@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -41,24 +42,35 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
 	}
 	defer done()
-	gate := s.gate.Load()
-	gate.RLock()
-	defer gate.RUnlock()
+	g := s.gate.Load()
+	g.RLock()
+	defer g.RUnlock()
+	ctx, leave := g.enter(ctx)
+	defer leave()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
+		return apilog.Page{}, s.queryErr(ctx, err)
 	}
 	defer tx.Rollback()
 	if s.searchHook != nil && q.Filtered() {
 		if err := s.searchHook(ctx, tx); err != nil {
-			return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
+			return apilog.Page{}, s.queryErr(ctx, err)
 		}
 	}
 	p, err := s.query(ctx, tx, &q)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
+		return apilog.Page{}, s.queryErr(ctx, err)
 	}
 	return p, nil
+}
+
+// queryErr is the error of a query that failed under ctx: it wraps
+// apilog.ErrTimeout when the timeout or the checkpointer stopped it.
+func (s *Store) queryErr(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errCut) {
+		err = fmt.Errorf("%w: %w: %w", apilog.ErrTimeout, errCut, err)
+	}
+	return fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
 }
 
 // Strategy names how a query was answered; see Options.Explain.

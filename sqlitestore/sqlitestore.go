@@ -120,6 +120,7 @@ type Options struct {
 //	collectMu (one collect at a time)
 //	wmu (writes: Append, UpsertKey, DeleteKey, prunes, the checkpointer)
 //	gate (read-held by a query for its snapshot; drain waits for the old one)
+//	drainMu (briefly, for the list of old gates)
 //	cache.mu (briefly, and never while waiting for another lock; a query
 //	holds its read lock while it scans its page's rows)
 //
@@ -141,9 +142,11 @@ type Store struct {
 	r  *sql.DB // read-only connections
 	ck *sql.DB // the checkpointer's connection
 
-	wmu       sync.Mutex                   // serializes writes, so ingest is one transaction at a time
-	collectMu sync.Mutex                   // see collect
-	gate      atomic.Pointer[sync.RWMutex] // read-held by queries; see drain
+	wmu       sync.Mutex           // serializes writes, so ingest is one transaction at a time
+	collectMu sync.Mutex           // see collect
+	gate      atomic.Pointer[gate] // read-held by queries; see drain
+	drainMu   sync.Mutex
+	draining  []oldGate // gates swapped out whose queries may still run
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 
@@ -176,7 +179,7 @@ var migrations embed.FS
 // with an error naming path, and left as it was.
 func Open(path string, opts *Options) (*Store, error) {
 	s := &Store{path: path, clock: time.Now, stop: make(chan struct{}), kicks: make(chan struct{}, 1)}
-	s.gate.Store(new(sync.RWMutex))
+	s.gate.Store(newGate())
 	if opts != nil {
 		s.opts = *opts
 	}
@@ -425,9 +428,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if mode != "wal" {
 		return fmt.Errorf("journal mode is %q, want wal", mode)
 	}
-	// A WAL that is truncated after each checkpoint does not keep its
-	// high-water mark on disk.
-	if _, err := s.w.ExecContext(ctx, "PRAGMA journal_size_limit = 67108864"); err != nil {
+	// A WAL that is truncated when it restarts does not keep its
+	// high-water mark on disk, and its size then tells the checkpointer how
+	// much has been written since: the WAL is truncated to walCheckpoint,
+	// so it passes that only when more is in it.
+	if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA journal_size_limit = %d", walCheckpoint)); err != nil {
 		return err
 	}
 	files, err := fs.Glob(migrations, "migrations/*.sql")
