@@ -25,23 +25,27 @@ import (
 // that began before the copy ended (drain), and copies again if they held
 // it back. Queries that begin after a complete copy read the database file
 // alone, so once the earlier ones are done the next commit restarts the
-// WAL from its beginning. No query ever waits for this (holding new
+// WAL from its beginning. No query waits for such a round (holding new
 // queries back instead made them wait up to 26 ms behind a search), and
 // ingest waits for queries at most drainWait per round.
 //
 // A query that is still running then keeps the WAL from restarting, and
-// searches one after another (each about a second at a million rows, up to
-// QueryTimeout) kept it growing without end: 2.2 GB in a few minutes of
-// ingest at 10,000 rows a second. So once the WAL passes walCut, the
-// queries that hold it back are stopped (errCut, which wraps
-// apilog.ErrTimeout: the page says the search took too long) and the copy
-// completes: under heavy ingest a search's budget is the time the WAL takes
-// to grow to walCut, about 3 s at that rate. The checkpointer's connection
+// searches one after another (each up to QueryTimeout) kept it growing
+// without end: 2.2 GB in a few minutes of ingest at 10,000 rows a second,
+// which writes about 50 MB of WAL a second on data with 50,000 client
+// addresses (each row lands on a page of its own in several indexes). So
+// the long scans read in short snapshots (StrategyMask renews its snapshot
+// every maskRows rows), and once the WAL passes walCut the queries that
+// still hold it back are stopped (errCut, which wraps apilog.ErrTimeout:
+// the page says the search took too long), new searches wait a moment, and
+// the copy completes (restart). Under such ingest a query that holds one
+// snapshot for more than a fraction of a second is stopped; at the ingest
+// of most APIs, QueryTimeout comes first. The checkpointer's connection
 // waits at most 20 ms for a lock: only another process (a backup, a shell)
 // can hold one, and then it tries again after a later commit.
 const (
 	walCheckpoint = 16 << 20
-	walCut        = 40 << 20
+	walCut        = 32 << 20
 	drainWait     = 50 * time.Millisecond
 	// cutWait bounds the wait for stopped queries: SQLite notices an
 	// interrupt between steps, and a query in Go code at its next row.
@@ -146,6 +150,53 @@ func drained(g oldGate) bool {
 	}
 }
 
+// round copies the WAL and waits for the queries that began before the
+// copy ended: they may hold snapshots the copy could not pass, or read the
+// WAL. A query slower than drainWait leaves it to a later round, so that
+// ingest waits at most that long. The caller holds wmu.
+func (s *Store) round() {
+	for range 3 {
+		done := s.passive()
+		if !s.drainFor(drainWait, false) || done {
+			return
+		}
+	}
+}
+
+// restart is the round of a WAL past walCut: the queries that hold it back
+// are stopped and the copy completes. New searches wait meanwhile (hold):
+// one that began between the stopping and the end of the copy would hold
+// the WAL back again, its snapshot taken from it. The queries that are not
+// searches (a first page, a total) take milliseconds, and the last drain
+// waits for those. The caller holds wmu.
+func (s *Store) restart() {
+	held := make(chan struct{})
+	s.hold.Store(&held)
+	defer func() {
+		s.hold.Store(nil)
+		close(held)
+	}()
+	s.passive()
+	s.drainFor(drainWait, true)
+	if s.passive() {
+		s.drainFor(drainWait, false)
+	}
+}
+
+// waitHold waits until no restart holds new searches back, or ctx ends.
+func (s *Store) waitHold(ctx context.Context) error {
+	held := s.hold.Load()
+	if held == nil {
+		return nil
+	}
+	select {
+	case <-*held:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // kick tells the checkpointer that a commit grew the WAL.
 func (s *Store) kick() {
 	select {
@@ -168,18 +219,11 @@ func (s *Store) checkpointer() {
 		}
 		// A checkpoint that fails is tried again after the next commit; it is
 		// not an error of any caller's.
-		cut := st.Size() >= walCut
 		s.wmu.Lock()
-		for range 3 {
-			done := s.passive()
-			// Wait for the queries that began before the copy ended: they
-			// may hold snapshots the copy could not pass, or read the WAL.
-			// A query slower than drainWait leaves it to a later round, so
-			// that ingest waits at most that long, unless the WAL has
-			// grown to walCut.
-			if !s.drainFor(drainWait, cut) || done {
-				break
-			}
+		if st.Size() >= walCut {
+			s.restart()
+		} else {
+			s.round()
 		}
 		s.wmu.Unlock()
 		// At most a few checkpoints a second: each ends in an fsync.

@@ -34,6 +34,11 @@ const (
 	maskChunk = 4096
 )
 
+// maskRows is how many rows a masked scan reads in one snapshot: about
+// 30 ms, less than the checkpointer waits for a query (drainWait). A
+// variable for the tests, which read in smaller chunks.
+var maskRows = 40_000
+
 // packBelow is the bound under which IDs are handed over two to a column
 // (a variable for the test of the other way).
 var packBelow int64 = 1 << 31
@@ -89,7 +94,15 @@ type masked = scanned
 // maskPage answers a masked query: the total, and the IDs of the page's
 // rows in order. It keeps at most twice the rows up to the page's end (or
 // maskChunk) in memory.
-func (pl *exec) maskPage(ctx context.Context, tx *sql.Tx) (int, []int64, error) {
+//
+// It reads the rows in scope newest first, in chunks of maskRows, each in a
+// snapshot of its own (r is renewed between them): a scan of a million
+// rows takes about a second, and a snapshot that old would keep the WAL
+// from restarting under heavy ingest until the checkpointer stopped it.
+// Rows are never changed, and the rows given after the query's first
+// snapshot (IDs past last) are left out, so the chunks add up to the rows
+// of that snapshot, less any that retention deletes meanwhile.
+func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	bits := pl.Bits()
 	var maxSlot int64
 	for _, t := range pl.Terms {
@@ -130,12 +143,17 @@ func (pl *exec) maskPage(ctx context.Context, tx *sql.Tx) (int, []int64, error) 
 	if packed {
 		cols = []string{"(" + cols[0] + " << 32) | " + cols[1], "(" + cols[2] + " << 32) | " + cols[3]}
 	}
-	where, args := pl.whereSQL(true)
-	rows, err := tx.QueryContext(ctx, "SELECT e.id, e.ts, (e.key << 10) | e.status, "+strings.Join(cols, ", ")+extra+" FROM entries e"+where, args...)
-	if err != nil {
-		return 0, nil, err
+	index := idxTime
+	if pl.acct == 0 {
+		index = idxTimeAll
 	}
-	defer rows.Close()
+	where, args := pl.whereSQL(true)
+	if where == "" {
+		where = " WHERE 1"
+	}
+	query := "SELECT e.id, e.ts, (e.key << 10) | e.status, " + strings.Join(cols, ", ") + extra +
+		" FROM entries e INDEXED BY " + index + where + " AND e.id <= ?"
+	args = append(args, last)
 	order := func(a, b masked) int {
 		if c := cmp.Compare(a.v, b.v); c != 0 {
 			return c
@@ -147,45 +165,71 @@ func (pl *exec) maskPage(ctx context.Context, tx *sql.Tx) (int, []int64, error) 
 	var (
 		total int
 		out   []masked
-		r     struct{ id, ts, keyStatus, x int64 }
+		row   struct{ id, ts, keyStatus, x int64 }
 		vals  [4]int64
 	)
-	dest := []any{&r.id, &r.ts, &r.keyStatus}
+	dest := []any{&row.id, &row.ts, &row.keyStatus}
 	for i := range cols {
 		dest = append(dest, &vals[i])
 	}
 	if extra != "" {
-		dest = append(dest, &r.x)
+		dest = append(dest, &row.x)
 	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+	// scan reads one chunk, after the row (ts, id) when from is set, and
+	// returns the number of rows read.
+	scan := func(from bool, ts, id int64) (int, error) {
+		q, a := query, args
+		if from {
+			q, a = q+" AND (e.ts, e.id) < (?, ?)", append(slices.Clip(a), ts, id)
+		}
+		rows, err := r.tx.QueryContext(r.ctx, q+" ORDER BY e.ts DESC, e.id DESC LIMIT ?", append(slices.Clip(a), maskRows)...)
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return 0, err
+			}
+			n++
+			if packed {
+				vals = [4]int64{vals[0] >> 32, vals[0] & (1<<32 - 1), vals[1] >> 32, vals[1] & (1<<32 - 1)}
+			}
+			slot, status := row.keyStatus>>10, row.keyStatus&(1<<10-1)
+			b := lookup(slotBits, slot)
+			if status <= apilog.MaxStatus {
+				b |= bits.Status[status]
+			}
+			for i, v := range vals {
+				b |= lookup(values[i], v)
+			}
+			if !bits.Match(b) {
+				continue
+			}
+			total++
+			out = append(out, masked{v: value(row.ts, slot, vals, row.x), ts: row.ts, id: row.id})
+			if len(out) >= keep {
+				// Drop the rows that cannot reach the page: linear time, so
+				// the whole scan stays linear.
+				window.Nth(out, end, order)
+				out = out[:end]
+			}
+		}
+		return n, rows.Err()
+	}
+	for from := false; ; from = true {
+		// The first chunk too: compiling the search took a while.
+		if err := r.renew(); err != nil {
 			return 0, nil, err
 		}
-		if packed {
-			vals = [4]int64{vals[0] >> 32, vals[0] & (1<<32 - 1), vals[1] >> 32, vals[1] & (1<<32 - 1)}
+		n, err := scan(from, row.ts, row.id)
+		if err != nil {
+			return 0, nil, err
 		}
-		slot, status := r.keyStatus>>10, r.keyStatus&(1<<10-1)
-		b := lookup(slotBits, slot)
-		if status <= apilog.MaxStatus {
-			b |= bits.Status[status]
+		if n < maskRows {
+			break
 		}
-		for i, v := range vals {
-			b |= lookup(values[i], v)
-		}
-		if !bits.Match(b) {
-			continue
-		}
-		total++
-		out = append(out, masked{v: value(r.ts, slot, vals, r.x), ts: r.ts, id: r.id})
-		if len(out) >= keep {
-			// Drop the rows that cannot reach the page: linear time, so
-			// the whole scan stays linear.
-			window.Nth(out, end, order)
-			out = out[:end]
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, nil, err
 	}
 	if pl.Offset >= len(out) {
 		return total, nil, nil

@@ -9,10 +9,11 @@ import (
 	"github.com/apilog/apilog/apilogtest"
 )
 
-// TestMaskUnpacked checks the masked scan with IDs one to a column, the
-// way it reads a store past two billion distinct values, against the
-// reference.
-func TestMaskUnpacked(t *testing.T) {
+// TestMaskScan checks the masked scan against the reference: in chunks of
+// a few hundred rows, each in a snapshot of its own, with the IDs two to a
+// column and one to a column (the way it reads a store past two billion
+// distinct values).
+func TestMaskScan(t *testing.T) {
 	var got []Strategy
 	s, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{
 		Explain: func(_ apilog.Query, st Strategy) { got = append(got, st) },
@@ -23,13 +24,25 @@ func TestMaskUnpacked(t *testing.T) {
 	defer s.Close()
 	p := apilogtest.FillPaths(t, s, 5_000)
 	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
-	defer func(old int64) { packBelow = old }(packBelow)
-	packBelow = 0
+	defer func(pack int64, rows int) { packBelow, maskRows = pack, rows }(packBelow, maskRows)
 	search, err := apilog.ParseSearch(apilogtest.WorstSearch, apilogtest.Hasher{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, col := range []apilog.Column{apilog.ColumnTime, apilog.ColumnIP, apilog.ColumnAPI} {
+	for _, c := range []struct {
+		col       apilog.Column
+		rows      int
+		packBelow int64
+	}{
+		{apilog.ColumnTime, 40_000, 0},
+		{apilog.ColumnIP, 40_000, 0},
+		{apilog.ColumnAPI, 40_000, 0},
+		{apilog.ColumnTime, 333, 1 << 31},
+		{apilog.ColumnDuration, 1000, 1 << 31},
+		{apilog.ColumnEndpoint, 1, 0},
+	} {
+		col := c.col
+		maskRows, packBelow = c.rows, c.packBelow
 		got = nil
 		q := apilog.Query{AllAccounts: true, Search: search, Sort: apilog.Sort{Column: col}, Now: p.Now}
 		page, err := s.Query(context.Background(), q)
@@ -37,17 +50,17 @@ func TestMaskUnpacked(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0] != StrategyMask {
-			t.Fatalf("by %s: strategies %q, want mask", col, got)
+			t.Fatalf("by %s, %d rows a chunk: strategies %q, want mask", col, c.rows, got)
 		}
 		want, err := q.Apply(joined)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(want.Rows) == 0 {
-			t.Fatalf("by %s: the reference has no rows", col)
+			t.Fatalf("by %s, %d rows a chunk: the reference has no rows", col, c.rows)
 		}
 		if diff := apilogtest.DiffPage(page, want); diff != "" {
-			t.Errorf("by %s: %s", col, diff)
+			t.Errorf("by %s, %d rows a chunk: %s", col, c.rows, diff)
 		}
 	}
 }

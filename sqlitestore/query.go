@@ -21,7 +21,10 @@ import (
 
 // Query returns a page of rows; see [apilog.Store.Query]. It reads one
 // snapshot of the database in a short read transaction, so its rows and
-// totals agree with each other while Append goes on.
+// totals agree with each other while Append goes on. A search that reads
+// every row in scope (StrategyMask) reads them in a series of short
+// snapshots, leaving out the rows given after the first: its total may
+// still count rows that retention deletes while it runs.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
 	release, err := s.enter()
 	if err != nil {
@@ -42,26 +45,65 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
 	}
 	defer done()
-	g := s.gate.Load()
-	g.RLock()
-	defer g.RUnlock()
-	ctx, leave := g.enter(ctx)
-	defer leave()
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return apilog.Page{}, s.queryErr(ctx, err)
-	}
-	defer tx.Rollback()
-	if s.searchHook != nil && q.Filtered() {
-		if err := s.searchHook(ctx, tx); err != nil {
+	if q.Filtered() {
+		if err := s.waitHold(ctx); err != nil {
 			return apilog.Page{}, s.queryErr(ctx, err)
 		}
 	}
-	p, err := s.query(ctx, tx, &q)
+	r := &reader{s: s, base: ctx}
+	defer r.close()
+	if err := r.begin(); err != nil {
+		return apilog.Page{}, s.queryErr(r.ctx, err)
+	}
+	if s.searchHook != nil && q.Filtered() {
+		if err := s.searchHook(r.ctx, r.tx); err != nil {
+			return apilog.Page{}, s.queryErr(r.ctx, err)
+		}
+	}
+	p, err := s.query(r, &q)
 	if err != nil {
-		return apilog.Page{}, s.queryErr(ctx, err)
+		return apilog.Page{}, s.queryErr(r.ctx, err)
 	}
 	return p, nil
+}
+
+// reader is a query's read transaction and the gate it holds for it (see
+// drain). A long scan renews it between chunks (StrategyMask), so that its
+// snapshot never keeps the WAL from restarting for long.
+type reader struct {
+	s     *Store
+	base  context.Context // the query's
+	ctx   context.Context // base, ended also when the gate is cut
+	tx    *sql.Tx
+	g     *gate
+	leave func()
+}
+
+func (r *reader) begin() error {
+	r.g = r.s.gate.Load()
+	r.g.RLock()
+	r.ctx, r.leave = r.g.enter(r.base)
+	tx, err := r.s.r.BeginTx(r.ctx, nil)
+	r.tx = tx
+	return err
+}
+
+func (r *reader) close() {
+	if r.tx != nil {
+		r.tx.Rollback()
+		r.tx = nil
+	}
+	if r.g != nil {
+		r.leave()
+		r.g.RUnlock()
+		r.g = nil
+	}
+}
+
+// renew ends the snapshot and begins another.
+func (r *reader) renew() error {
+	r.close()
+	return r.begin()
 }
 
 // queryErr is the error of a query that failed under ctx: it wraps
@@ -111,7 +153,8 @@ const (
 	StrategyMask Strategy = "mask"
 )
 
-func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.Page, error) {
+func (s *Store) query(r *reader, q *apilog.Query) (apilog.Page, error) {
+	ctx, tx := r.ctx, r.tx
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if err := s.cache.refresh(ctx, tx); err != nil {
 		return page, err
@@ -143,7 +186,8 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, q *apilog.Query) (apilog.
 	)
 	if pl.masked {
 		st = StrategyMask
-		total, ids, err = pl.maskPage(ctx, tx)
+		total, ids, err = pl.maskPage(r, last)
+		ctx, tx = r.ctx, r.tx // renewed
 	} else {
 		st, total, ids, err = pl.page(ctx, tx)
 	}
@@ -757,5 +801,7 @@ func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
 		out[at[r.ID]] = r
 	}
-	return out, nil
+	// A masked scan reads its page's rows in a later snapshot than it
+	// found them: retention may have deleted some meanwhile.
+	return slices.DeleteFunc(out, func(r apilog.Row) bool { return r.ID == 0 }), nil
 }

@@ -31,14 +31,12 @@ func TestCollectDuringQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A query takes its snapshot, as Query does...
-	gate := s.gate.Load()
-	gate.RLock()
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
+	r := &reader{s: s, base: ctx}
+	if err := r.begin(); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := tx.QueryRow("SELECT count(*) FROM entries").Scan(&n); err != nil {
+	if err := r.tx.QueryRow("SELECT count(*) FROM entries").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	// ...a pruner tick with both limits runs and collects /gone (twice:
@@ -56,12 +54,11 @@ func TestCollectDuringQuery(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the deletes are done; the purge waits for this query
 	// ...and the query goes on in its snapshot, which still has /gone.
 	q, _ := apilog.Query{Account: "a", Now: now}.Normalize()
-	p, err := s.query(ctx, tx, &q)
+	p, err := s.query(r, &q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx.Rollback()
-	gate.RUnlock()
+	r.close()
 	<-done
 	for _, r := range p.Rows {
 		if r.Endpoint == "" {

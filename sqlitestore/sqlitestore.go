@@ -146,7 +146,8 @@ type Store struct {
 	collectMu sync.Mutex           // see collect
 	gate      atomic.Pointer[gate] // read-held by queries; see drain
 	drainMu   sync.Mutex
-	draining  []oldGate // gates swapped out whose queries may still run
+	draining  []oldGate                     // gates swapped out whose queries may still run
+	hold      atomic.Pointer[chan struct{}] // set while restart holds new searches back
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 
