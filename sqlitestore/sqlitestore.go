@@ -5,12 +5,13 @@
 // One writer connection takes every Append, UpsertKey and prune; a pool of
 // read-only connections answers queries, so a query never waits for ingest,
 // and ingest waits for queries only when a checkpoint needs the ones in
-// flight to finish (at most 50 ms per 16 MB of WAL). Text columns are
-// interned per account
-// and every sortable column has a narrow index ending in the timestamp, so
-// the first page of any sort is read off an index. Searches match each
-// distinct value once in Go, with the same case folding as every other
-// store, and then select rows by the matching IDs.
+// flight to finish (at most 50 ms per 16 MB of WAL; 350 ms when the WAL
+// has passed 32 MB and they are stopped). Text columns are interned per
+// account and every sortable column has a narrow index ending in the
+// timestamp, so the first page of any sort is read off an index. Searches
+// match each distinct value once in Go, with the same case folding as every
+// other store, and then select rows by the matching IDs, or, when no term
+// narrows the rows, test every row in Go with the terms as bits.
 //
 // A database file belongs to one Store at a time: Open fails with
 // [ErrInUse] while another Store, in this process or another, has it open
