@@ -36,9 +36,11 @@ import (
 // addresses (each row lands on a page of its own in several indexes). So
 // the long scans read in short snapshots (StrategyMask renews its snapshot
 // every maskRows rows), and once the WAL passes walCut the queries that
-// still hold it back are stopped (errCut, which wraps apilog.ErrTimeout:
-// the page says the search took too long), new searches wait a moment, and
-// the copy completes (restart). Under such ingest a query that holds one
+// still hold it back are stopped (their error wraps errCut and
+// apilog.ErrTimeout: the page says the search took too long), new searches
+// wait a moment, and the copy completes (restart). If it still does not,
+// another process (a backup, a shell) holds the WAL: cutting is then of no
+// use, and stops for cutPause. Under such ingest a query that holds one
 // snapshot for more than a fraction of a second is stopped; at the ingest
 // of most APIs, QueryTimeout comes first. The checkpointer's connection
 // waits at most 20 ms for a lock: only another process (a backup, a shell)
@@ -49,7 +51,8 @@ const (
 	drainWait     = 50 * time.Millisecond
 	// cutWait bounds the wait for stopped queries: SQLite notices an
 	// interrupt between steps, and a query in Go code at its next row.
-	cutWait = 250 * time.Millisecond
+	cutWait  = 250 * time.Millisecond
+	cutPause = 10 * time.Second
 )
 
 // errCut is why a query was stopped for holding the WAL back.
@@ -166,10 +169,14 @@ func (s *Store) round() {
 // restart is the round of a WAL past walCut: the queries that hold it back
 // are stopped and the copy completes. New searches wait meanwhile (hold):
 // one that began between the stopping and the end of the copy would hold
-// the WAL back again, its snapshot taken from it. The queries that are not
-// searches (a first page, a total) take milliseconds, and the last drain
-// waits for those. The caller holds wmu.
+// the WAL back again, its snapshot taken from it. The other queries mostly
+// take milliseconds, and the last drain waits for those; one that runs
+// longer is stopped by the next restart. The caller holds wmu.
 func (s *Store) restart() {
+	if time.Now().Before(s.noCutUntil) {
+		s.round()
+		return
+	}
 	held := make(chan struct{})
 	s.hold.Store(&held)
 	defer func() {
@@ -178,9 +185,11 @@ func (s *Store) restart() {
 	}()
 	s.passive()
 	s.drainFor(drainWait, true)
-	if s.passive() {
-		s.drainFor(drainWait, false)
+	if !s.passive() {
+		s.noCutUntil = time.Now().Add(cutPause)
+		return
 	}
+	s.drainFor(drainWait, false)
 }
 
 // waitHold waits until no restart holds new searches back, or ctx ends.

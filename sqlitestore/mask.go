@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"math"
 	"slices"
 	"strings"
 
@@ -44,10 +45,11 @@ var maskRows = 40_000
 var packBelow int64 = 1 << 31
 
 // broad reports whether the search should be tested in Go: it has terms
-// that SQL would test with at least maskProbes lists per row, and none of
-// its terms matches few enough rows to read them off the indexes. Each
-// term's rows are counted off the indexes up to the bound, narrowest first
-// (by the values it matches), so deciding costs at most maskWork rows.
+// that SQL would test with at least maskProbes lists per row, and neither
+// its other filters nor any of its terms match few enough rows to read
+// them off the indexes. The rows of each are counted off the indexes, up to
+// maskWork over the lists per row, the terms narrowest first (by the
+// values they match), so deciding costs at most about maskWork rows.
 func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 	probes := 0
 	var terms []*plan.Term
@@ -76,6 +78,16 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 	}
 	slices.SortStableFunc(terms, func(a, b *plan.Term) int { return cmp.Compare(size(a), size(b)) })
 	limit := max(maskWork/probes, 1)
+	if len(pl.where) > 0 {
+		// A key, method or status filter that matches few rows narrows the
+		// search as well as a term does.
+		where, args := pl.whereSQL(true)
+		var n int
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM entries e"+where+" LIMIT ?)", append(args, limit)...).Scan(&n)
+		if err != nil || n < limit {
+			return false, err
+		}
+	}
 	for _, t := range terms {
 		cond, args := pl.termSQL(t)
 		var n int
@@ -110,8 +122,8 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 			maxSlot = max(maxSlot, t.Slots[len(t.Slots)-1])
 		}
 	}
-	slotBits := pl.SlotBits(maxSlot + 1)
-	var values [4][]uint32 // by the order of plan.TextFields, as scanned
+	slotBits := termBits(maxSlot+1, pl.SlotBits, func(t plan.Term) []int64 { return t.Slots }, pl.Terms)
+	var values [4]termTable // by the order of plan.TextFields, as scanned
 	for i, f := range plan.TextFields() {
 		var n int64
 		for _, t := range pl.Terms {
@@ -119,13 +131,8 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 				n = max(n, ids[len(ids)-1]+1)
 			}
 		}
-		values[i] = pl.ValueBits(f, n)
-	}
-	lookup := func(bits []uint32, id int64) uint32 {
-		if id >= 0 && id < int64(len(bits)) {
-			return bits[id]
-		}
-		return 0
+		values[i] = termBits(n, func(n int64) []uint32 { return pl.ValueBits(f, n) },
+			func(t plan.Term) []int64 { return t.Values[f] }, pl.Terms)
 	}
 	value, extra := pl.sortValue()
 	// mattn/go-sqlite3 makes two cgo calls per column of each row, which
@@ -143,17 +150,23 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	if packed {
 		cols = []string{"(" + cols[0] + " << 32) | " + cols[1], "(" + cols[2] + " << 32) | " + cols[3]}
 	}
-	index := idxTime
-	if pl.acct == 0 {
-		index = idxTimeAll
+	index := pl.timeIndex()
+	// After the first chunk the time range's end is left out: the chunk's
+	// start is below it, and SQLite, given both, would seek from the range's
+	// end and step over every row already read.
+	selectSQL := func() (string, []any) {
+		where, args := pl.whereSQL(true)
+		if where == "" {
+			where = " WHERE 1"
+		}
+		return "SELECT e.id, e.ts, (e.key << 10) | e.status, " + strings.Join(cols, ", ") + extra +
+			" FROM entries e INDEXED BY " + index + where + " AND e.id <= ?", append(args, last)
 	}
-	where, args := pl.whereSQL(true)
-	if where == "" {
-		where = " WHERE 1"
-	}
-	query := "SELECT e.id, e.ts, (e.key << 10) | e.status, " + strings.Join(cols, ", ") + extra +
-		" FROM entries e INDEXED BY " + index + where + " AND e.id <= ?"
-	args = append(args, last)
+	query, args := selectSQL()
+	toOpen := pl.ToOpen
+	pl.ToOpen = true
+	nextQuery, nextArgs := selectSQL()
+	pl.ToOpen = toOpen
 	order := func(a, b masked) int {
 		if c := cmp.Compare(a.v, b.v); c != 0 {
 			return c
@@ -161,7 +174,10 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 		return apilog.TieBreak(a.ts, a.id, b.ts, b.id)
 	}
 	end := pl.Offset + pl.Limit
-	keep := max(2*end, maskChunk)
+	keep := math.MaxInt // a page past any the store could hold keeps nothing
+	if end < math.MaxInt/2 {
+		keep = max(2*end, maskChunk)
+	}
 	var (
 		total int
 		out   []masked
@@ -180,7 +196,7 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	scan := func(from bool, ts, id int64) (int, error) {
 		q, a := query, args
 		if from {
-			q, a = q+" AND (e.ts, e.id) < (?, ?)", append(slices.Clip(a), ts, id)
+			q, a = nextQuery+" AND (e.ts, e.id) < (?, ?)", append(slices.Clip(nextArgs), ts, id)
 		}
 		rows, err := r.tx.QueryContext(r.ctx, q+" ORDER BY e.ts DESC, e.id DESC LIMIT ?", append(slices.Clip(a), maskRows)...)
 		if err != nil {
@@ -197,19 +213,19 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 				vals = [4]int64{vals[0] >> 32, vals[0] & (1<<32 - 1), vals[1] >> 32, vals[1] & (1<<32 - 1)}
 			}
 			slot, status := row.keyStatus>>10, row.keyStatus&(1<<10-1)
-			b := lookup(slotBits, slot)
+			b := slotBits.at(slot)
 			if status <= apilog.MaxStatus {
 				b |= bits.Status[status]
 			}
 			for i, v := range vals {
-				b |= lookup(values[i], v)
+				b |= values[i].at(v)
 			}
 			if !bits.Match(b) {
 				continue
 			}
 			total++
 			out = append(out, masked{v: value(row.ts, slot, vals, row.x), ts: row.ts, id: row.id})
-			if len(out) >= keep {
+			if len(out) >= keep && end < len(out) {
 				// Drop the rows that cannot reach the page: linear time, so
 				// the whole scan stays linear.
 				window.Nth(out, end, order)
@@ -294,4 +310,40 @@ func (pl *exec) textRank(f apilog.Field) map[int64]int64 {
 		rank[id] = r
 	}
 	return rank
+}
+
+// termTable is the terms that each value (or slot) matches, by its ID: a
+// dense table while the IDs are few enough, else a map of the matching
+// ones. IDs are shared by every account and never reused, so the largest
+// can be far past the values a query's scope holds.
+type termTable struct {
+	dense  []uint32
+	sparse map[int64]uint32
+}
+
+// maxDense is the most IDs a dense termTable spans (4 MB); a variable for
+// the test of the maps.
+var maxDense int64 = 1 << 20
+
+func termBits(n int64, dense func(int64) []uint32, ids func(plan.Term) []int64, terms []plan.Term) termTable {
+	if n <= maxDense {
+		return termTable{dense: dense(n)}
+	}
+	m := map[int64]uint32{}
+	for i, t := range terms {
+		for _, id := range ids(t) {
+			m[id] |= 1 << i
+		}
+	}
+	return termTable{sparse: m}
+}
+
+func (t termTable) at(id int64) uint32 {
+	if t.sparse != nil {
+		return t.sparse[id]
+	}
+	if id >= 0 && id < int64(len(t.dense)) {
+		return t.dense[id]
+	}
+	return 0
 }

@@ -2,8 +2,10 @@ package sqlitestore
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
@@ -24,7 +26,7 @@ func TestMaskScan(t *testing.T) {
 	defer s.Close()
 	p := apilogtest.FillPaths(t, s, 5_000)
 	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
-	defer func(pack int64, rows int) { packBelow, maskRows = pack, rows }(packBelow, maskRows)
+	defer func(pack int64, rows int, dense int64) { packBelow, maskRows, maxDense = pack, rows, dense }(packBelow, maskRows, maxDense)
 	search, err := apilog.ParseSearch(apilogtest.WorstSearch, apilogtest.Hasher{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +44,9 @@ func TestMaskScan(t *testing.T) {
 		{apilog.ColumnEndpoint, 1, 0},
 	} {
 		col := c.col
-		maskRows, packBelow = c.rows, c.packBelow
+		maskRows, packBelow, maxDense = c.rows, c.packBelow, int64(c.rows%2)<<20 // odd chunk sizes: the terms' maps
 		got = nil
-		q := apilog.Query{AllAccounts: true, Search: search, Sort: apilog.Sort{Column: col}, Now: p.Now}
+		q := apilog.Query{AllAccounts: true, Search: search, Sort: apilog.Sort{Column: col}, Now: p.Now, To: p.Now.Add(-time.Hour)}
 		page, err := s.Query(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
@@ -62,5 +64,32 @@ func TestMaskScan(t *testing.T) {
 		if diff := apilogtest.DiffPage(page, want); diff != "" {
 			t.Errorf("by %s, %d rows a chunk: %s", col, c.rows, diff)
 		}
+	}
+}
+
+// TestMaskFarPage asks a broad search for a page past any the store could
+// hold: no rows, the right total, no panic.
+func TestMaskFarPage(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := apilogtest.FillPaths(t, s, 5_000)
+	search, err := apilog.ParseSearch("e", apilogtest.Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := apilog.Query{AllAccounts: true, Search: search, Now: p.Now, Page: math.MaxInt / 2}
+	page, err := s.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := q.Apply(apilogtest.Join(p.Entries, p.Keys, p.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Rows) != 0 || page.TotalRows != want.TotalRows || want.TotalRows <= maskChunk {
+		t.Errorf("page %d: %d rows of %d, want none of %d", q.Page, len(page.Rows), page.TotalRows, want.TotalRows)
 	}
 }

@@ -80,8 +80,16 @@ type reader struct {
 }
 
 func (r *reader) begin() error {
-	r.g = r.s.gate.Load()
-	r.g.RLock()
+	for {
+		r.g = r.s.gate.Load()
+		r.g.RLock()
+		// A drain may have swapped this gate out and finished with it
+		// between the Load and the RLock: its context is then over.
+		if r.g.ctx.Err() == nil {
+			break
+		}
+		r.g.RUnlock()
+	}
 	r.ctx, r.leave = r.g.enter(r.base)
 	tx, err := r.s.r.BeginTx(r.ctx, nil)
 	r.tx = tx
@@ -100,9 +108,13 @@ func (r *reader) close() {
 	}
 }
 
-// renew ends the snapshot and begins another.
+// renew ends the snapshot and begins another, after any restart of the
+// WAL that holds searches back.
 func (r *reader) renew() error {
 	r.close()
+	if err := r.s.waitHold(r.base); err != nil {
+		return err
+	}
 	return r.begin()
 }
 
@@ -743,17 +755,22 @@ func (pl *exec) valueOrder(a, b scanned) int {
 // column read in index order (time), testing each row against the filters:
 // the account's part of the time index, or the index of every account.
 func (pl *exec) scanPage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	index := pl.sort.index
-	if pl.acct == 0 {
-		index = idxTimeAll
-	}
 	conds, args := pl.conds(pl.acct)
-	query := "SELECT e.id FROM entries e INDEXED BY " + index
+	query := "SELECT e.id FROM entries e INDEXED BY " + pl.timeIndex()
 	if len(conds) > 0 {
 		query += " WHERE " + strings.Join(conds, " AND ")
 	}
 	query += " ORDER BY e.ts" + pl.direction() + ", e.id DESC LIMIT ? OFFSET ?"
 	return queryAll(ctx, tx, query, append(args, limit, off), scanID)
+}
+
+// timeIndex is the time index that serves the query's scope: the
+// account's part of (account, ts), or (ts) for every account.
+func (pl *exec) timeIndex() string {
+	if pl.acct == 0 {
+		return idxTimeAll
+	}
+	return idxTime
 }
 
 // rows reads the entries with ids, in that order, joined with their keys.

@@ -120,8 +120,9 @@ type Options struct {
 //	mu (read-held by every method; Close takes it to mark the store closed)
 //	collectMu (one collect at a time)
 //	wmu (writes: Append, UpsertKey, DeleteKey, prunes, the checkpointer)
+//	hold (a search waits while it is set, before its gate, holding mu)
 //	gate (read-held by a query for its snapshot; drain waits for the old one)
-//	drainMu (briefly, for the list of old gates)
+//	drainMu (briefly, for the list of old gates; never under a gate)
 //	cache.mu (briefly, and never while waiting for another lock; a query
 //	holds its read lock while it scans its page's rows)
 //
@@ -149,6 +150,9 @@ type Store struct {
 	drainMu   sync.Mutex
 	draining  []oldGate                     // gates swapped out whose queries may still run
 	hold      atomic.Pointer[chan struct{}] // set while restart holds new searches back
+	// noCutUntil is when restart may stop queries again, after one that
+	// did not let the WAL restart; the checkpointer's alone.
+	noCutUntil time.Time
 
 	inserts map[int]*sql.Stmt // prepared on the writer: n → insertSQL(n)
 

@@ -28,12 +28,6 @@ func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 	return idsOf(xs, 0, limit), nil
 }
 
-// timeOrder is the order of the time-sorted view over (id, ts) pairs.
-func (pl *exec) timeOrder() func(a, b idTime) int {
-	order := timecount.Order(pl.Query.Sort.Dir == apilog.Desc)
-	return func(a, b idTime) int { return order(a.row(), b.row()) }
-}
-
 // timeWindow returns rows [off, off+limit) of the time-ordered view without
 // the row-ID bound: the counts locate the second that holds row off, and
 // the time index is read from there.
