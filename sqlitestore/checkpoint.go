@@ -52,7 +52,7 @@ const (
 	// cutWait bounds the wait for stopped queries: SQLite notices an
 	// interrupt between steps, and a query in Go code at its next row.
 	cutWait  = 250 * time.Millisecond
-	cutPause = 10 * time.Second
+	cutPause = 2 * time.Second
 )
 
 // errCut is why a query was stopped for holding the WAL back.
@@ -157,13 +157,15 @@ func drained(g oldGate) bool {
 // copy ended: they may hold snapshots the copy could not pass, or read the
 // WAL. A query slower than drainWait leaves it to a later round, so that
 // ingest waits at most that long. The caller holds wmu.
-func (s *Store) round() {
+func (s *Store) round() bool {
 	for range 3 {
 		done := s.passive()
-		if !s.drainFor(drainWait, false) || done {
-			return
+		drained := s.drainFor(drainWait, false)
+		if !drained || done {
+			return drained && done
 		}
 	}
+	return false
 }
 
 // restart is the round of a WAL past walCut: the queries that hold it back
@@ -172,10 +174,9 @@ func (s *Store) round() {
 // the WAL back again, its snapshot taken from it. The other queries mostly
 // take milliseconds, and the last drain waits for those; one that runs
 // longer is stopped by the next restart. The caller holds wmu.
-func (s *Store) restart() {
+func (s *Store) restart() bool {
 	if time.Now().Before(s.noCutUntil) {
-		s.round()
-		return
+		return s.round()
 	}
 	held := make(chan struct{})
 	s.hold.Store(&held)
@@ -184,12 +185,21 @@ func (s *Store) restart() {
 		close(held)
 	}()
 	s.passive()
-	s.drainFor(drainWait, true)
-	if !s.passive() {
-		s.noCutUntil = time.Now().Add(cutPause)
-		return
+	if !s.drainFor(drainWait, true) {
+		return false // a query slow to stop: the next round tries again
 	}
-	s.drainFor(drainWait, false)
+	for try := 0; !s.passive(); try++ {
+		if try == 3 {
+			// Every query of this store is done, and the copy still
+			// cannot complete: another process holds the WAL.
+			s.noCutUntil = time.Now().Add(cutPause)
+			return false
+		}
+		// A reader taking its snapshot can make a PASSIVE checkpoint
+		// stop short for a moment.
+		time.Sleep(5 * time.Millisecond)
+	}
+	return s.drainFor(drainWait, false)
 }
 
 // waitHold waits until no restart holds new searches back, or ctx ends.
@@ -216,6 +226,7 @@ func (s *Store) kick() {
 
 func (s *Store) checkpointer() {
 	defer s.wg.Done()
+	ok := true // the last round let the WAL restart
 	for {
 		select {
 		case <-s.stop:
@@ -228,18 +239,25 @@ func (s *Store) checkpointer() {
 		}
 		// A checkpoint that fails is tried again after the next commit; it is
 		// not an error of any caller's.
+		// Ingest can write 50 MB of WAL a second: a round that failed
+		// past walCut/2 + walCheckpoint/2 would leave the next one twice
+		// that, so it is cut at once rather than after another try.
+		cut := st.Size() >= walCut || !ok && st.Size() >= (walCut+walCheckpoint)/2
 		s.wmu.Lock()
-		if st.Size() >= walCut {
-			s.restart()
+		if cut {
+			ok = s.restart()
 		} else {
-			s.round()
+			ok = s.round()
 		}
 		s.wmu.Unlock()
-		// At most a few checkpoints a second: each ends in an fsync.
-		select {
-		case <-s.stop:
-			return
-		case <-time.After(100 * time.Millisecond):
+		// At most a few checkpoints a second, each ending in an fsync;
+		// after a round that failed, the next commit tries again.
+		if ok {
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
 }
