@@ -338,12 +338,12 @@ func termBits(n int64, dense func(int64) []uint32, ids func(plan.Term) []int64, 
 	return termTable{sparse: m}
 }
 
-func (t termTable) at(id int64) uint32 {
+func (t *termTable) at(id int64) uint32 {
+	if uint64(id) < uint64(len(t.dense)) {
+		return t.dense[id]
+	}
 	if t.sparse != nil {
 		return t.sparse[id]
-	}
-	if id >= 0 && id < int64(len(t.dense)) {
-		return t.dense[id]
 	}
 	return 0
 }
