@@ -299,12 +299,27 @@ func (pl *exec) textRank(f apilog.Field) map[int64]int64 {
 	defer c.mu.RUnlock()
 	text := pl.Query.Sort.TextOrder()
 	value := func(id int64) string { return c.strs[id].value }
-	ids = slices.Clone(ids)
-	slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
+	if len(pl.accts) > 1 {
+		// One account's values are kept in byte order (sorted), and are
+		// distinct; several accounts' are merged here.
+		ids = slices.Clone(ids)
+		slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
+	}
 	rank := make(map[int64]int64, len(ids))
 	var r int64
 	for i, id := range ids {
-		if i > 0 && text(value(ids[i-1]), value(id)) != 0 {
+		if len(pl.accts) == 1 {
+			// Byte order, turned into the sort's: the direction, and
+			// the empty value (first in byte order) last if the column
+			// says so.
+			r = int64(i)
+			if pl.Query.Sort.Dir == apilog.Desc {
+				r = -r
+			}
+			if pl.Query.Sort.Column.EmptyLast() && value(id) == "" {
+				r = math.MaxInt64
+			}
+		} else if i > 0 && text(value(ids[i-1]), value(id)) != 0 {
 			r++
 		}
 		rank[id] = r

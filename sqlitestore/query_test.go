@@ -65,6 +65,7 @@ func TestStrategies(t *testing.T) {
 		{"the worst search", apilog.Query{Account: "acct_a", Search: search(apilogtest.WorstSearch)}, sqlitestore.StrategyMask},
 		{"one letter, by IP, page 3", apilog.Query{Account: "acct_a", Search: search("e"), Sort: by(apilog.ColumnIP, apilog.Asc), Page: 3}, sqlitestore.StrategyMask},
 		{"one letter, by error code, descending", apilog.Query{Account: "acct_a", Search: search("e"), Sort: by(apilog.ColumnError, apilog.Desc)}, sqlitestore.StrategyMask},
+		{"one letter, by error code, ascending (empties last)", apilog.Query{Account: "acct_a", Search: search("e"), Sort: by(apilog.ColumnError, apilog.Asc)}, sqlitestore.StrategyMask},
 		{"one letter, by key, all accounts, page 2", apilog.Query{AllAccounts: true, Search: search("e"), Sort: by(apilog.ColumnAPI, apilog.Desc), Page: 2}, sqlitestore.StrategyMask},
 		{"one letter, 2xx, slowest first", apilog.Query{Account: "acct_a", Search: search("e"), StatusClasses: ok2xx, Sort: by(apilog.ColumnDuration, apilog.Desc)}, sqlitestore.StrategyMask},
 		{"one letter and not another, pinned, oldest first", apilog.Query{Account: "acct_a", Search: search("e -zz"), Page: 2, MaxID: p.Entries[15_000].ID, Sort: by(apilog.ColumnTime, apilog.Asc)}, sqlitestore.StrategyMask},
