@@ -316,25 +316,29 @@ func (p *Plan) Bits() *Bits {
 // terms in bits matches the search: every term, each negated one not.
 func (b *Bits) Match(bits uint32) bool { return bits^b.Neg == b.All }
 
+// TermBits calls yield with each ID that a term lists, where ids picks
+// what the term lists (its slots, or its values of a field), and that
+// term's bit. ValueBits and SlotBits are its dense tables; a store whose
+// IDs are too sparse for one builds its own.
+func (p *Plan) TermBits(ids func(*Term) []int64, yield func(id int64, bit uint32)) {
+	for i := range p.Terms {
+		for _, id := range ids(&p.Terms[i]) {
+			yield(id, 1<<i)
+		}
+	}
+}
+
 // ValueBits returns, indexed by value ID, the terms each value of field f
 // matches; n is one past the largest ID the store will look up.
 func (p *Plan) ValueBits(f apilog.Field, n int64) []uint32 {
 	out := make([]uint32, n)
-	for i := range p.Terms {
-		for _, id := range p.Terms[i].Values[f] {
-			out[id] |= 1 << i
-		}
-	}
+	p.TermBits(func(t *Term) []int64 { return t.Values[f] }, func(id int64, bit uint32) { out[id] |= bit })
 	return out
 }
 
 // SlotBits is ValueBits for the key slots.
 func (p *Plan) SlotBits(n int64) []uint32 {
 	out := make([]uint32, n)
-	for i := range p.Terms {
-		for _, s := range p.Terms[i].Slots {
-			out[s] |= 1 << i
-		}
-	}
+	p.TermBits(func(t *Term) []int64 { return t.Slots }, func(id int64, bit uint32) { out[id] |= bit })
 	return out
 }

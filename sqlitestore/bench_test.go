@@ -29,6 +29,16 @@ var benchStart = apilogtest.BenchStart
 func benchStore(b *testing.B) *sqlitestore.Store {
 	b.Helper()
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-%d.db", sqlitestore.SchemaVersion, *benchRows))
+	return cachedStore(b, path, func(s *sqlitestore.Store) error {
+		return apilogtest.FillBench(context.Background(), s, *benchRows)
+	})
+}
+
+// cachedStore opens the benchmark database at path, made by fill on first
+// use (in a file renamed into place once fill is done, so that a run
+// stopped half way leaves nothing to reuse) and reused afterwards.
+func cachedStore(b *testing.B, path string, fill func(*sqlitestore.Store) error) *sqlitestore.Store {
+	b.Helper()
 	if _, err := os.Stat(path); err != nil {
 		b.Logf("building %s", path)
 		tmp := path + ".building"
@@ -38,7 +48,7 @@ func benchStore(b *testing.B) *sqlitestore.Store {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := apilogtest.FillBench(context.Background(), s, *benchRows); err != nil {
+		if err := fill(s); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.Close(); err != nil {
@@ -236,44 +246,25 @@ func BenchmarkWorstSearches(b *testing.B) {
 func BenchmarkManyAccounts(b *testing.B) {
 	const accounts = 20_000
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("apilog-bench-v%d-accounts-%d.db", sqlitestore.SchemaVersion, accounts))
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".building"
-		os.Remove(tmp)
-		os.Remove(tmp + "-wal")
-		s, err := sqlitestore.Open(tmp, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+	s := cachedStore(b, path, func(s *sqlitestore.Store) error {
+		ctx := context.Background()
 		var batch []apilog.Entry
 		for i := range accounts {
 			g := apilogtest.NewSynthetic(uint64(i), fmt.Sprintf("acct_%05d", i), 1, benchStart.Add(time.Duration(i)*time.Second))
 			for _, k := range g.Keys {
-				if err := s.UpsertKey(context.Background(), k); err != nil {
-					b.Fatal(err)
+				if err := s.UpsertKey(ctx, k); err != nil {
+					return err
 				}
 			}
 			if batch = append(batch, g.Entries(2)...); len(batch) >= 1000 {
-				if err := s.Append(context.Background(), batch); err != nil {
-					b.Fatal(err)
+				if err := s.Append(ctx, batch); err != nil {
+					return err
 				}
 				batch = batch[:0]
 			}
 		}
-		if err := s.Append(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s, err := sqlitestore.Open(path, &sqlitestore.Options{Clock: func() time.Time { return benchStart.Add(30 * 24 * time.Hour) }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+		return s.Append(ctx, batch)
+	})
 	search, err := apilog.ParseSearch("flux", apilogtest.Hasher{})
 	if err != nil {
 		b.Fatal(err)

@@ -99,10 +99,6 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 	return true, nil
 }
 
-// masked is a matching row: its sort value (ordered ascending in the
-// query's direction), time and ID.
-type masked = scanned
-
 // maskPage answers a masked query: the total, and the IDs of the page's
 // rows in order. It keeps at most twice the rows up to the page's end (or
 // maskChunk) in memory.
@@ -116,23 +112,10 @@ type masked = scanned
 // of that snapshot, less any that retention deletes meanwhile.
 func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	bits := pl.Bits()
-	var maxSlot int64
-	for _, t := range pl.Terms {
-		if len(t.Slots) > 0 {
-			maxSlot = max(maxSlot, t.Slots[len(t.Slots)-1])
-		}
-	}
-	slotBits := termBits(maxSlot+1, pl.SlotBits, func(t plan.Term) []int64 { return t.Slots }, pl.Terms)
+	slotBits := pl.termTable(func(t *plan.Term) []int64 { return t.Slots })
 	var values [4]termTable // by the order of plan.TextFields, as scanned
 	for i, f := range plan.TextFields() {
-		var n int64
-		for _, t := range pl.Terms {
-			if ids := t.Values[f]; len(ids) > 0 {
-				n = max(n, ids[len(ids)-1]+1)
-			}
-		}
-		values[i] = termBits(n, func(n int64) []uint32 { return pl.ValueBits(f, n) },
-			func(t plan.Term) []int64 { return t.Values[f] }, pl.Terms)
+		values[i] = pl.termTable(func(t *plan.Term) []int64 { return t.Values[f] })
 	}
 	value, extra := pl.sortValue()
 	// mattn/go-sqlite3 makes two cgo calls per column of each row, which
@@ -167,7 +150,7 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	pl.ToOpen = true
 	nextQuery, nextArgs := selectSQL()
 	pl.ToOpen = toOpen
-	order := func(a, b masked) int {
+	order := func(a, b scanned) int {
 		if c := cmp.Compare(a.v, b.v); c != 0 {
 			return c
 		}
@@ -180,7 +163,7 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	}
 	var (
 		total int
-		out   []masked
+		out   []scanned
 		row   struct{ id, ts, keyStatus, x int64 }
 		vals  [4]int64
 	)
@@ -224,7 +207,7 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 				continue
 			}
 			total++
-			out = append(out, masked{v: value(row.ts, slot, vals, row.x), ts: row.ts, id: row.id})
+			out = append(out, scanned{v: value(row.ts, slot, vals, row.x), ts: row.ts, id: row.id})
 			if len(out) >= keep && end < len(out) {
 				// Drop the rows that cannot reach the page: linear time, so
 				// the whole scan stays linear.
@@ -286,40 +269,17 @@ func (pl *exec) sortValue() (func(ts, slot int64, vals [4]int64, x int64) int64,
 }
 
 // textRank ranks the values of a text field in scope in the sort's order
-// (TextOrder: direction and empties included); equal values, of different
-// accounts, share a rank.
+// (textValues); equal values, of different accounts, share a rank.
 func (pl *exec) textRank(f apilog.Field) map[int64]int64 {
+	ids := pl.textValues(f)
 	c := &pl.s.cache
-	kind := textFields[f].kind
-	var ids []int64
-	for _, acct := range pl.accts {
-		ids = append(ids, c.sorted(acct, kind)...)
-	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	text := pl.Query.Sort.TextOrder()
-	value := func(id int64) string { return c.strs[id].value }
-	if len(pl.accts) > 1 {
-		// One account's values are kept in byte order (sorted), and are
-		// distinct; several accounts' are merged here.
-		ids = slices.Clone(ids)
-		slices.SortStableFunc(ids, func(a, b int64) int { return text(value(a), value(b)) })
-	}
+	order := pl.textOrder()
 	rank := make(map[int64]int64, len(ids))
 	var r int64
 	for i, id := range ids {
-		if len(pl.accts) == 1 {
-			// Byte order, turned into the sort's: the direction, and
-			// the empty value (first in byte order) last if the column
-			// says so.
-			r = int64(i)
-			if pl.Query.Sort.Dir == apilog.Desc {
-				r = -r
-			}
-			if pl.Query.Sort.Column.EmptyLast() && value(id) == "" {
-				r = math.MaxInt64
-			}
-		} else if i > 0 && text(value(ids[i-1]), value(id)) != 0 {
+		if i > 0 && order(ids[i-1], id) != 0 {
 			r++
 		}
 		rank[id] = r
@@ -340,17 +300,19 @@ type termTable struct {
 // the test of the maps.
 var maxDense int64 = 1 << 20
 
-func termBits(n int64, dense func(int64) []uint32, ids func(plan.Term) []int64, terms []plan.Term) termTable {
+// termTable builds the table of what ids picks from each term (its slots,
+// or its values of a field).
+func (pl *exec) termTable(ids func(*plan.Term) []int64) termTable {
+	var n int64 // one past the largest ID
+	pl.TermBits(ids, func(id int64, _ uint32) { n = max(n, id+1) })
 	if n <= maxDense {
-		return termTable{dense: dense(n)}
+		t := termTable{dense: make([]uint32, n)}
+		pl.TermBits(ids, func(id int64, bit uint32) { t.dense[id] |= bit })
+		return t
 	}
-	m := map[int64]uint32{}
-	for i, t := range terms {
-		for _, id := range ids(t) {
-			m[id] |= 1 << i
-		}
-	}
-	return termTable{sparse: m}
+	t := termTable{sparse: map[int64]uint32{}}
+	pl.TermBits(ids, func(id int64, bit uint32) { t.sparse[id] |= bit })
+	return t
 }
 
 func (t *termTable) at(id int64) uint32 {

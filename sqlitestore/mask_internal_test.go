@@ -35,16 +35,17 @@ func TestMaskScan(t *testing.T) {
 		col       apilog.Column
 		rows      int
 		packBelow int64
+		maxDense  int64 // 0: the terms' tables are maps
 	}{
-		{apilog.ColumnTime, 40_000, 0},
-		{apilog.ColumnIP, 40_000, 0},
-		{apilog.ColumnAPI, 40_000, 0},
-		{apilog.ColumnTime, 333, 1 << 31},
-		{apilog.ColumnDuration, 1000, 1 << 31},
-		{apilog.ColumnEndpoint, 1, 0},
+		{apilog.ColumnTime, 40_000, 0, 0},
+		{apilog.ColumnIP, 40_000, 0, 0},
+		{apilog.ColumnAPI, 40_000, 0, 1 << 20},
+		{apilog.ColumnTime, 333, 1 << 31, 1 << 20},
+		{apilog.ColumnDuration, 1000, 1 << 31, 0},
+		{apilog.ColumnEndpoint, 1, 0, 1 << 20},
 	} {
 		col := c.col
-		maskRows, packBelow, maxDense = c.rows, c.packBelow, int64(c.rows%2)<<20 // odd chunk sizes: the terms' maps
+		maskRows, packBelow, maxDense = c.rows, c.packBelow, c.maxDense
 		got = nil
 		q := apilog.Query{AllAccounts: true, Search: search, Sort: apilog.Sort{Column: col}, Now: p.Now, To: p.Now.Add(-time.Hour)}
 		page, err := s.Query(context.Background(), q)

@@ -13,18 +13,26 @@ import (
 	"github.com/apilog/apilog/sqlitestore"
 )
 
-// TestStrategies asks for one query of each strategy, checks through the
-// Explain hook that the store chose it, and checks its page against the
-// reference.
-func TestStrategies(t *testing.T) {
-	var got []sqlitestore.Strategy
+// explainedStore opens a new store that records the strategy of each query
+// in *got.
+func explainedStore(t *testing.T) (*sqlitestore.Store, *[]sqlitestore.Strategy) {
+	t.Helper()
+	got := new([]sqlitestore.Strategy)
 	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "s.db"), &sqlitestore.Options{
-		Explain: func(_ apilog.Query, st sqlitestore.Strategy) { got = append(got, st) },
+		Explain: func(_ apilog.Query, st sqlitestore.Strategy) { *got = append(*got, st) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s, got
+}
+
+// TestStrategies asks for one query of each strategy, checks through the
+// Explain hook that the store chose it, and checks its page against the
+// reference.
+func TestStrategies(t *testing.T) {
+	s, got := explainedStore(t)
 	p := apilogtest.FillPaths(t, s, 20_000)
 	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
 	search := func(text string) apilog.Search {
@@ -73,14 +81,14 @@ func TestStrategies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got = nil
+			*got = nil
 			q := tt.q
 			q.Now = p.Now
 			page, err := s.Query(context.Background(), q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got, []sqlitestore.Strategy{tt.want}) {
+			if !slices.Equal(*got, []sqlitestore.Strategy{tt.want}) {
 				t.Errorf("strategies %q, want %q", got, tt.want)
 			}
 			want, err := q.Apply(joined)
@@ -102,14 +110,7 @@ func TestStrategies(t *testing.T) {
 // a pinned page, against the reference, none of them walked.
 func TestManyAccounts(t *testing.T) {
 	ctx := context.Background()
-	var got []sqlitestore.Strategy
-	s, err := sqlitestore.Open(filepath.Join(t.TempDir(), "s.db"), &sqlitestore.Options{
-		Explain: func(_ apilog.Query, st sqlitestore.Strategy) { got = append(got, st) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, got := explainedStore(t)
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var entries []apilog.Entry
 	var keys []apilog.Key
@@ -148,7 +149,7 @@ func TestManyAccounts(t *testing.T) {
 		apilog.Query{MaxID: 1000, Page: 3, PageSize: 100, Sort: apilog.Sort{Column: apilog.ColumnMethod}},
 	)
 	for _, q := range queries {
-		got = nil
+		*got = nil
 		q.AllAccounts, q.Now = true, now
 		page, err := s.Query(ctx, q)
 		if err != nil {
@@ -164,8 +165,8 @@ func TestManyAccounts(t *testing.T) {
 		if diff := apilogtest.DiffPage(page, want); diff != "" {
 			t.Errorf("sort %s, page %d: %s", q.Sort, q.Page, diff)
 		}
-		if slices.Contains(got, sqlitestore.StrategyWalk) || slices.Contains(got, sqlitestore.StrategyWalkFiltered) {
-			t.Errorf("sort %s: strategies %q: a walk reads the 40 accounts one by one", q.Sort, got)
+		if slices.Contains(*got, sqlitestore.StrategyWalk) || slices.Contains(*got, sqlitestore.StrategyWalkFiltered) {
+			t.Errorf("sort %s: strategies %q: a walk reads the 40 accounts one by one", q.Sort, *got)
 		}
 	}
 }

@@ -337,25 +337,9 @@ func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 	}
 	f := textFields[pl.Query.Sort.Column.Field()]
 	c := &pl.s.cache
-	accounts := pl.accounts()
-	var ids []int64
-	for _, acct := range accounts {
-		ids = append(ids, c.sorted(acct, f.kind)...)
-	}
-	c.mu.RLock()
-	value := func(id int64) string { return c.strs[id].value }
+	ids := pl.textValues(pl.Query.Sort.Column.Field())
 	// The same value in several accounts is one group.
-	text := pl.Query.Sort.TextOrder()
-	order := func(a, b int64) int { return text(value(a), value(b)) }
-	switch {
-	case len(accounts) > 1 || pl.Query.Sort.Column.EmptyLast():
-		ids = slices.Clone(ids)
-		slices.SortStableFunc(ids, order)
-	case desc:
-		ids = slices.Clone(ids)
-		slices.Reverse(ids)
-	}
-	c.mu.RUnlock()
+	order := pl.textOrder()
 	return func() (group, bool, error) {
 		if len(ids) == 0 {
 			return nil, false, nil
@@ -369,6 +353,38 @@ func (pl *exec) groups(ctx context.Context, tx *sql.Tx) (func() (group, bool, er
 		}
 		return g, true, nil
 	}, nil
+}
+
+// textValues returns the IDs of the values of field f in scope in the
+// sort's order (Sort.TextOrder): one account's, kept in byte order (see
+// sorted), as they are or reversed; several accounts', or a column whose
+// empty values go last, sorted. The same value in several accounts is
+// adjacent.
+func (pl *exec) textValues(f apilog.Field) []int64 {
+	c := &pl.s.cache
+	var ids []int64
+	for _, acct := range pl.accounts() {
+		ids = append(ids, c.sorted(acct, textFields[f].kind)...)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	switch {
+	case len(pl.accounts()) > 1 || pl.Query.Sort.Column.EmptyLast():
+		ids = slices.Clone(ids)
+		slices.SortStableFunc(ids, pl.textOrder())
+	case pl.Query.Sort.Dir == apilog.Desc:
+		ids = slices.Clone(ids)
+		slices.Reverse(ids)
+	}
+	return ids
+}
+
+// textOrder is Sort.TextOrder over value IDs; the caller holds the cache's
+// read lock while it compares.
+func (pl *exec) textOrder() func(a, b int64) int {
+	c := &pl.s.cache
+	text := pl.Query.Sort.TextOrder()
+	return func(a, b int64) int { return text(c.strs[a].value, c.strs[b].value) }
 }
 
 // sorted returns the IDs of the account's values of kind in byte order of
