@@ -26,7 +26,9 @@ func TestMaskScan(t *testing.T) {
 	defer s.Close()
 	p := apilogtest.FillPaths(t, s, 5_000)
 	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
-	defer func(pack int64, rows int, dense int64) { packBelow, maskRows, maxDense = pack, rows, dense }(packBelow, maskRows, maxDense)
+	defer func(pack int64, rows int, dense int64, share float64) {
+		packBelow, maskRows, maxDense, idShare = pack, rows, dense, share
+	}(packBelow, maskRows, maxDense, idShare)
 	search, err := apilog.ParseSearch(apilogtest.WorstSearch, apilogtest.Hasher{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,34 +38,45 @@ func TestMaskScan(t *testing.T) {
 		rows      int
 		packBelow int64
 		maxDense  int64 // 0: the terms' tables are maps
+		byID      bool  // read the table by ID rather than off the time index
+		account   string
+		maxID     int64
 	}{
-		{apilog.ColumnTime, 40_000, 0, 0},
-		{apilog.ColumnIP, 40_000, 0, 0},
-		{apilog.ColumnAPI, 40_000, 0, 1 << 20},
-		{apilog.ColumnTime, 333, 1 << 31, 1 << 20},
-		{apilog.ColumnDuration, 1000, 1 << 31, 0},
-		{apilog.ColumnEndpoint, 1, 0, 1 << 20},
+		{apilog.ColumnTime, 40_000, 0, 0, false, "", 0},
+		{apilog.ColumnIP, 40_000, 0, 0, true, "", 0},
+		{apilog.ColumnAPI, 40_000, 0, 1 << 20, false, "acct_a", 0},
+		{apilog.ColumnTime, 333, 1 << 31, 1 << 20, true, "acct_a", 0},
+		{apilog.ColumnTime, 333, 1 << 31, 1 << 20, false, "", 0},
+		{apilog.ColumnDuration, 1000, 1 << 31, 0, true, "acct_a", 3_000},
+		{apilog.ColumnDuration, 1000, 1 << 31, 0, false, "acct_a", 3_000},
+		{apilog.ColumnEndpoint, 1, 0, 1 << 20, true, "", 2_000},
+		{apilog.ColumnEndpoint, 1, 0, 1 << 20, false, "", 2_000},
 	} {
 		col := c.col
 		maskRows, packBelow, maxDense = c.rows, c.packBelow, c.maxDense
+		idShare = 2 // more than the scope can hold: never by ID
+		if c.byID {
+			idShare = 0
+		}
 		got = nil
-		q := apilog.Query{AllAccounts: true, Search: search, Sort: apilog.Sort{Column: col}, Now: p.Now, To: p.Now.Add(-time.Hour)}
+		q := apilog.Query{Account: c.account, AllAccounts: c.account == "", Search: search, Sort: apilog.Sort{Column: col},
+			Now: p.Now, To: p.Now.Add(-time.Hour), MaxID: c.maxID}
 		page, err := s.Query(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0] != StrategyMask {
-			t.Fatalf("by %s, %d rows a chunk: strategies %q, want mask", col, c.rows, got)
+			t.Fatalf("%+v: strategies %q, want mask", c, got)
 		}
 		want, err := q.Apply(joined)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(want.Rows) == 0 {
-			t.Fatalf("by %s, %d rows a chunk: the reference has no rows", col, c.rows)
+			t.Fatalf("%+v: the reference has no rows", c)
 		}
 		if diff := apilogtest.DiffPage(page, want); diff != "" {
-			t.Errorf("by %s, %d rows a chunk: %s", col, c.rows, diff)
+			t.Errorf("%+v: %s", c, diff)
 		}
 	}
 }

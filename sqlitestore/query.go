@@ -74,6 +74,7 @@ type reader struct {
 	s     *Store
 	base  context.Context // the query's
 	ctx   context.Context // base, ended also when the gate is cut
+	conn  *sql.Conn       // tx's, for the driver's own rows (scanInts)
 	tx    *sql.Tx
 	g     *gate
 	leave func()
@@ -91,8 +92,12 @@ func (r *reader) begin() error {
 		r.g.RUnlock()
 	}
 	r.ctx, r.leave = r.g.enter(r.base)
-	tx, err := r.s.r.BeginTx(r.ctx, nil)
-	r.tx = tx
+	conn, err := r.s.r.Conn(r.ctx)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	r.tx, err = conn.BeginTx(r.ctx, nil)
 	return err
 }
 
@@ -100,6 +105,10 @@ func (r *reader) close() {
 	if r.tx != nil {
 		r.tx.Rollback()
 		r.tx = nil
+	}
+	if r.conn != nil {
+		r.conn.Close()
+		r.conn = nil
 	}
 	if r.g != nil {
 		r.leave()
