@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,4 +180,58 @@ func BenchFirstPageUnderSearches(b *testing.B, pages, searches apilog.Store) {
 		}
 		b.ReportMetric(float64(cut.Load()), "searches-cut")
 	})
+}
+
+// BenchSearchSweep puts to s, once each, every combination of a set of
+// searches (one-letter, one-column, status-code, key, negated and broad
+// ones), filters (none, 4xx and 5xx, GET and 2xx), sorts (time, IP, API,
+// duration, endpoint) and pages (1, 50, 99, 1,500): 480 queries over
+// FillBench's data, which should each answer within the store's bound on
+// any query. It reports the slowest, the median and how many took over a
+// second; a query the store cut (apilog.ErrTimeout) counts as over.
+func BenchSearchSweep(b *testing.B, s apilog.Store) {
+	ctx := context.Background()
+	filters := []func(*apilog.Query){
+		func(*apilog.Query) {},
+		func(q *apilog.Query) {
+			q.StatusClasses = []apilog.StatusClass{apilog.StatusClientError, apilog.StatusServerError}
+		},
+		func(q *apilog.Query) {
+			q.Methods = []string{"GET"}
+			q.StatusClasses = []apilog.StatusClass{apilog.StatusSuccess}
+		},
+	}
+	cols := []apilog.Column{apilog.ColumnTime, apilog.ColumnIP, apilog.ColumnAPI, apilog.ColumnDuration, apilog.ColumnEndpoint}
+	var took []time.Duration
+	for b.Loop() {
+		took = took[:0]
+		for _, text := range []string{"", "e", "ip:e", "-ip:e", "ip:00", "200", "key:a", "endpoint:/"} {
+			search, err := apilog.ParseSearch(text, Hasher{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, f := range filters {
+				for _, col := range cols {
+					for _, page := range []int{1, 50, 99, 1500} {
+						q := apilog.Query{Account: BenchAccount, Search: search, Sort: apilog.Sort{Column: col}, Page: page}
+						f(&q)
+						start := time.Now()
+						_, err := s.Query(ctx, q)
+						d := time.Since(start)
+						if errors.Is(err, apilog.ErrTimeout) {
+							d = max(d, time.Hour)
+						} else if err != nil {
+							b.Fatalf("%q by %s, page %d: %v", text, col, page, err)
+						}
+						took = append(took, d)
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(took)
+	over := len(took) - sort.Search(len(took), func(i int) bool { return took[i] > time.Second })
+	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "max-ms")
+	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
+	b.ReportMetric(float64(over), "over-1s")
 }

@@ -237,6 +237,14 @@ func BenchmarkWorstSearches(b *testing.B) {
 	apilogtest.BenchWorstSearches(b, benchStore(b))
 }
 
+// BenchmarkSearchSweep puts 480 combinations of searches, filters, sorts
+// and pages to the store once each (about 5 minutes a run).
+//
+//	go test ./sqlitestore -run '^$' -bench SearchSweep -benchtime 1x -count 3 -timeout 30m
+func BenchmarkSearchSweep(b *testing.B) {
+	apilogtest.BenchSearchSweep(b, benchStore(b))
+}
+
 // BenchmarkManyAccounts measures the operator's view of every account on
 // a store of 20,000 accounts with 2 rows each (40,000 rows): its first
 // page and total should cost about what one account's do, not grow with

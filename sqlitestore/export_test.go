@@ -61,3 +61,13 @@ func endless(ctx context.Context, tx *sql.Tx) error {
 	var n int64
 	return tx.QueryRowContext(ctx, "WITH RECURSIVE c(x) AS (SELECT (SELECT count(*) FROM accounts) UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c").Scan(&n)
 }
+
+// ScaleMask sets the offset past which a page is deep for the masked scan,
+// the matches that make a search broad and the rows SQL may read in order,
+// so that a test's few thousand rows can hold deep pages of broad
+// searches, and returns a function that restores them.
+func ScaleMask(deep, work, scan int) (restore func()) {
+	oldDeep, oldWork, oldScan := maskDeep, maskWork, maskScan
+	maskDeep, maskWork, maskScan = deep, work, scan
+	return func() { maskDeep, maskWork, maskScan = oldDeep, oldWork, oldScan }
+}

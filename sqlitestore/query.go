@@ -559,14 +559,19 @@ func jsonIDs(ids []int64) string {
 
 // term adds one search term to the WHERE clause.
 func (pl *exec) term(t *plan.Term) {
+	cond, args := pl.termWhere(t)
+	pl.implied = pl.implied || !t.Negate
+	pl.where = append(pl.where, cond)
+	pl.args = append(pl.args, args...)
+}
+
+// termWhere returns the condition under which a row passes a term.
+func (pl *exec) termWhere(t *plan.Term) (string, []any) {
 	cond, args := pl.termSQL(t)
 	if t.Negate {
 		cond = "NOT " + cond
-	} else {
-		pl.implied = true
 	}
-	pl.where = append(pl.where, cond)
-	pl.args = append(pl.args, args...)
+	return cond, args
 }
 
 // termSQL returns the condition under which a row matches a term, Negate
