@@ -59,7 +59,8 @@ var packBelow int64 = 1 << 31
 // match few rows: those are read off their indexes, whatever the rest. The
 // rows of each are counted off the indexes, up to maskWork over the lists
 // per row, the terms narrowest first (by the values they match), so
-// deciding costs at most about maskWork rows. Then SQL keeps only what it
+// deciding costs at most about maskWork rows (or, in scopes of more than a
+// million rows, a twentieth of them: see maskShare). Then SQL keeps only what it
 // counts on one index and pages by reading few rows in order:
 //
 //   - a view with no search: with no filter the counts and walks answer
@@ -109,7 +110,11 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 		return false, nil
 	}
 	slices.SortStableFunc(terms, func(a, b *plan.Term) int { return cmp.Compare(size(a), size(b)) })
-	limit := max(maskWork/max(probes, 1), 1)
+	scope, err := pl.inRange(ctx)
+	if err != nil {
+		return false, err
+	}
+	limit := max(maskWork/max(probes, 1), scope/maskShare, 1)
 	if len(pl.where) > 0 {
 		// A key, method or status filter that matches few rows narrows the
 		// search as well as a term does.
@@ -146,6 +151,11 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 const maskSample = 5_000
 
 var maskScan = 100_000
+
+// maskShare: a term or filter that matches fewer than 1/maskShare of the
+// rows in scope is narrow enough for SQL, however many rows that is, since
+// the scan reads them all.
+const maskShare = 20
 
 // maskWalkValues is the most values a walk's lists may hold.
 const maskWalkValues = 1_000
@@ -213,37 +223,62 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if pl.bounded {
-		// The page's row-ID bound is one more upper bound on the IDs (see
-		// below): fold it into last.
-		last = min(last, pl.Query.MaxID)
-		pl.bounded = false
-		defer func() { pl.bounded = true }()
+	if pl.Query.MaxID > 0 {
+		last = min(last, pl.Query.MaxID) // the page's row-ID bound: bound leaves it here
 	}
-	// Each chunk after the first starts below the last row read; the
-	// first is bounded by the snapshot's last ID. SQLite seeks from one
-	// bound only: given more, it could seek from the wrong one and step over
-	// every row already read. So a scan of the time index leaves the time
-	// range's end out after the first chunk, and a scan by ID the last ID.
-	src, next, keyset := " INDEXED BY "+pl.timeIndex(), " AND e.id <= ? AND (e.ts, e.id) < (?, ?)", " ORDER BY e.ts DESC, e.id DESC LIMIT ?"
-	if byID {
-		src, next, keyset = " NOT INDEXED", " AND e.id < ?", " ORDER BY e.id DESC LIMIT ?"
-	}
-	selectSQL := func() (string, []any) {
-		where, args := pl.whereSQL(true)
-		if where == "" {
-			where = " WHERE 1"
+	var row struct{ id, ts, keyStatus, x int64 } // the row read last
+	where := func(toOpen bool) (string, []any) {
+		was := pl.ToOpen
+		pl.ToOpen = pl.ToOpen || toOpen
+		defer func() { pl.ToOpen = was }()
+		w, args := pl.whereSQL(true)
+		if w == "" {
+			w = " WHERE 1"
 		}
-		return "SELECT e.id, e.ts, (e.key << 10) | e.status, " + strings.Join(cols, ", ") + extra +
-			" FROM entries e" + src + where, args
+		return w, args
 	}
-	query, args := selectSQL()
-	query, args = query+" AND e.id <= ?", append(args, last)
-	toOpen := pl.ToOpen
-	pl.ToOpen = pl.ToOpen || !byID
-	nextQuery, nextArgs := selectSQL()
-	pl.ToOpen = toOpen
-	nextQuery += next
+	head := "SELECT e.id, e.ts, (e.key << 10) | e.status, " + strings.Join(cols, ", ") + extra + " FROM entries e"
+	// chunk returns the query of the next chunk, given whether it is the
+	// first and how many rows the one before returned, or false when the
+	// scan is done. Each reads at most maskRows rows in scope (by ID: at
+	// most maskRows rows at all). SQLite seeks from one bound only: given
+	// two on the same column, it could seek from the wrong one and step
+	// over every row already read.
+	var chunk func(first bool, n int) (string, []any, bool)
+	if byID {
+		var low int64
+		if err := r.tx.QueryRowContext(r.ctx, "SELECT coalesce(min(id), 0) FROM entries").Scan(&low); err != nil {
+			return 0, nil, err
+		}
+		w, args := where(false)
+		hi := last + 1
+		chunk = func(bool, int) (string, []any, bool) {
+			if hi <= low {
+				return "", nil, false
+			}
+			lo := max(hi-int64(maskRows), low)
+			q, a := head+" NOT INDEXED"+w+" AND e.id >= ? AND e.id < ?", append(slices.Clip(args), lo, hi)
+			hi = lo
+			return q, a, true
+		}
+	} else {
+		// Chunks after the first leave the time range's end out: they start
+		// below it, from the row read last.
+		src := " INDEXED BY " + pl.timeIndex()
+		w, args := where(false)
+		first := head + src + w + " AND e.id <= ? ORDER BY e.ts DESC, e.id DESC LIMIT ?"
+		w, nextArgs := where(true)
+		next := head + src + w + " AND e.id <= ? AND (e.ts, e.id) < (?, ?) ORDER BY e.ts DESC, e.id DESC LIMIT ?"
+		chunk = func(isFirst bool, n int) (string, []any, bool) {
+			switch {
+			case isFirst:
+				return first, append(slices.Clip(args), last, maskRows), true
+			case n < maskRows:
+				return "", nil, false
+			}
+			return next, append(slices.Clip(nextArgs), last, row.ts, row.id, maskRows), true
+		}
+	}
 	order := func(a, b scanned) int {
 		if c := cmp.Compare(a.v, b.v); c != 0 {
 			return c
@@ -258,7 +293,6 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	var (
 		total int
 		out   []scanned
-		row   struct{ id, ts, keyStatus, x int64 }
 		vals  [4]int64
 	)
 	dest := []*int64{&row.id, &row.ts, &row.keyStatus}
@@ -268,17 +302,9 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	if extra != "" {
 		dest = append(dest, &row.x)
 	}
-	// scan reads one chunk, after the row (ts, id) when from is set, and
-	// returns the number of rows read.
-	scan := func(from bool, ts, id int64) (int, error) {
-		q, a := query, args
-		if from {
-			q, a = nextQuery, append(slices.Clip(nextArgs), last, ts, id)
-			if byID {
-				a = append(slices.Clip(nextArgs), id)
-			}
-		}
-		return scanInts(r.ctx, r.conn, q+keyset, append(slices.Clip(a), maskRows), dest, func() {
+	// scan reads one chunk and returns the number of rows read.
+	scan := func(q string, a []any) (int, error) {
+		return scanInts(r.ctx, r.conn, q, a, dest, func() {
 			if packed {
 				vals = [4]int64{vals[0] >> 32, vals[0] & (1<<32 - 1), vals[1] >> 32, vals[1] & (1<<32 - 1)}
 			}
@@ -303,17 +329,18 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 			}
 		})
 	}
-	for from := false; ; from = true {
+	for first, n := true, 0; ; first = false {
+		q, a, ok := chunk(first, n)
+		if !ok {
+			break
+		}
 		// The first chunk too: compiling the search took a while.
 		if err := r.renew(); err != nil {
 			return 0, nil, err
 		}
-		n, err := scan(from, row.ts, row.id)
-		if err != nil {
+		var err error
+		if n, err = scan(q, a); err != nil {
 			return 0, nil, err
-		}
-		if n < maskRows {
-			break
 		}
 	}
 	if pl.Offset >= len(out) {

@@ -451,7 +451,10 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 // maxExcess of them are also listed, for the time-ordered view's seek.
 // Otherwise the bound is a filter.
 func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
-	if len(pl.where) > 0 || pl.masked {
+	if pl.masked {
+		return nil // maskPage bounds its scan by the ID
+	}
+	if len(pl.where) > 0 {
 		pl.where = append(pl.where, "e.id <= ?")
 		pl.args = append(pl.args, pl.Query.MaxID)
 		return nil
