@@ -24,23 +24,17 @@ import (
 // Such searches (StrategyMask) read each row in scope once instead and
 // test it in Go, where the terms are bits and a row costs one lookup per
 // value it holds: under 1 µs a row, whatever the number of terms.
-const (
-	// maskProbes is the fewest lists per row worth testing in Go rather
-	// than in SQL in any case: below it (a single negated term on one
-	// column, say) SQLite tests the rows it reads in the sort's order
-	// faster than they can be handed to Go (see broad).
-	maskProbes = 4
-	// maskChunk is the fewest matches kept before the ones that cannot
-	// reach the page are dropped.
-	maskChunk = 4096
-)
+
+// maskChunk is the fewest matches kept before the ones that cannot reach
+// the page are dropped.
+const maskChunk = 4096
 
 // maskWork bounds the lists SQL may probe, as rows times lists per row: a
 // search whose narrowest term matches more rows than maskWork over its
 // lists is tested in Go (about 0.3 µs a probe, so 15 ms).
 var maskWork = 50_000
 
-// maskDeep is the offset past which a page is deep (see maskProbes).
+// maskDeep is the offset past which a page is deep (see broad).
 // maskWork and maskDeep are variables for the tests, whose stores hold
 // fewer rows.
 var maskDeep = 50_000
