@@ -1,7 +1,9 @@
 package apilog
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -31,11 +33,12 @@ const (
 	FieldStatus         // "status:", a code, a class or a range
 	FieldError          // "error:", the error code
 	FieldIP             // "ip:", the IP hash, or a raw address hashed first
+	FieldDuration       // "duration:", a bound or a range (>500ms, 1s-5s)
 )
 
 var fieldNames = [...]string{
 	FieldAny: "any", FieldKey: "key", FieldMethod: "method", FieldEndpoint: "endpoint",
-	FieldStatus: "status", FieldError: "error", FieldIP: "ip",
+	FieldStatus: "status", FieldError: "error", FieldIP: "ip", FieldDuration: "duration",
 }
 
 // String returns the field's qualifier name, or "any" for a plain term.
@@ -48,7 +51,7 @@ func (f Field) String() string {
 
 var qualifiers = map[string]Field{
 	"key": FieldKey, "method": FieldMethod, "endpoint": FieldEndpoint,
-	"status": FieldStatus, "error": FieldError, "ip": FieldIP,
+	"status": FieldStatus, "error": FieldError, "ip": FieldIP, "duration": FieldDuration,
 }
 
 // IPHasher turns a client address into the hash stored in [Entry.IPHash].
@@ -67,6 +70,9 @@ type Term struct {
 
 	// StatusMin and StatusMax bound a FieldStatus term, inclusive.
 	StatusMin, StatusMax int
+
+	// DurationMin and DurationMax bound a FieldDuration term, inclusive.
+	DurationMin, DurationMax time.Duration
 }
 
 // Search is a parsed search. The zero value matches every row.
@@ -89,6 +95,8 @@ func (s Search) String() string { return s.text }
 //     status: takes a code (401), a class (4xx) or a range (500-599);
 //   - ip: followed by an IPv4 or IPv6 address matches that address's hash,
 //     computed by h;
+//   - duration: takes a bound (>500ms, >=1s, <100ms, <=2.5s) or an
+//     inclusive range (1s-5s), in Go's units (ns, us, ms, s, m, h);
 //   - a leading "-" negates a term or a qualifier (-status:2xx);
 //   - any other word followed by a colon is plain text, as in the endpoint
 //     /v1/models/x:generate.
@@ -148,6 +156,12 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 				return bad(start, "%s: want a code (401), a class (4xx) or a range (500-599)", s[start:end])
 			}
 			t.StatusMin, t.StatusMax = lo, hi
+		case FieldDuration:
+			lo, hi, err := parseDurationRange(tok)
+			if err != nil {
+				return bad(start, "%s: %v", s[start:end], err)
+			}
+			t.DurationMin, t.DurationMax = lo, hi
 		case FieldIP:
 			if addr, err := netip.ParseAddr(tok); err == nil {
 				if h == nil {
@@ -176,11 +190,13 @@ func (s Search) validate() error {
 	}
 	for i, t := range s.Terms {
 		switch {
-		case t.Field < FieldAny || t.Field > FieldIP:
+		case t.Field < FieldAny || t.Field > FieldDuration:
 			return badQuery(ParamSearch, "term %d: unknown field %d", i+1, int(t.Field))
 		case t.Field == FieldStatus && (t.StatusMin < 0 || t.StatusMin > t.StatusMax || t.StatusMax > MaxStatus):
 			return badQuery(ParamSearch, "term %d: status range %d-%d is not within 0-999", i+1, t.StatusMin, t.StatusMax)
-		case t.Field != FieldStatus && (t.Text == "" || t.Text != Fold(t.Text)):
+		case t.Field == FieldDuration && (t.DurationMin < 0 || t.DurationMin > t.DurationMax):
+			return badQuery(ParamSearch, "term %d: duration range %v-%v is empty or negative", i+1, t.DurationMin, t.DurationMax)
+		case t.Field != FieldStatus && t.Field != FieldDuration && (t.Text == "" || t.Text != Fold(t.Text)):
 			return badQuery(ParamSearch, "term %d: text %q is empty or not folded", i+1, t.Text)
 		}
 	}
@@ -239,6 +255,64 @@ func parseStatusRange(v string) (lo, hi int, ok bool) {
 	return code, code, ok
 }
 
+// parseDurationRange parses a duration: term's value: ">d", ">=d", "<d",
+// "<=d" or "a-b", both ends included.
+func parseDurationRange(v string) (lo, hi time.Duration, err error) {
+	const want = "want a bound (>500ms, <=2s) or a range (1s-5s)"
+	parse := func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("%q is not a duration: %s", s, want)
+		case d < 0:
+			return 0, fmt.Errorf("%q is negative: %s", s, want)
+		}
+		return d, nil
+	}
+	for _, op := range []string{">=", "<=", ">", "<"} {
+		if rest, ok := strings.CutPrefix(v, op); ok {
+			d, err := parse(rest)
+			if err != nil {
+				return 0, 0, err
+			}
+			switch op {
+			case ">=":
+				return d, math.MaxInt64, nil
+			case "<=":
+				return 0, d, nil
+			case ">":
+				if d == math.MaxInt64 {
+					return 0, 0, fmt.Errorf("nothing lasts longer than %v", d)
+				}
+				return d + 1, math.MaxInt64, nil
+			}
+			if d == 0 {
+				return 0, 0, fmt.Errorf("nothing lasts less than 0s")
+			}
+			return 0, d - 1, nil
+		}
+	}
+	// A range: split at a "-" that ends a duration (a unit letter before
+	// it), so that "1.5s-2s" splits once.
+	for i := 1; i < len(v); i++ {
+		if v[i] == '-' && (v[i-1] >= 'a' && v[i-1] <= 'z' || v[i-1] == 0xb5) {
+			lo, err := parse(v[:i])
+			if err != nil {
+				return 0, 0, err
+			}
+			hi, err := parse(v[i+1:])
+			if err != nil {
+				return 0, 0, err
+			}
+			if lo > hi {
+				return 0, 0, fmt.Errorf("the range %v-%v is empty", lo, hi)
+			}
+			return lo, hi, nil
+		}
+	}
+	return 0, 0, errors.New(want)
+}
+
 func parseStatusCode(v string) (int, bool) {
 	if v == "" || len(v) > 3 {
 		return 0, false
@@ -284,9 +358,18 @@ func (t *Term) MatchStatus(code int) bool {
 	return false
 }
 
+// MatchDuration reports whether the term, ignoring Negate, is a duration:
+// term whose range holds d.
+func (t *Term) MatchDuration(d time.Duration) bool {
+	return t.Field == FieldDuration && d >= t.DurationMin && d <= t.DurationMax
+}
+
 // MatchRow reports whether the term, ignoring Negate, matches any of r's
 // search targets.
 func (t *Term) MatchRow(r *Row) bool {
+	if t.Field == FieldDuration {
+		return t.MatchDuration(r.Duration)
+	}
 	return t.MatchText(FieldKey, r.KeyName) || t.MatchText(FieldKey, r.KeyPrefix) ||
 		t.MatchText(FieldMethod, r.Method) || t.MatchText(FieldEndpoint, r.Endpoint) ||
 		t.MatchStatus(r.Status) || t.MatchText(FieldError, r.ErrorCode) ||

@@ -3,6 +3,7 @@ package apilog_test
 import (
 	"errors"
 	"net/netip"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func termOf(f apilog.Field, text string) apilog.Term {
 }
 func termStatus(lo, hi int) apilog.Term {
 	return apilog.Term{Field: apilog.FieldStatus, StatusMin: lo, StatusMax: hi}
+}
+func termDuration(lo, hi time.Duration) apilog.Term {
+	return apilog.Term{Field: apilog.FieldDuration, DurationMin: lo, DurationMax: hi}
 }
 func negate(t apilog.Term) apilog.Term { t.Negate = true; return t }
 
@@ -98,6 +102,16 @@ var parseSearchTests = []struct {
 	{name: "status class mixed X", in: "status:5xX", want: []apilog.Term{termStatus(500, 599)}},
 	{name: "status tens", in: "status:40x", want: []apilog.Term{termStatus(400, 409)}},
 	{name: "status range", in: "status:500-599", want: []apilog.Term{termStatus(500, 599)}},
+
+	// duration: forms, both ends included.
+	{name: "duration over", in: "duration:>500ms", want: []apilog.Term{termDuration(500*time.Millisecond+1, math.MaxInt64)}},
+	{name: "duration at least", in: "DURATION:>=1s", want: []apilog.Term{termDuration(time.Second, math.MaxInt64)}},
+	{name: "duration under", in: "duration:<100ms", want: []apilog.Term{termDuration(0, 100*time.Millisecond-1)}},
+	{name: "duration at most", in: "duration:<=2.5s", want: []apilog.Term{termDuration(0, 2500*time.Millisecond)}},
+	{name: "duration range", in: "duration:1s-5s", want: []apilog.Term{termDuration(time.Second, 5*time.Second)}},
+	{name: "duration range of fractions", in: "duration:1.5s-2m", want: []apilog.Term{termDuration(1500*time.Millisecond, 2*time.Minute)}},
+	{name: "duration range in µs", in: "duration:900µs-1ms", want: []apilog.Term{termDuration(900*time.Microsecond, time.Millisecond)}},
+	{name: "duration negated", in: "-duration:<100ms", want: []apilog.Term{negate(termDuration(0, 100*time.Millisecond-1))}},
 	{name: "status range across classes", in: "status:199-200", want: []apilog.Term{termStatus(199, 200)}},
 	{name: "status range of one", in: "status:404-404", want: []apilog.Term{termStatus(404, 404)}},
 	{name: "status zero", in: "status:0", want: []apilog.Term{termStatus(0, 0)}},
@@ -223,6 +237,15 @@ var parseSearchErrorTests = []struct {
 	{name: "status fraction", in: "status:4.0", want: []string{"status:4.0"}},
 	{name: "status later term", in: "foo status:abc", want: []string{"status:abc", "at character 5"}},
 	{name: "negated status bad", in: "-status:6xy", want: []string{"-status:6xy"}},
+	{name: "duration without bound", in: "duration:500ms", want: []string{"duration:500ms", "want a bound (>500ms, <=2s) or a range (1s-5s)"}},
+	{name: "duration without unit", in: "duration:>500", want: []string{`"500" is not a duration`}},
+	{name: "duration word", in: "x duration:>soon", want: []string{`"soon" is not a duration`, "at character 3"}},
+	{name: "duration negative", in: "duration:>-1s", want: []string{`"-1s" is negative`}},
+	{name: "duration backwards", in: "duration:5s-1s", want: []string{"the range 5s-1s is empty"}},
+	{name: "duration open range", in: "duration:1s-", want: []string{`"" is not a duration`}},
+	{name: "duration under nothing", in: "duration:<0s", want: []string{"less than 0s"}},
+	{name: "duration over everything", in: "duration:>2562047h47m16.854775807s", want: []string{"longer than"}},
+	{name: "duration overflow", in: "duration:>9999999h", want: []string{"is not a duration"}},
 	{name: "key without value", in: "key:", want: []string{"key:", "needs a value"}},
 	{name: "status without value", in: "status:", want: []string{"status:", "needs a value"}},
 	{name: "ip without value", in: "ip:", want: []string{"ip:", "needs a value"}},
@@ -348,6 +371,18 @@ func TestSearchMatch(t *testing.T) {
 		{"status:400-421", matchRow, false},
 		{"status:422-499", matchRow, true},
 		{"status:100-422", matchRow, true},
+		{"duration:>1s", matchRow, true},
+		{"duration:>1500ms", matchRow, false},
+		{"duration:>=1500ms", matchRow, true},
+		{"duration:<=1500ms", matchRow, true},
+		{"duration:<1500ms", matchRow, false},
+		{"duration:1s-2s", matchRow, true},
+		{"duration:2s-3s", matchRow, false},
+		{"-duration:<1s", matchRow, true},
+		{"-duration:>1s", matchRow, false},
+		{"post duration:>1s", matchRow, true},
+		// Plain terms do not search durations.
+		{"1500", matchRow, false},
 		// status: matches the code only, not "422" in other text.
 		{"status:4xx", apilog.Row{Entry: apilog.Entry{Status: 200, Endpoint: "/v1/422", ErrorCode: "E422"}}, false},
 		// Negation.
@@ -546,8 +581,12 @@ func FuzzParseSearch(f *testing.F) {
 			}
 			for i, term := range s.Terms {
 				switch {
-				case term.Field < apilog.FieldAny || term.Field > apilog.FieldIP:
+				case term.Field < apilog.FieldAny || term.Field > apilog.FieldDuration:
 					t.Errorf("ParseSearch(%q) term %d: field %d is not a Field", in, i, term.Field)
+				case term.Field == apilog.FieldDuration:
+					if term.DurationMin < 0 || term.DurationMin > term.DurationMax || term.Text != "" {
+						t.Errorf("ParseSearch(%q) term %d: duration range %v-%v, text %q", in, i, term.DurationMin, term.DurationMax, term.Text)
+					}
 				case term.Field == apilog.FieldStatus:
 					if term.StatusMin < 0 || term.StatusMin > term.StatusMax || term.StatusMax > apilog.MaxStatus {
 						t.Errorf("ParseSearch(%q) term %d: status range %d-%d", in, i, term.StatusMin, term.StatusMax)

@@ -51,6 +51,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("StatusClasses", testStatusClasses)
 	run("Search", testSearch)
 	run("SearchLiteral", testSearchLiteral)
+	run("SearchDuration", testSearchDuration)
 	run("Filters", testFilters)
 	run("Sort", testSort)
 	run("Pagination", testPagination)

@@ -1,6 +1,7 @@
 package apilogtest
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -119,6 +120,60 @@ func testSearch(t *testing.T, f *fixture) {
 		slices.Sort(got)
 		if !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
 			t.Errorf("search %q: rows %q, want %q", tt.search, got, tt.want)
+		}
+	}
+}
+
+// testSearchDuration checks duration: terms at their bounds, with other
+// terms and negated, sorted by duration, and that another tenant's rows
+// of every duration stay out.
+func testSearchDuration(t *testing.T, f *fixture) {
+	f.key(keyActive, keyOther)
+	durations := map[string]time.Duration{
+		"zero": 0, "99ms": 99 * time.Millisecond, "100ms": 100 * time.Millisecond,
+		"500ms": 500 * time.Millisecond, "500ms+1ns": 500*time.Millisecond + 1,
+		"1s": time.Second, "5s": 5 * time.Second, "1h": time.Hour,
+	}
+	var rows []apilog.Entry
+	minute := 0
+	for _, name := range slices.Sorted(maps.Keys(durations)) {
+		minute++
+		e := entry(name, minute)
+		e.Duration = durations[name]
+		if name == "1s" || name == "zero" {
+			e.Status = 503
+		}
+		rows = append(rows, e)
+		other := e
+		other.Account, other.KeyID, other.RequestID = acctOther, keyOther.ID, "other-"+name
+		rows = append(rows, other)
+	}
+	f.add(rows...)
+	tests := []struct {
+		search string
+		want   []string // sorted by duration, slowest first
+	}{
+		{"duration:>500ms", []string{"1h", "5s", "1s", "500ms+1ns"}},
+		{"duration:>=500ms", []string{"1h", "5s", "1s", "500ms+1ns", "500ms"}},
+		{"duration:<100ms", []string{"99ms", "zero"}},
+		{"duration:<=100ms", []string{"100ms", "99ms", "zero"}},
+		{"duration:100ms-1s", []string{"1s", "500ms+1ns", "500ms", "100ms"}},
+		{"duration:0s-0s", []string{"zero"}},
+		{"-duration:100ms-1s", []string{"1h", "5s", "99ms", "zero"}},
+		{"duration:>1s status:503", nil},
+		{"duration:>=1s 503", []string{"1s"}},
+		{"duration:>=1s -503", []string{"1h", "5s"}},
+		{"duration:>2h", nil},
+		{"duration:<1h duration:>=1s", []string{"5s", "1s"}},
+	}
+	for _, tt := range tests {
+		q := inMain(apilog.Query{Search: search(t, tt.search), Sort: apilog.Sort{Column: apilog.ColumnDuration, Dir: apilog.Desc}})
+		if got := f.ids(q); !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
+			t.Errorf("search %q: rows %q, want %q", tt.search, got, tt.want)
+		}
+		q.Account, q.AllAccounts = "", true
+		if got := f.ids(q); len(got) != 2*len(tt.want) {
+			t.Errorf("search %q, all accounts: rows %q, want each of %q twice", tt.search, got, tt.want)
 		}
 	}
 }

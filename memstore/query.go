@@ -178,6 +178,7 @@ type exec struct {
 	terms     bool
 	rowFilter bool // a filter that needs each row: time, status, method or search
 	bits      *plan.Bits
+	durations bool // a term tests durations
 	slotBits  []uint32
 	methBits  []uint32
 	endBits   []uint32
@@ -283,6 +284,7 @@ func (s *Store) compile(q *apilog.Query) *exec {
 		return x
 	}
 	x.bits = x.Bits()
+	x.durations = x.bits.Durations()
 	x.methBits = x.ValueBits(apilog.FieldMethod, int64(len(s.methods.vals)))
 	x.endBits = x.ValueBits(apilog.FieldEndpoint, int64(len(s.endpoints.vals)))
 	x.errBits = x.ValueBits(apilog.FieldError, int64(len(s.errCodes.vals)))
@@ -341,6 +343,9 @@ func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 			if x.terms {
 				bits := x.slotBits[sl] | x.methBits[m] | x.bits.Status[st] |
 					x.endBits[c.endpoint[j]] | x.errBits[c.errCode[j]] | x.ipBits[c.ipHash[j]]
+				if x.durations {
+					bits |= x.bits.Duration(c.duration[j])
+				}
 				if !x.bits.Match(bits) {
 					continue
 				}

@@ -59,7 +59,13 @@ type Term struct {
 	Slots  []int64                  // slots whose key name or prefix matches, ascending
 	Values map[apilog.Field][]int64 // per text field, the IDs of the values that match, ascending
 	Status []Range                  // status codes that match
+	// Duration bounds the durations that match a duration: term, in
+	// nanoseconds, inclusive; nil for every other term.
+	Duration *Span
 }
+
+// Span is an inclusive range of int64s.
+type Span struct{ Lo, Hi int64 }
 
 // Plan is a compiled query.
 type Plan struct {
@@ -174,6 +180,9 @@ func compileTerms(terms []apilog.Term, d Dict, slots []Slot) []Term {
 	for i := range terms {
 		t := &terms[i]
 		out[i] = Term{Negate: t.Negate, Values: map[apilog.Field][]int64{}, Status: Ranges(t.MatchStatus)}
+		if t.Field == apilog.FieldDuration {
+			out[i].Duration = &Span{int64(t.DurationMin), int64(t.DurationMax)}
+		}
 		for _, s := range slots {
 			if t.MatchText(apilog.FieldKey, s.Name) || t.MatchText(apilog.FieldKey, s.Prefix) {
 				out[i].Slots = append(out[i].Slots, s.ID)
@@ -290,8 +299,14 @@ func StatusTable(ranges []Range) *[apilog.MaxStatus + 1]bool {
 // tests a row with one lookup per value it holds, whatever the number of
 // terms: OR the bits of the row's slot, values and status, and Match.
 type Bits struct {
-	All, Neg uint32 // every term; the negated ones
-	Status   [apilog.MaxStatus + 1]uint32
+	All, Neg  uint32 // every term; the negated ones
+	Status    [apilog.MaxStatus + 1]uint32
+	durations []durationBit
+}
+
+type durationBit struct {
+	Span
+	bit uint32
 }
 
 // Terms are bits of a uint32.
@@ -312,8 +327,26 @@ func (p *Plan) Bits() *Bits {
 				b.Status[c] |= bit
 			}
 		}
+		if t.Duration != nil {
+			b.durations = append(b.durations, durationBit{*t.Duration, bit})
+		}
 	}
 	return b
+}
+
+// Durations reports whether any term tests durations, so that a store
+// reads them only then.
+func (b *Bits) Durations() bool { return len(b.durations) > 0 }
+
+// Duration returns the terms a row of duration d (nanoseconds) matches.
+func (b *Bits) Duration(d int64) uint32 {
+	var out uint32
+	for _, t := range b.durations {
+		if d >= t.Lo && d <= t.Hi {
+			out |= t.bit
+		}
+	}
+	return out
 }
 
 // Match reports whether a row whose slot, values and status match the

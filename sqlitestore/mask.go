@@ -94,6 +94,13 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 			probes++
 		}
 		values += size(t)
+		if t.Duration != nil {
+			// No index counts a duration range in any account (the
+			// account's Duration index leads with the account): its rows
+			// are not counted, and the term is never the narrow one.
+			probes++
+			continue
+		}
 		if !t.Negate {
 			terms = append(terms, t)
 		}
@@ -198,6 +205,10 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 		values[i] = pl.termTable(func(t *plan.Term) []int64 { return t.Values[f] })
 	}
 	value, extra := pl.sortValue()
+	sortCol, durations := extra != "", bits.Durations()
+	if durations {
+		extra += ", e.duration"
+	}
 	// mattn/go-sqlite3 makes two cgo calls per column of each row, which
 	// cost more than SQLite's reading of the row: the IDs are handed over
 	// two to a column when they fit in 32 bits (they would only pass that
@@ -220,7 +231,7 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	if pl.Query.MaxID > 0 {
 		last = min(last, pl.Query.MaxID) // the page's row-ID bound: bound leaves it here
 	}
-	var row struct{ id, ts, keyStatus, x int64 } // the row read last
+	var row struct{ id, ts, keyStatus, x, d int64 } // the row read last
 	where := func(toOpen bool) (string, []any) {
 		was := pl.ToOpen
 		pl.ToOpen = pl.ToOpen || toOpen
@@ -293,8 +304,11 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	for i := range cols {
 		dest = append(dest, &vals[i])
 	}
-	if extra != "" {
+	if sortCol {
 		dest = append(dest, &row.x)
+	}
+	if durations {
+		dest = append(dest, &row.d)
 	}
 	// scan reads one chunk and returns the number of rows read.
 	scan := func(q string, a []any) (int, error) {
@@ -309,6 +323,9 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 			}
 			for i, v := range vals {
 				b |= values[i].at(v)
+			}
+			if durations {
+				b |= bits.Duration(row.d)
 			}
 			if !bits.Match(b) {
 				return

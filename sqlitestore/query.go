@@ -601,6 +601,16 @@ func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 		or = append(or, st)
 		args = append(args, stArgs...)
 	}
+	if d := t.Duration; d != nil {
+		// Scoped like a status: a row of any account has a duration.
+		if pl.acct != 0 {
+			or = append(or, "(e.account = ? AND e.duration BETWEEN ? AND ?)")
+			args = append(args, pl.acct, d.Lo, d.Hi)
+		} else {
+			or = append(or, "e.duration BETWEEN ? AND ?")
+			args = append(args, d.Lo, d.Hi)
+		}
+	}
 	if len(or) == 0 {
 		return "0", nil
 	}

@@ -96,6 +96,8 @@ func TestStrategies(t *testing.T) {
 		{"2xx by IP, deep page", apilog.Query{Account: "acct_a", StatusClasses: ok2xx, Sort: by(apilog.ColumnIP, apilog.Desc), Page: 8, PageSize: 100}, sqlitestore.StrategyMask},
 		{"2xx, newest first, deep page", apilog.Query{Account: "acct_a", StatusClasses: ok2xx, Page: 8, PageSize: 100}, sqlitestore.StrategyIndexScan},
 		{"by IP, deep page", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnIP, apilog.Desc), Page: 8, PageSize: 100}, sqlitestore.StrategyWalk},
+		{"a letter, slower than 300ms, by IP", apilog.Query{Account: "acct_a", Search: search("e duration:>300ms"), Sort: by(apilog.ColumnIP, apilog.Asc)}, sqlitestore.StrategyMask},
+		{"a letter, not under 300ms, newest first, all accounts", apilog.Query{AllAccounts: true, Search: search("e -duration:<300ms")}, sqlitestore.StrategyMask},
 		{"an error code, by IP, page 2", apilog.Query{Account: "acct_a", Search: search("error:BSE5030"), Sort: by(apilog.ColumnIP, apilog.Desc), Page: 2, PageSize: 100}, sqlitestore.StrategySort},
 	}
 	run := func(tt struct {
