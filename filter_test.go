@@ -2,8 +2,8 @@ package apilog_test
 
 import (
 	"errors"
-	"net/netip"
 	"math"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
