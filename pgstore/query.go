@@ -519,6 +519,14 @@ func (pl *exec) term(t *plan.Term) string {
 		}
 		or = append(or, st)
 	}
+	if d := t.Duration; d != nil {
+		// Scoped like a status: a row of any account has a duration.
+		cond := "e.duration BETWEEN " + pl.arg(d.Lo) + " AND " + pl.arg(d.Hi)
+		if pl.acct != 0 {
+			cond = "(e.account = " + pl.arg(pl.acct) + " AND " + cond + ")"
+		}
+		or = append(or, cond)
+	}
 	cond := "false"
 	if len(or) > 0 {
 		cond = "(" + strings.Join(or, " OR ") + ")"
