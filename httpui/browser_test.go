@@ -157,6 +157,21 @@ func TestBrowser(t *testing.T) {
 		t.Error("rows not in ascending duration order after the second click")
 	}
 
+	// The Slow chip keeps the requests over a second, as a duration: term
+	// does, and the URL keeps it. (The page shows 1,003 ms as "1.00 s".)
+	run("slow only", chromedp.Click(chromedp.CSS(`input[name=slow]`)))
+	waitFor("the slow rows", `document.querySelector("#range-text").textContent.includes("of 481 rows") && document.querySelectorAll("#tbody tr").length === 481`)
+	if got := eval(`(d => d.length === 481 && d.every(v => v >= 1000)) (` + durations + `) + " " + new URLSearchParams(location.search).get("slow")`); got != "true 1" {
+		t.Errorf("after a click on Slow: 481 rows over 1 s, slow=1 in the URL: %q", got)
+	}
+	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows") && !document.querySelector("input[name=slow]").checked`)
+	run("search by duration", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "duration:>1.5s"))
+	waitFor("the rows over 1.5 s", `document.querySelector("#range-text").textContent.includes("of 112 rows") && document.querySelectorAll("#tbody tr").length === 112`)
+	if got := eval(`(` + durations + `).every(v => v > 1500) + ""`); got != "true" {
+		t.Error("after searching duration:>1.5s: a row of 1.5 s or less")
+	}
+
 	// Page 2 of the default view is pinned to the rows of its page 1.
 	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,201 rows") && location.search === ""`)

@@ -377,7 +377,7 @@ var paramLabels = map[apilog.Param]string{
 	apilog.ParamKey: "Key", paramRange: "Time range", apilog.ParamFrom: "From", apilog.ParamTo: "To",
 	apilog.ParamSort: "Sort column", apilog.ParamDir: "Sort direction", apilog.ParamPage: "Page",
 	apilog.ParamPageSize: "Page size", apilog.ParamMaxID: "Pinned rows", paramAsOf: "Time range anchor",
-	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account",
+	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account", paramSlow: "Slow filter",
 }
 
 // nav is the host's links for the page of v (Options.Nav), if any.

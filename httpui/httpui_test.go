@@ -236,6 +236,9 @@ func TestBadParameters(t *testing.T) {
 		{"asof=yesterday", "asof", ""},
 		{"id=abc", "id", ""},
 		{"id=0", "id", ""},
+		{"slow=yes", "slow", `Slow filter (slow): "yes": want 1, or no slow parameter`},
+		{"slow=1&q=" + url.QueryEscape(strings.Repeat("a ", 32)), "q", "Search (q): 32 terms: with the Slow filter, which is one more, the most is 31"},
+		{"q=duration:500ms", "q", "Search (q): duration:500ms: want a bound (>500ms, <=2s) or a range (1s-5s) (at character 1)"},
 	} {
 		t.Run(tt.query[:min(len(tt.query), 30)], func(t *testing.T) {
 			for _, route := range []string{"/api/logs", "/export.csv", "/export.json"} {
@@ -296,6 +299,14 @@ func TestAPI(t *testing.T) {
 		{"from=2026-11-25T11:59:00Z&to=2026-11-25T12:00:00Z", 60},
 		{"q=flux", 300},
 		{"q=bye_xss0", 1},
+		// Durations of 17 ms to 1.65 s: 481 over a second, 119 of them 401s.
+		{"slow=1", 481},
+		{"slow=1&status=4xx", 119},
+		{"q=duration:>1s", 481},
+		{"q=-duration:>1s", 1201 - 481},
+		{"slow=1&q=duration:>1s", 481},
+		{"slow=1&q=duration:<=1s", 0},
+		{"q=duration:17ms-17ms", 13}, // rows 0, 97, … 1164
 	} {
 		p := decodeAPI(t, get(t, h, "/api/logs?"+tt.query))
 		if p.TotalRows != tt.want {
@@ -650,6 +661,26 @@ func TestFilterFormKeepsTheView(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("filter form lacks %q", want)
 		}
+	}
+}
+
+// TestSlowFilter: the Slow chip shows its state, and the pager, the sort
+// links and the export form keep it.
+func TestSlowFilter(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	body := get(t, h, "/?slow=1").Body.String()
+	for _, want := range []string{
+		`<input type="checkbox" name="slow" value="1" checked> Slow (&gt; 1s)`,
+		`<input type="hidden" name="slow" value="1">`, // the export form
+		`href="?dir=asc&amp;slow=1&amp;sort=api"`, // 481 rows: one page
+		`481`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page with slow=1 lacks %q", want)
+		}
+	}
+	if body := get(t, h, "/").Body.String(); strings.Contains(body, `value="1" checked> Slow`) {
+		t.Errorf("the Slow chip is checked without slow=1")
 	}
 }
 

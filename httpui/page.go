@@ -37,6 +37,8 @@ type pageData struct {
 	Methods       []choice
 	Ranges        []choice
 	Search        string
+	Slow          bool
+	SlowLabel     string
 	From, To      string // datetime-local values, UTC
 	Custom        bool
 	Empty         string
@@ -277,7 +279,8 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	if !v.To.IsZero() {
 		d.To = v.To.Format(localInput)
 	}
-	filtered := v.Q != "" || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
+	d.Slow, d.SlowLabel = v.Slow, "Slow (> "+slowOver.String()+")"
+	filtered := v.Q != "" || v.Slow || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
 	if p.TotalRows == 0 {
 		d.Empty = "No API requests yet"
 		if filtered {

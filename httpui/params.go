@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,11 +30,17 @@ const (
 	paramRange apilog.Param = "range" // a preset time range, or custom
 	paramAsOf  apilog.Param = "asof"  // the moment a relative range ends
 	paramID    apilog.Param = "id"    // a selection, for exports
+	paramSlow  apilog.Param = "slow"  // the Slow quick filter: 1 or absent
 )
+
+// slowOver is the Slow quick filter's bound: it adds the search term
+// duration:>1s.
+const slowOver = time.Second
 
 // view is the state of the page as its URL holds it.
 type view struct {
 	Q        string
+	Slow     bool     // only requests slower than slowOver
 	Statuses []string // "2xx" …, in the order of apilog's classes
 	Methods  []string
 	Keys     []string
@@ -86,6 +93,13 @@ func parseView(v url.Values) (view, error) {
 	if len(w.Q) > apilog.MaxSearchLen {
 		// Before the search is parsed, so that a huge one costs nothing.
 		return view{}, badParam(apilog.ParamSearch, "%d bytes, over %d", len(w.Q), apilog.MaxSearchLen)
+	}
+	switch v.Get(string(paramSlow)) {
+	case "":
+	case "1":
+		w.Slow = true
+	default:
+		return view{}, badParam(paramSlow, "%q: want 1, or no slow parameter", v.Get(string(paramSlow)))
 	}
 	var classes []apilog.StatusClass
 	for _, s := range splitList(v["status"]) {
@@ -272,6 +286,12 @@ func (w view) query(viewer Viewer, hasher apilog.IPHasher, now time.Time) (apilo
 	if err != nil {
 		return apilog.Query{}, err
 	}
+	if w.Slow {
+		if len(search.Terms) >= apilog.MaxSearchTerms {
+			return apilog.Query{}, badParam(apilog.ParamSearch, "%d terms: with the Slow filter, which is one more, the most is %d", len(search.Terms), apilog.MaxSearchTerms-1)
+		}
+		search.Terms = append(slices.Clip(search.Terms), apilog.Term{Field: apilog.FieldDuration, DurationMin: slowOver + 1, DurationMax: math.MaxInt64})
+	}
 	q := apilog.Query{
 		Account:     viewer.Account,
 		AllAccounts: viewer.AllAccounts,
@@ -306,6 +326,9 @@ func (w view) values(set map[string][]string) url.Values {
 	v := url.Values{}
 	if w.Q != "" {
 		v.Set("q", w.Q)
+	}
+	if w.Slow {
+		v.Set(string(paramSlow), "1")
 	}
 	if len(w.Statuses) > 0 {
 		v["status"] = w.Statuses

@@ -233,7 +233,7 @@
       link("Next ›", "next", n < last && n + 1), link("Last »", "last", n < last && last),
       el("span", { id: "range-text", class: "muted", text: body.range_text + " rows" }));
     const empty = $("#empty");
-    const filtered = ["q", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
+    const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
   }
@@ -256,6 +256,7 @@
     f.q.value = params.get("q") || "";
     const statuses = params.getAll("status").flatMap((s) => s.split(","));
     for (const b of $$("input[name=status]", filters)) b.checked = statuses.includes(b.value);
+    f.slow.checked = params.get("slow") === "1";
     const methods = params.getAll("method").flatMap((m) => m.split(",")).filter(Boolean).map((m) => m.toUpperCase());
     const m = methods.join(",");
     if (m && ![...f.method.options].some((o) => o.value === m)) f.method.append(el("option", { value: m, text: methods.join(", ") }));
