@@ -672,7 +672,7 @@ func TestSlowFilter(t *testing.T) {
 	for _, want := range []string{
 		`<input type="checkbox" name="slow" value="1" checked> Slow (&gt; 1s)`,
 		`<input type="hidden" name="slow" value="1">`, // the export form
-		`href="?dir=asc&amp;slow=1&amp;sort=api"`, // 481 rows: one page
+		`href="?dir=asc&amp;slow=1&amp;sort=api"`,     // 481 rows: one page
 		`481`,
 	} {
 		if !strings.Contains(body, want) {
