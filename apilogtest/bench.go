@@ -183,9 +183,9 @@ func BenchFirstPageUnderSearches(b *testing.B, pages, searches apilog.Store) {
 }
 
 // BenchSearchSweep puts to s, once each, every combination of a set of
-// searches (one-letter, one-column, status-code, key, negated and broad
-// ones), filters (none, 4xx and 5xx, GET and 2xx), sorts (time, IP, API,
-// duration, endpoint) and pages (1, 50, 99, 1,500): 480 queries over
+// searches (one-letter, one-column, status-code, key, duration, negated
+// and broad ones), filters (none, 4xx and 5xx, GET and 2xx), sorts (time,
+// IP, API, duration, endpoint) and pages (1, 50, 99, 1,500): 600 queries over
 // FillBench's data, which should each answer within the store's bound on
 // any query. It reports the slowest, the median and how many took over a
 // second; a query the store cut (apilog.ErrTimeout) counts as over.
@@ -205,7 +205,7 @@ func BenchSearchSweep(b *testing.B, s apilog.Store) {
 	var took []time.Duration
 	for b.Loop() {
 		took = took[:0]
-		for _, text := range []string{"", "e", "ip:e", "-ip:e", "ip:00", "200", "key:a", "endpoint:/"} {
+		for _, text := range []string{"", "e", "ip:e", "-ip:e", "ip:00", "200", "key:a", "endpoint:/", "duration:>1s", "e -duration:<100ms"} {
 			search, err := apilog.ParseSearch(text, Hasher{})
 			if err != nil {
 				b.Fatal(err)

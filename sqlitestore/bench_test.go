@@ -237,7 +237,7 @@ func BenchmarkWorstSearches(b *testing.B) {
 	apilogtest.BenchWorstSearches(b, benchStore(b))
 }
 
-// BenchmarkSearchSweep puts 480 combinations of searches, filters, sorts
+// BenchmarkSearchSweep puts 600 combinations of searches, filters, sorts
 // and pages to the store once each (about 5 minutes a run).
 //
 //	go test ./sqlitestore -run '^$' -bench SearchSweep -benchtime 1x -count 3 -timeout 30m
