@@ -10,7 +10,7 @@ import (
 )
 
 func ExampleParseSearch() {
-	s, err := apilog.ParseSearch(`status:4xx -key:staging "flux pro"`, nil)
+	s, err := apilog.ParseSearch(`status:4xx -key:staging "flux pro" duration:>=2s`, nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -20,20 +20,27 @@ func ExampleParseSearch() {
 		if t.Negate {
 			neg = "not "
 		}
-		if t.Field == apilog.FieldStatus {
+		switch t.Field {
+		case apilog.FieldStatus:
 			fmt.Printf("%s%s %d-%d\n", neg, t.Field, t.StatusMin, t.StatusMax)
-		} else {
+		case apilog.FieldDuration:
+			fmt.Printf("%s%s from %v\n", neg, t.Field, t.DurationMin)
+		default:
 			fmt.Printf("%s%s %q\n", neg, t.Field, t.Text)
 		}
 	}
 
 	_, err = apilog.ParseSearch(`status:4xx "flux pro`, nil)
 	fmt.Println(err)
+	_, err = apilog.ParseSearch(`duration:2s`, nil)
+	fmt.Println(err)
 	// Output:
 	// status 400-499
 	// not key "staging"
 	// any "flux pro"
+	// duration from 2s
 	// apilog: bad query: q: unterminated quote (at character 12)
+	// apilog: bad query: q: duration:2s: want a bound (>500ms, <=2s) or a range (1s-5s) (at character 1)
 }
 
 func ExampleKey_Status() {
