@@ -260,8 +260,10 @@ func parseStatusRange(v string) (lo, hi int, ok bool) {
 func parseDurationRange(v string) (lo, hi time.Duration, err error) {
 	const want = "want a bound (>500ms, <=2s) or a range (1s-5s)"
 	parse := func(s string) (time.Duration, error) {
-		d, err := time.ParseDuration(s)
+		d, err := time.ParseDuration(strings.ToLower(s)) // 1S, 500MS
 		switch {
+		case err != nil && s != "" && strings.Trim(s, "0123456789.") == "":
+			return 0, fmt.Errorf("%q needs a unit: %sms, %ss, …", s, s, s)
 		case err != nil:
 			return 0, fmt.Errorf("%q is not a duration: %s", s, want)
 		case d < 0:
@@ -292,23 +294,22 @@ func parseDurationRange(v string) (lo, hi time.Duration, err error) {
 			return 0, d - 1, nil
 		}
 	}
-	// A range: split at a "-" that ends a duration (a unit letter before
-	// it), so that "1.5s-2s" splits once.
-	for i := 1; i < len(v); i++ {
-		if v[i] == '-' && (v[i-1] >= 'a' && v[i-1] <= 'z' || v[i-1] == 0xb5) {
-			lo, err := parse(v[:i])
-			if err != nil {
-				return 0, 0, err
-			}
-			hi, err := parse(v[i+1:])
-			if err != nil {
-				return 0, 0, err
-			}
-			if lo > hi {
-				return 0, 0, fmt.Errorf("the range %v-%v is empty", lo, hi)
-			}
-			return lo, hi, nil
+	// A range: a duration holds no "-" (a negative one is refused anyway),
+	// so the first one past the start splits it; "0-1s" too, as 0 needs no
+	// unit.
+	if i := strings.IndexByte(v, '-'); i > 0 {
+		lo, err := parse(v[:i])
+		if err != nil {
+			return 0, 0, err
 		}
+		hi, err := parse(v[i+1:])
+		if err != nil {
+			return 0, 0, err
+		}
+		if lo > hi {
+			return 0, 0, fmt.Errorf("the range %v-%v is empty", lo, hi)
+		}
+		return lo, hi, nil
 	}
 	return 0, 0, errors.New(want)
 }

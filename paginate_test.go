@@ -270,6 +270,9 @@ func TestQueryNormalizeErrors(t *testing.T) {
 		{"bad sort column", apilog.Query{Account: "a", Sort: apilog.Sort{Column: "secret"}}, apilog.ParamSort, `"secret"`},
 		{"bad sort direction", apilog.Query{Account: "a", Sort: apilog.Sort{Dir: "up"}}, apilog.ParamDir, `"up"`},
 		{"hand-made search", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Text: "NOT FOLDED"}}}}, apilog.ParamSearch, "not folded"},
+		{"hand-made backwards duration", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration, DurationMin: 2, DurationMax: 1}}}}, apilog.ParamSearch, "duration range 2ns-1ns is empty or negative"},
+		{"hand-made negative duration", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration, DurationMin: -1, DurationMax: 1}}}}, apilog.ParamSearch, "empty or negative"},
+		{"hand-made unknown field", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration + 1, Text: "x"}}}}, apilog.ParamSearch, "unknown field 8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

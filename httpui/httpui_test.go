@@ -236,7 +236,8 @@ func TestBadParameters(t *testing.T) {
 		{"asof=yesterday", "asof", ""},
 		{"id=abc", "id", ""},
 		{"id=0", "id", ""},
-		{"slow=yes", "slow", `Slow filter (slow): "yes": want 1, or no slow parameter`},
+		{"slow=yes", "slow", `Slow filter (slow): "yes": want 1, once, or no slow parameter`},
+		{"slow=1&slow=yes", "slow", `Slow filter (slow): "1,yes": want 1, once, or no slow parameter`},
 		{"slow=1&q=" + url.QueryEscape(strings.Repeat("a ", 32)), "q", "Search (q): 32 terms: with the Slow filter, which is one more, the most is 31"},
 		{"q=duration:500ms", "q", "Search (q): duration:500ms: want a bound (>500ms, <=2s) or a range (1s-5s) (at character 1)"},
 	} {
@@ -306,6 +307,7 @@ func TestAPI(t *testing.T) {
 		{"q=-duration:>1s", 1201 - 481},
 		{"slow=1&q=duration:>1s", 481},
 		{"slow=1&q=duration:<=1s", 0},
+		{"slow=", 1201},
 		{"q=duration:17ms-17ms", 13}, // rows 0, 97, … 1164
 	} {
 		p := decodeAPI(t, get(t, h, "/api/logs?"+tt.query))

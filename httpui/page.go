@@ -285,7 +285,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 		d.Empty = "No API requests yet"
 		if filtered {
 			d.Empty = "No rows match these filters"
-			if v.Q != "" {
+			if v.Q != "" && !v.Slow {
 				d.Empty = "No rows match “" + v.Q + "”"
 			}
 		}

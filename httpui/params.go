@@ -94,12 +94,12 @@ func parseView(v url.Values) (view, error) {
 		// Before the search is parsed, so that a huge one costs nothing.
 		return view{}, badParam(apilog.ParamSearch, "%d bytes, over %d", len(w.Q), apilog.MaxSearchLen)
 	}
-	switch v.Get(string(paramSlow)) {
-	case "":
-	case "1":
+	switch slow := slices.DeleteFunc(slices.Clone(v[string(paramSlow)]), func(s string) bool { return s == "" }); {
+	case len(slow) == 0:
+	case len(slow) == 1 && slow[0] == "1":
 		w.Slow = true
 	default:
-		return view{}, badParam(paramSlow, "%q: want 1, or no slow parameter", v.Get(string(paramSlow)))
+		return view{}, badParam(paramSlow, "%q: want 1, once, or no slow parameter", strings.Join(slow, ","))
 	}
 	var classes []apilog.StatusClass
 	for _, s := range splitList(v["status"]) {

@@ -163,10 +163,13 @@ func Compile(q apilog.Query, d Dict) *Plan {
 }
 
 // NeedsSlots reports whether compiling q reads the dictionary's key slots:
-// for a key filter, a search or the API column's order. A store with many
-// keys can skip reading them otherwise.
+// for a key filter, a search term that may match a key, or the API
+// column's order. A store with many keys can skip reading them otherwise.
 func NeedsSlots(q apilog.Query) bool {
-	return len(q.KeyIDs) > 0 || len(q.Search.Terms) > 0 || q.Sort.Column.Kind() == apilog.KindKey
+	keyTerm := slices.ContainsFunc(q.Search.Terms, func(t apilog.Term) bool {
+		return t.Field == apilog.FieldAny || t.Field == apilog.FieldKey
+	})
+	return len(q.KeyIDs) > 0 || keyTerm || q.Sort.Column.Kind() == apilog.KindKey
 }
 
 // compileTerms resolves the terms against the dictionary. It reads each

@@ -97,6 +97,8 @@ func TestStrategies(t *testing.T) {
 		{"2xx, newest first, deep page", apilog.Query{Account: "acct_a", StatusClasses: ok2xx, Page: 8, PageSize: 100}, sqlitestore.StrategyIndexScan},
 		{"by IP, deep page", apilog.Query{Account: "acct_a", Sort: by(apilog.ColumnIP, apilog.Desc), Page: 8, PageSize: 100}, sqlitestore.StrategyWalk},
 		{"a letter, slower than 300ms, by IP", apilog.Query{Account: "acct_a", Search: search("e duration:>300ms"), Sort: by(apilog.ColumnIP, apilog.Asc)}, sqlitestore.StrategyMask},
+		{"a letter, 300ms to 1s, slowest first", apilog.Query{Account: "acct_a", Search: search("e duration:300ms-1s"), Sort: by(apilog.ColumnDuration, apilog.Desc), Page: 2, PageSize: 100}, sqlitestore.StrategyMask},
+		{"slower than 300ms, by endpoint", apilog.Query{Account: "acct_a", Search: search("duration:>300ms"), Sort: by(apilog.ColumnEndpoint, apilog.Asc)}, sqlitestore.StrategyWalkFiltered},
 		{"a letter, not under 300ms, newest first, all accounts", apilog.Query{AllAccounts: true, Search: search("e -duration:<300ms")}, sqlitestore.StrategyMask},
 		{"an error code, by IP, page 2", apilog.Query{Account: "acct_a", Search: search("error:BSE5030"), Sort: by(apilog.ColumnIP, apilog.Desc), Page: 2, PageSize: 100}, sqlitestore.StrategySort},
 	}

@@ -235,7 +235,7 @@
     const empty = $("#empty");
     const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
-    empty.textContent = !filtered ? "No API requests yet" : params.get("q") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
+    empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
   }
 
   // The custom range's inputs are in the user's zone; the URL and the
