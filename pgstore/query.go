@@ -511,21 +511,22 @@ func (pl *exec) term(t *plan.Term) string {
 	for _, f := range plan.TextFields() {
 		add(textFields[f].col, t.Values[f])
 	}
+	// Every row has a status and a duration, whatever its account: the
+	// term scopes them to the account itself, so that it alone confines
+	// rows to the account.
+	var own []string
 	if len(t.Status) > 0 {
-		st := pl.statusSQL(t.Status)
-		if pl.acct != 0 {
-			// So that the term alone confines rows to the account.
-			st = "(e.account = " + pl.arg(pl.acct) + " AND " + st + ")"
-		}
-		or = append(or, st)
+		own = append(own, pl.statusSQL(t.Status))
 	}
 	if d := t.Duration; d != nil {
-		// Scoped like a status: a row of any account has a duration.
-		cond := "e.duration BETWEEN " + pl.arg(d.Lo) + " AND " + pl.arg(d.Hi)
+		own = append(own, "e.duration BETWEEN "+pl.arg(d.Lo)+" AND "+pl.arg(d.Hi))
+	}
+	if len(own) > 0 {
+		cond := strings.Join(own, " OR ")
 		if pl.acct != 0 {
-			cond = "(e.account = " + pl.arg(pl.acct) + " AND " + cond + ")"
+			cond = "e.account = " + pl.arg(pl.acct) + " AND (" + cond + ")"
 		}
-		or = append(or, cond)
+		or = append(or, "("+cond+")")
 	}
 	cond := "false"
 	if len(or) > 0 {

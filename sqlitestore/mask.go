@@ -111,11 +111,11 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 		return false, nil
 	}
 	slices.SortStableFunc(terms, func(a, b *plan.Term) int { return cmp.Compare(size(a), size(b)) })
-	scope, err := pl.inRange(ctx)
-	if err != nil {
+	var err error
+	if pl.inScope, err = pl.inRange(ctx); err != nil {
 		return false, err
 	}
-	limit := max(maskWork/max(probes, 1), scope/maskShare, 1)
+	limit := max(maskWork/max(probes, 1), pl.inScope/maskShare, 1)
 	if len(pl.where) > 0 {
 		// A key, method or status filter that matches few rows narrows the
 		// search as well as a term does.
@@ -209,10 +209,10 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	if durations {
 		extra += ", e.duration"
 	}
-	// mattn/go-sqlite3 makes two cgo calls per column of each row, which
-	// cost more than SQLite's reading of the row: the IDs are handed over
-	// two to a column when they fit in 32 bits (they would only pass that
-	// after billions of distinct values).
+	// The driver boxes each column of each row in an interface (an
+	// allocation for any value past 255): the IDs are handed over two to
+	// a column when they fit in 32 bits (they would only pass that after
+	// billions of distinct values).
 	c := &pl.s.cache
 	c.mu.RLock()
 	packed := c.maxS < packBelow && c.maxSlot < packBelow
@@ -417,13 +417,9 @@ func scanInts(ctx context.Context, conn *sql.Conn, query string, args []any, des
 
 // byID reports whether a masked scan should read the table by ID.
 func (pl *exec) byID(ctx context.Context, tx *sql.Tx) (bool, error) {
-	scope, err := pl.inRange(ctx)
-	if err != nil {
-		return false, err
-	}
 	var all int
-	err = tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE account = ? AND level = ?", allAccounts, levels[0]).Scan(&all)
-	return float64(scope) >= idShare*float64(all), err
+	err := tx.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM counts WHERE account = ? AND level = ?", allAccounts, levels[0]).Scan(&all)
+	return float64(pl.inScope) >= idShare*float64(all), err
 }
 
 // sortValue returns how a masked row's sort value is made from its time,

@@ -334,6 +334,9 @@ type exec struct {
 	// masked is set when the search is tested in Go (StrategyMask): its
 	// terms are not in the WHERE clause.
 	masked bool
+	// inScope is the rows in scope and range (inRange), read by broad for
+	// a masked query.
+	inScope int
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong
@@ -592,24 +595,26 @@ func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 	for _, f := range plan.TextFields() {
 		add("e."+textFields[f].col, t.Values[f])
 	}
+	// Every row has a status and a duration, whatever its account: the
+	// term scopes them to the account itself, so that it alone confines
+	// rows to the account (see implied).
+	var own []string
+	var ownArgs []any
 	if len(t.Status) > 0 {
 		st, stArgs := statusSQL(t.Status)
-		if pl.acct != 0 {
-			st = "(e.account = ? AND " + st + ")"
-			args = append(args, pl.acct)
-		}
-		or = append(or, st)
-		args = append(args, stArgs...)
+		own, ownArgs = append(own, st), append(ownArgs, stArgs...)
 	}
 	if d := t.Duration; d != nil {
-		// Scoped like a status: a row of any account has a duration.
+		own, ownArgs = append(own, "e.duration BETWEEN ? AND ?"), append(ownArgs, d.Lo, d.Hi)
+	}
+	if len(own) > 0 {
+		cond := strings.Join(own, " OR ")
 		if pl.acct != 0 {
-			or = append(or, "(e.account = ? AND e.duration BETWEEN ? AND ?)")
-			args = append(args, pl.acct, d.Lo, d.Hi)
-		} else {
-			or = append(or, "e.duration BETWEEN ? AND ?")
-			args = append(args, d.Lo, d.Hi)
+			cond = "e.account = ? AND (" + cond + ")"
+			args = append(args, pl.acct)
 		}
+		or = append(or, "("+cond+")")
+		args = append(args, ownArgs...)
 	}
 	if len(or) == 0 {
 		return "0", nil
