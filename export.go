@@ -3,7 +3,9 @@ package apilog
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -188,6 +190,105 @@ func (e *Exporter) Close() error {
 		e.err = e.w.Flush()
 	}
 	return e.err
+}
+
+// CloseWithError ends an export that could not be finished: it writes one
+// last row that says so, err's text (a CSV record whose first cell is
+// "ERROR: " and the text, the other cells empty; a JSON object {"error":
+// text} as the array's last element), then closes as Close does. The file
+// stays well-formed, and a reader of it, person or program, cannot take
+// the rows before for the whole. err's text is written as it is: give it
+// in the words of the person who will open the file.
+func (e *Exporter) CloseWithError(err error) error {
+	if e.closed || e.err != nil {
+		return e.Close()
+	}
+	if e.n == 0 {
+		e.begin()
+	}
+	e.n++
+	switch e.format {
+	case CSV:
+		fields := make([]string, len(exportColumns))
+		fields[0] = cell("ERROR: " + err.Error())
+		e.csvRecord(fields...)
+	case JSON:
+		if e.n > 1 {
+			e.w.WriteString(",\n")
+		}
+		e.buf.Reset()
+		if e.err = e.json.Encode(struct {
+			Error string `json:"error"`
+		}{err.Error()}); e.err == nil {
+			_, e.err = e.w.Write(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")))
+		}
+	}
+	return e.Close()
+}
+
+// DefaultExportLimit is the most rows ExportQuery writes when its caller
+// sets no limit: about 200 MB of CSV.
+const DefaultExportLimit = 1_000_000
+
+// ExportQuery writes every row of s that matches q, in q's order, to w in
+// format f: the export of everything a view selects, not one page (see
+// [Stream], which reads the rows; q.Page and q.PageSize are ignored). Pass
+// the MaxID of the page the user saw to export exactly that view's rows.
+// It holds one batch of rows at a time, whatever the total.
+//
+// At most limit rows are written (0 or less is DefaultExportLimit): when
+// more match, nothing is written and the error is a [*TooManyRowsError].
+// Any error before the first row (a bad query, a timeout) writes nothing
+// either, so that an HTTP handler can still answer with an error status.
+// When the store fails or ctx ends after rows were written, the export is
+// ended with an error row (see [Exporter.CloseWithError]) that says how
+// many rows came before and why the rest did not, and the error returned
+// wraps the cause. n is the number of rows written.
+func ExportQuery(ctx context.Context, w io.Writer, f Format, s Store, q Query, limit int) (n int, err error) {
+	if limit <= 0 {
+		limit = DefaultExportLimit
+	}
+	e, err := NewExporter(w, f)
+	if err != nil {
+		return 0, err
+	}
+	var failed error // the writer's: nothing more can reach it
+	err = Stream(ctx, s, q, limit, func(rows []Row) error {
+		for i := range rows {
+			if failed = e.Write(&rows[i]); failed != nil {
+				return failed
+			}
+			n++
+		}
+		return nil
+	})
+	switch {
+	case failed != nil:
+		return n, fmt.Errorf("apilog: export %s: %w", f, failed)
+	case err != nil && n == 0:
+		return 0, err // nothing written: the caller answers with the error
+	case err != nil:
+		e.CloseWithError(fmt.Errorf("export cut short after %d rows: %s", n, cutReason(err)))
+		return n, fmt.Errorf("apilog: export %s cut short after %d rows: %w", f, n, err)
+	}
+	if err := e.Close(); err != nil {
+		return n, fmt.Errorf("apilog: export %s: %w", f, err)
+	}
+	return n, nil
+}
+
+// cutReason says why an export stopped, for the person who opens the
+// file: not the store's own words, which are for the host's log.
+func cutReason(err error) string {
+	switch {
+	case errors.Is(err, ErrTimeout):
+		return "reading the log took too long and was stopped"
+	case errors.Is(err, ErrClosed):
+		return "the log was closed (the server is shutting down)"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "the export was cancelled"
+	}
+	return "the log could not be read"
 }
 
 // Export writes rows to w in format f: the rows a user selected, or the

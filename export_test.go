@@ -2,6 +2,7 @@ package apilog_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -586,5 +587,110 @@ func TestExportColumnsIsACopy(t *testing.T) {
 	}
 	if got := export(t, apilog.CSV, exportRows); got != want {
 		t.Errorf("after changing ExportColumns, Export(csv) = %q, want %q", got, want)
+	}
+}
+
+// streamStore is a Streamer that gives its batches, then err.
+type streamStore struct {
+	apilog.Store
+	batches [][]apilog.Row
+	err     error
+}
+
+func (s streamStore) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
+	if n := len(s.batches) * len(exportRows); n > limit {
+		return &apilog.TooManyRowsError{Rows: n, Limit: limit}
+	}
+	for _, b := range s.batches {
+		if err := yield(b); err != nil {
+			return err
+		}
+	}
+	return s.err
+}
+
+// TestExportQuery: the export of a whole result is what Export writes of
+// its rows; past the limit, or failing before the first row, it writes
+// nothing; failing after, it ends with an error row in the reader's words
+// and the file stays well-formed.
+func TestExportQuery(t *testing.T) {
+	ctx := context.Background()
+	three := streamStore{batches: [][]apilog.Row{exportRows, exportRows, exportRows}}
+	all := slices.Concat(exportRows, exportRows, exportRows)
+	for _, f := range []apilog.Format{apilog.CSV, apilog.JSON} {
+		var b bytes.Buffer
+		n, err := apilog.ExportQuery(ctx, &b, f, three, apilog.Query{}, 0)
+		if want := export(t, f, all); err != nil || n != len(all) || b.String() != want {
+			t.Errorf("ExportQuery(%s) = %d, %v:\n%q\nwant %d rows:\n%q", f, n, err, b.String(), len(all), want)
+		}
+
+		b.Reset()
+		n, err = apilog.ExportQuery(ctx, &b, f, three, apilog.Query{}, len(all)-1)
+		var tooMany *apilog.TooManyRowsError
+		if !errors.As(err, &tooMany) || n != 0 || b.Len() != 0 {
+			t.Errorf("ExportQuery(%s) past its limit = %d, %v, wrote %q; want a *TooManyRowsError and nothing written", f, n, err, b.String())
+		}
+
+		b.Reset()
+		n, err = apilog.ExportQuery(ctx, &b, f, streamStore{err: apilog.ErrTimeout}, apilog.Query{}, 0)
+		if !errors.Is(err, apilog.ErrTimeout) || n != 0 || b.Len() != 0 {
+			t.Errorf("ExportQuery(%s) failing before its first row = %d, %v, wrote %q; want the error and nothing written", f, n, err, b.String())
+		}
+	}
+
+	cut := streamStore{batches: [][]apilog.Row{exportRows}, err: fmt.Errorf("sqlitestore: stream: %w: disk I/O error", apilog.ErrTimeout)}
+	const reason = "export cut short after 2 rows: reading the log took too long and was stopped"
+	var b bytes.Buffer
+	n, err := apilog.ExportQuery(ctx, &b, apilog.CSV, cut, apilog.Query{}, 0)
+	if !errors.Is(err, apilog.ErrTimeout) || n != 2 {
+		t.Errorf("ExportQuery(csv) cut short = %d, %v; want 2 rows and an error wrapping ErrTimeout", n, err)
+	}
+	records, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatalf("the cut CSV does not parse: %v", err)
+	}
+	if len(records) != 4 || records[3][0] != "ERROR: "+reason || strings.Join(records[3][1:], "") != "" || len(records[3]) != len(apilog.ExportColumns) {
+		t.Errorf("the cut CSV's records: %q, want the header, 2 rows and %q in a row of its own", records, "ERROR: "+reason)
+	}
+
+	b.Reset()
+	if _, err := apilog.ExportQuery(ctx, &b, apilog.JSON, cut, apilog.Query{}, 0); !errors.Is(err, apilog.ErrTimeout) {
+		t.Errorf("ExportQuery(json) cut short: %v, want ErrTimeout", err)
+	}
+	var objects []map[string]any
+	if err := json.Unmarshal(b.Bytes(), &objects); err != nil {
+		t.Fatalf("the cut JSON does not parse: %v\n%s", err, b.String())
+	}
+	if len(objects) != 3 || objects[2]["error"] != reason || len(objects[2]) != 1 {
+		t.Errorf("the cut JSON: %v, want 2 rows and {\"error\": %q}", objects, reason)
+	}
+	if strings.Contains(b.String(), "disk I/O") {
+		t.Errorf("the cut JSON shows the store's own error: %s", b.String())
+	}
+}
+
+// TestCloseWithError: the error row of an export that has no rows yet,
+// and one whose text a spreadsheet would run.
+func TestCloseWithError(t *testing.T) {
+	for _, tt := range []struct {
+		f    apilog.Format
+		err  error
+		want string
+	}{
+		{apilog.CSV, errors.New("stopped"), csvHeader + "ERROR: stopped,,,,,,,,,,,\r\n"},
+		{apilog.CSV, errors.New("x, \"y\""), csvHeader + "\"ERROR: x, \"\"y\"\"\",,,,,,,,,,,\r\n"},
+		{apilog.JSON, errors.New("<stopped>"), "[\n{\"error\":\"<stopped>\"}\n]\n"},
+	} {
+		var b bytes.Buffer
+		e, err := apilog.NewExporter(&b, tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.CloseWithError(tt.err); err != nil || b.String() != tt.want {
+			t.Errorf("CloseWithError(%q) in %s = %v, wrote %q; want %q", tt.err, tt.f, err, b.String(), tt.want)
+		}
+		if err := e.Close(); err != nil {
+			t.Errorf("Close after CloseWithError: %v", err)
+		}
 	}
 }

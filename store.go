@@ -106,6 +106,74 @@ type Store interface {
 	Close() error
 }
 
+// Streamer is a Store that reads a query's whole result, not one page of
+// it: what an export of everything a view selects needs. Every store of
+// this module implements it; [Stream] reads any Store, through Streamer
+// when it can.
+type Streamer interface {
+	// Stream calls yield with the rows that match q, in q's order, from
+	// the first, in batches of a few thousand or fewer; q.Page and
+	// q.PageSize are ignored. The rows are those of one moment, the call's
+	// start (q.MaxID, when set, pins them earlier, as it pins a page): rows
+	// appended meanwhile are left out, and none repeats or is skipped.
+	//
+	// When more than limit rows match it returns a [*TooManyRowsError]
+	// before calling yield. A yield that returns an error stops the
+	// stream, and Stream returns that error. The store holds no connection
+	// and no snapshot while yield runs, so a slow reader of the rows keeps
+	// nothing from other queries; it holds memory for the matches' IDs
+	// (8 bytes a row at most) and one batch.
+	Stream(ctx context.Context, q Query, limit int, yield func(rows []Row) error) error
+}
+
+// ErrTooManyRows means more rows match than a caller allows at once (see
+// [Streamer]); the error is a [*TooManyRowsError].
+var ErrTooManyRows = errors.New("apilog: too many rows")
+
+// TooManyRowsError is the result of a Stream or an export past its limit.
+type TooManyRowsError struct {
+	Rows  int // the rows that match
+	Limit int // the most the caller allowed
+}
+
+func (e *TooManyRowsError) Error() string {
+	return fmt.Sprintf("apilog: %d rows match, over the limit of %d", e.Rows, e.Limit)
+}
+
+// Unwrap returns ErrTooManyRows.
+func (e *TooManyRowsError) Unwrap() error { return ErrTooManyRows }
+
+// Stream reads every row that matches q, as [Streamer.Stream] does: through
+// s's own Stream when s is a Streamer, else page by page with Query, the
+// pages pinned to the first one's row-ID bound (a deep page costs some
+// stores more than the first).
+func Stream(ctx context.Context, s Store, q Query, limit int, yield func(rows []Row) error) error {
+	if st, ok := s.(Streamer); ok {
+		return st.Stream(ctx, q, limit, yield)
+	}
+	q.PageSize = MaxPageSize
+	for q.Page = 1; ; q.Page++ {
+		p, err := s.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		if q.Page == 1 {
+			if p.TotalRows > limit {
+				return &TooManyRowsError{Rows: p.TotalRows, Limit: limit}
+			}
+			q.MaxID = p.MaxID
+		}
+		if len(p.Rows) > 0 {
+			if err := yield(p.Rows); err != nil {
+				return err
+			}
+		}
+		if q.Page >= p.TotalPages {
+			return nil
+		}
+	}
+}
+
 // Query selects, orders and pages rows. The zero value of every field but
 // the scope is useful: no filter, the default sort, the first page of
 // DefaultPageSize rows.

@@ -56,6 +56,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("Sort", testSort)
 	run("Pagination", testPagination)
 	run("PinnedPaging", testPinnedPaging)
+	run("Stream", testStream)
 	run("TenantIsolation", testTenantIsolation)
 	run("BadQuery", testBadQuery)
 	run("Context", testContext)

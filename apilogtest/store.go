@@ -237,6 +237,9 @@ func testClosed(t *testing.T, s apilog.Store) {
 	if err := s.UpsertKey(ctx, keyActive); !errors.Is(err, apilog.ErrClosed) {
 		t.Errorf("UpsertKey after Close: %v, want ErrClosed", err)
 	}
+	if err := apilog.Stream(ctx, s, inMain(apilog.Query{}), 10, func([]apilog.Row) error { return nil }); !errors.Is(err, apilog.ErrClosed) {
+		t.Errorf("Stream after Close: %v, want ErrClosed", err)
+	}
 }
 
 // testModel writes random rows and keys and checks random queries against

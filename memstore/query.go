@@ -553,3 +553,84 @@ func (s *Store) row(i uint32, now time.Time) apilog.Row {
 	}
 	return apilog.JoinKey(e, sl.key, now)
 }
+
+// streamBatch is the most rows Stream materializes at once.
+const streamBatch = 1000
+
+// Stream implements apilog.Streamer. The matches are found and sorted under
+// the read lock, as a query's are, which fixes the rows streamed; their
+// rows are then made a batch at a time, the lock taken for each, so that
+// a slow reader keeps no Append from being applied.
+func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
+	matches, now, err := s.matches(ctx, q, limit)
+	if err != nil {
+		return fmt.Errorf("memstore: stream: %w", err)
+	}
+	for len(matches) > 0 {
+		batch := matches[:min(streamBatch, len(matches))]
+		matches = matches[len(batch):]
+		rows, err := s.rows(ctx, batch, now)
+		if err != nil {
+			return fmt.Errorf("memstore: stream: %w", err)
+		}
+		if err := yield(rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matches returns the indexes of every row that matches q, in q's order,
+// and the instant their keys' statuses are computed at.
+func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) ([]uint32, time.Time, error) {
+	s.catchUp()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, time.Time{}, apilog.ErrClosed
+	}
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if q.Now.IsZero() {
+		q.Now = s.clock()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, time.Time{}, err
+	}
+	x := s.compile(&q)
+	if x.None {
+		return nil, q.Now, nil
+	}
+	cmp, err := s.order(x)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	matches, err := s.filter(ctx, x)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if len(matches) > limit {
+		return nil, time.Time{}, &apilog.TooManyRowsError{Rows: len(matches), Limit: limit}
+	}
+	slices.SortFunc(matches, cmp)
+	return matches, q.Now, nil
+}
+
+// rows materializes the rows at indexes is.
+func (s *Store) rows(ctx context.Context, is []uint32, now time.Time) ([]apilog.Row, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, apilog.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rows := make([]apilog.Row, len(is))
+	for j, i := range is {
+		rows[j] = s.row(i, now)
+	}
+	return rows, nil
+}

@@ -23,46 +23,72 @@ import (
 // snapshot of the database in a read-only transaction, so its rows and
 // totals agree with each other while other instances append.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
-	release, err := s.enter()
+	var p apilog.Page
+	err := s.read(ctx, q, 0, func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error {
+		var err error
+		p, err = s.query(ctx, tx, q, floor)
+		return err
+	})
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
 	}
+	return p, nil
+}
+
+// read runs f on q, normalized, in a read-only snapshot, under the store's
+// limits on queries (f's ctx carries them) (a turn among the searches, QueryTimeout); floor is the
+// lowest ID a writer still running may commit (see run). With all above 0
+// the query's window is its first all rows, past MaxPageSize: what Stream
+// reads.
+func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error) error {
+	release, err := s.enter()
+	if err != nil {
+		return err
+	}
 	defer release()
 	if q, err = q.Normalize(); err != nil {
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+		return err
 	}
 	if q.Now.IsZero() {
 		q.Now = s.clock()
+	}
+	if all > 0 {
+		q.Page, q.PageSize = 1, all
 	}
 	// QueryTimeout bounds the whole query: the wait for a turn among the
 	// searches, the wait for a connection, and a walk's many statements,
 	// each of which statement_timeout bounds alone.
 	ctx, done, err := s.limit.Enter(ctx, &q)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+		return err
 	}
 	defer done()
-	p, err := s.run(ctx, &q)
-	if err != nil {
-		var pgErr *pgconn.PgError
-		statementTimeout := errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil
-		if statementTimeout || querylimit.TimedOut(ctx) {
-			return apilog.Page{}, fmt.Errorf("pgstore: query: %w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
-		}
-		return apilog.Page{}, fmt.Errorf("pgstore: query: %w", err)
+	if err := s.run(ctx, func(tx pgx.Tx, floor int64) error { return f(ctx, tx, &q, floor) }); err != nil {
+		return s.queryErr(ctx, err)
 	}
-	return p, nil
+	return nil
 }
 
-// run answers q on a connection of its own.
-func (s *Store) run(ctx context.Context, q *apilog.Query) (apilog.Page, error) {
-	var p apilog.Page
+// queryErr is the error of a query that failed under ctx: it wraps
+// apilog.ErrTimeout when QueryTimeout or statement_timeout stopped it.
+func (s *Store) queryErr(ctx context.Context, err error) error {
+	var pgErr *pgconn.PgError
+	statementTimeout := errors.As(err, &pgErr) && pgErr.Code == "57014" && ctx.Err() == nil
+	if statementTimeout || querylimit.TimedOut(ctx) {
+		return fmt.Errorf("%w (QueryTimeout %s)", apilog.ErrTimeout, s.opts.QueryTimeout)
+	}
+	return err
+}
+
+// run calls f in a read-only snapshot on a connection of its own, with the
+// lowest ID a writer still running may commit.
+func (s *Store) run(ctx context.Context, f func(tx pgx.Tx, floor int64) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return p, err
+		return err
 	}
 	defer conn.Release()
 	// The writers in flight are read before the snapshot is taken, the
@@ -77,17 +103,14 @@ func (s *Store) run(ctx context.Context, q *apilog.Query) (apilog.Page, error) {
 		WHERE locktype = 'advisory' AND objsubid = 2 AND classid = $1::int8::oid
 		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, int64(uint32(s.lockClass))).QueryRow(func(r pgx.Row) error { return r.Scan(&floor) })
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return p, err
+		return err
 	}
 	if floor < 0 || high < floor {
 		floor = high
 	}
-	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var err error
-		p, err = s.query(ctx, tx, q, floor)
-		return err
+	return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return f(tx, floor)
 	})
-	return p, err
 }
 
 // Strategy names how a query was answered; see Options.Explain.
@@ -257,88 +280,21 @@ func sortColumnOf(c apilog.Column) (string, error) {
 // floor is the lowest ID a transaction that was not committed before the
 // query's snapshot can have written, read before it (see Query).
 func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (apilog.Page, error) {
-	start := time.Now()
-	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
-	if _, err := sortColumnOf(q.Sort.Column); err != nil {
+	pl, page, st, err := s.find(ctx, tx, q, floor)
+	if err != nil || st == StrategyNone {
 		return page, err
 	}
-	pl := &exec{s: s, tx: tx}
-	pl.counts = timecount.Reader{Levels: levels, Source: counts{pl}}
-	known := pl.scope(q)
-	// One round trip for what every query needs: the session settings,
-	// the dictionary's news, and (when the account is known) the scope's
-	// last ID, the writers in flight and the keys.
-	b := &pgx.Batch{}
-	// A search's value lists differ from run to run: a plan made for one
-	// (PostgreSQL's generic plan, after a statement has run a few times)
-	// can be a thousand times slower for another.
-	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)",
-		strconv.FormatInt(s.opts.QueryTimeout.Milliseconds(), 10))
-	apply := s.cache.queueRefresh(s, b)
-	var last int64
-	if known {
-		pl.queueScope(b, q, &last)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return page, err
-	}
-	if err := apply(); err != nil {
-		return page, err
-	}
-	if !known {
-		if !pl.scope(q) {
-			// No row of this account was ever stored.
-			if s.opts.Explain != nil {
-				s.opts.Explain(*q, StrategyNone)
-			}
-			return page, nil
-		}
-		b := &pgx.Batch{}
-		pl.queueScope(b, q, &last)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return page, err
-		}
-	}
-	// A writer still running may commit rows below the highest ID seen: the
-	// page shows only the rows up to the lowest ID such a writer can take.
-	safe := min(last, floor)
-	if page.MaxID == 0 {
-		page.MaxID = safe
-	}
-	d := pl.dict(start.Add(s.opts.QueryTimeout))
-	pl.Plan = plan.Compile(*q, d)
-	if d.late {
-		return page, fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
-	}
-	pl.filters()
-	if page.MaxID < last && !pl.None {
-		if err := pl.bind(ctx, page.MaxID); err != nil {
-			return page, err
-		}
-	}
-	total, err := pl.total(ctx)
-	if err != nil {
-		return page, err
-	}
-	st, err := pl.strategy(ctx, total)
-	if err != nil {
-		return page, err
-	}
-	if s.opts.Explain != nil {
-		s.opts.Explain(*q, st)
-	}
-	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
 	off, limit := pl.Offset, pl.Limit
-	if st == StrategyNone || off >= total {
+	if off >= page.TotalRows {
 		return page, nil
 	}
-	limit = min(limit, total-off)
+	limit = min(limit, page.TotalRows-off)
 	var rows []entryRow
 	switch st {
 	case StrategyTimeSeek:
 		rows, err = pl.timePage(ctx, off, limit)
 	case StrategyWalk, StrategyWalkFiltered:
-		rows, err = pl.walkPage(ctx, off, limit, total)
+		rows, err = pl.walkPage(ctx, off, limit, page.TotalRows)
 	default:
 		rows, err = pl.sortPage(ctx, off, limit)
 	}
@@ -360,6 +316,83 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int
 	}
 	page.Rows = pl.rows(rows)
 	return page, nil
+}
+
+// find compiles q and counts its matches: the page without its rows, and
+// the strategy that reads them.
+func (s *Store) find(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (*exec, apilog.Page, Strategy, error) {
+	start := time.Now()
+	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
+	if _, err := sortColumnOf(q.Sort.Column); err != nil {
+		return nil, page, "", err
+	}
+	pl := &exec{s: s, tx: tx}
+	pl.counts = timecount.Reader{Levels: levels, Source: counts{pl}}
+	known := pl.scope(q)
+	// One round trip for what every query needs: the session settings,
+	// the dictionary's news, and (when the account is known) the scope's
+	// last ID, the writers in flight and the keys.
+	b := &pgx.Batch{}
+	// A search's value lists differ from run to run: a plan made for one
+	// (PostgreSQL's generic plan, after a statement has run a few times)
+	// can be a thousand times slower for another.
+	b.Queue("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true), set_config('max_parallel_workers_per_gather', '0', true)",
+		strconv.FormatInt(s.opts.QueryTimeout.Milliseconds(), 10))
+	apply := s.cache.queueRefresh(s, b)
+	var last int64
+	if known {
+		pl.queueScope(b, q, &last)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, page, "", err
+	}
+	if err := apply(); err != nil {
+		return nil, page, "", err
+	}
+	if !known {
+		if !pl.scope(q) {
+			// No row of this account was ever stored.
+			if s.opts.Explain != nil {
+				s.opts.Explain(*q, StrategyNone)
+			}
+			return nil, page, StrategyNone, nil
+		}
+		b := &pgx.Batch{}
+		pl.queueScope(b, q, &last)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, page, "", err
+		}
+	}
+	// A writer still running may commit rows below the highest ID seen: the
+	// page shows only the rows up to the lowest ID such a writer can take.
+	safe := min(last, floor)
+	if page.MaxID == 0 {
+		page.MaxID = safe
+	}
+	d := pl.dict(start.Add(s.opts.QueryTimeout))
+	pl.Plan = plan.Compile(*q, d)
+	if d.late {
+		return nil, page, "", fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
+	}
+	pl.filters()
+	if page.MaxID < last && !pl.None {
+		if err := pl.bind(ctx, page.MaxID); err != nil {
+			return nil, page, "", err
+		}
+	}
+	total, err := pl.total(ctx)
+	if err != nil {
+		return nil, page, "", err
+	}
+	st, err := pl.strategy(ctx, total)
+	if err != nil {
+		return nil, page, "", err
+	}
+	if s.opts.Explain != nil {
+		s.opts.Explain(*q, st)
+	}
+	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
+	return pl, page, st, nil
 }
 
 // strategy chooses how to answer the query, given its total: the one
@@ -436,7 +469,9 @@ func (pl *exec) queueKeys(b *pgx.Batch, now time.Time, slots []int32) {
 		query += " WHERE account = $1"
 		args = append(args, pl.acct)
 	}
-	pl.keys = map[int64]keyRow{}
+	if pl.keys == nil {
+		pl.keys = map[int64]keyRow{}
+	}
 	pl.keysLoaded = true
 	var (
 		slot                int64
@@ -741,9 +776,18 @@ func (pl *exec) direction() string {
 // order, in one statement: ordered by a number column, or by the ranks of
 // the sort column's values.
 func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error) {
+	from, where, order, args := pl.sorted()
+	args = append(args, limit, off)
+	return pl.readRows(ctx, "SELECT "+rowCols+" FROM "+from+where+" ORDER BY "+order+
+		" LIMIT $"+strconv.Itoa(len(args)-1)+" OFFSET $"+strconv.Itoa(len(args)), args...)
+}
+
+// sorted returns the FROM, WHERE and ORDER BY clauses of the matches in
+// the query's order, and their arguments.
+func (pl *exec) sorted() (from, where, order string, args []any) {
 	col := pl.Query.Sort.Column
-	where, args := pl.whereSQL(col.Kind() == apilog.KindNumber)
-	from, order := "{s}.entries e", ""
+	where, args = pl.whereSQL(col.Kind() == apilog.KindNumber)
+	from = "{s}.entries e"
 	switch {
 	case col == apilog.ColumnTime:
 		order = "e.ts" + pl.direction() + ", e.id DESC"
@@ -756,9 +800,7 @@ func (pl *exec) sortPage(ctx context.Context, off, limit int) ([]entryRow, error
 		from += " JOIN unnest($" + strconv.Itoa(len(args)-1) + "::int4[], $" + strconv.Itoa(len(args)) + "::int4[]) AS r(v, rank) ON r.v = e." + sc
 		order = "r.rank, e.ts DESC, e.id DESC"
 	}
-	args = append(args, limit, off)
-	return pl.readRows(ctx, "SELECT "+rowCols+" FROM "+from+where+" ORDER BY "+order+
-		" LIMIT $"+strconv.Itoa(len(args)-1)+" OFFSET $"+strconv.Itoa(len(args)), args...)
+	return from, where, order, args
 }
 
 // ranks returns the value IDs of the sort column (key slots, or values of

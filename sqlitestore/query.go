@@ -26,45 +26,68 @@ import (
 // snapshots, leaving out the rows given after the first: its total may
 // still count rows that retention deletes while it runs.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
-	release, err := s.enter()
+	var p apilog.Page
+	err := s.read(ctx, q, 0, func(r *reader, q *apilog.Query) error {
+		pl, page, ids, err := s.find(r, q)
+		if err != nil {
+			return err
+		}
+		p = page
+		p.Rows, err = pl.rows(r.ctx, r.tx, ids)
+		return err
+	})
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
 	}
+	return p, nil
+}
+
+// read runs f on q, normalized, in a reader: under the store's limits on
+// queries (a turn among the searches, QueryTimeout) and the checkpointer's
+// gate. With all above 0 the query's window is its first all rows, past
+// MaxPageSize: what Stream reads.
+func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(r *reader, q *apilog.Query) error) error {
+	release, err := s.enter()
+	if err != nil {
+		return err
+	}
 	defer release()
 	if q, err = q.Normalize(); err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+		return err
 	}
 	if err := ctx.Err(); err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+		return err
 	}
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
+	if all > 0 {
+		q.Page, q.PageSize = 1, all
+	}
 	ctx, done, err := s.limit.Enter(ctx, &q)
 	if err != nil {
-		return apilog.Page{}, fmt.Errorf("sqlitestore: query: %w", err)
+		return err
 	}
 	defer done()
 	if q.Filtered() {
 		if err := s.waitHold(ctx); err != nil {
-			return apilog.Page{}, s.queryErr(ctx, err)
+			return s.queryErr(ctx, err)
 		}
 	}
 	r := &reader{s: s, base: ctx}
 	defer r.close()
 	if err := r.begin(); err != nil {
-		return apilog.Page{}, s.queryErr(r.ctx, err)
+		return s.queryErr(r.ctx, err)
 	}
 	if s.searchHook != nil && q.Filtered() {
 		if err := s.searchHook(r.ctx, r.tx); err != nil {
-			return apilog.Page{}, s.queryErr(r.ctx, err)
+			return s.queryErr(r.ctx, err)
 		}
 	}
-	p, err := s.query(r, &q)
-	if err != nil {
-		return apilog.Page{}, s.queryErr(r.ctx, err)
+	if err := f(r, &q); err != nil {
+		return s.queryErr(r.ctx, err)
 	}
-	return p, nil
+	return nil
 }
 
 // reader is a query's read transaction and the gate it holds for it (see
@@ -133,7 +156,7 @@ func (s *Store) queryErr(ctx context.Context, err error) error {
 	if errors.Is(context.Cause(ctx), errCut) {
 		err = fmt.Errorf("%w: %w: %w", apilog.ErrTimeout, errCut, err)
 	}
-	return fmt.Errorf("sqlitestore: query: %w", s.limit.Err(ctx, err))
+	return s.limit.Err(ctx, err)
 }
 
 // Strategy names how a query was answered; see Options.Explain.
@@ -174,19 +197,21 @@ const (
 	StrategyMask Strategy = "mask"
 )
 
-func (s *Store) query(r *reader, q *apilog.Query) (apilog.Page, error) {
+// find answers q but for its rows: the page without them, and the IDs of
+// its rows in order, which pl.rows reads (in r, renewed by a masked scan).
+func (s *Store) find(r *reader, q *apilog.Query) (*exec, apilog.Page, []int64, error) {
 	ctx, tx := r.ctx, r.tx
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if err := s.cache.refresh(ctx, tx); err != nil {
-		return page, err
+		return nil, page, nil, err
 	}
 	var last int64 // the highest ID given, in this snapshot
 	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM entries").Scan(&last); err != nil {
-		return page, err
+		return nil, page, nil, err
 	}
 	pl, err := s.compile(ctx, tx, q, last)
 	if err != nil {
-		return page, err
+		return nil, page, nil, err
 	}
 	if page.MaxID == 0 {
 		// The scope's own last ID: the table's would show one tenant how
@@ -194,7 +219,7 @@ func (s *Store) query(r *reader, q *apilog.Query) (apilog.Page, error) {
 		page.MaxID = last
 		if pl.acct != 0 {
 			if err := tx.QueryRowContext(ctx, "SELECT last_id FROM accounts WHERE id = ?", pl.acct).Scan(&page.MaxID); err != nil {
-				return page, err
+				return nil, page, nil, err
 			}
 		} else if q.Account != "" {
 			page.MaxID = 0 // an account with no rows
@@ -208,19 +233,17 @@ func (s *Store) query(r *reader, q *apilog.Query) (apilog.Page, error) {
 	if pl.masked {
 		st = StrategyMask
 		total, ids, err = pl.maskPage(r, last)
-		ctx, tx = r.ctx, r.tx // renewed
 	} else {
 		st, total, ids, err = pl.page(ctx, tx)
 	}
 	if err != nil {
-		return page, err
+		return nil, page, nil, err
 	}
 	if s.opts.Explain != nil {
 		s.opts.Explain(*q, st)
 	}
 	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
-	page.Rows, err = pl.rows(ctx, tx, ids)
-	return page, err
+	return pl, page, ids, nil
 }
 
 // page chooses a strategy for the query and answers it: the total, and

@@ -54,13 +54,17 @@ func TestCollectDuringQuery(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the deletes are done; the purge waits for this query
 	// ...and the query goes on in its snapshot, which still has /gone.
 	q, _ := apilog.Query{Account: "a", Now: now}.Normalize()
-	p, err := s.query(r, &q)
+	pl, _, ids, err := s.find(r, &q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := pl.rows(r.ctx, r.tx, ids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.close()
 	<-done
-	for _, r := range p.Rows {
+	for _, r := range rows {
 		if r.Endpoint == "" {
 			t.Errorf("in-flight query: row %d has an empty endpoint", r.ID)
 		}
@@ -81,7 +85,7 @@ func TestCollectDuringQuery(t *testing.T) {
 	}
 	defer s.Close()
 	gone, _ := apilog.ParseSearch("endpoint:gone", nil)
-	if p, err = s.Query(ctx, apilog.Query{Account: "a", Now: now, Search: gone}); err != nil || p.TotalRows != 1 {
+	if p, err := s.Query(ctx, apilog.Query{Account: "a", Now: now, Search: gone}); err != nil || p.TotalRows != 1 {
 		t.Errorf("endpoint:gone after a restart: %d rows, %v; want 1", p.TotalRows, err)
 	}
 }
