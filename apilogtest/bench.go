@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -234,4 +237,125 @@ func BenchSearchSweep(b *testing.B, s apilog.Store) {
 	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "max-ms")
 	b.ReportMetric(float64(took[len(took)/2].Milliseconds()), "median-ms")
 	b.ReportMetric(float64(over), "over-1s")
+}
+
+// BenchExport measures apilog.ExportQuery of whole results of s, which
+// holds FillBench's data of rows rows, as CSV to a writer that discards
+// it: the account's every row newest first, by endpoint and by key, a
+// search and a filter. Each reports the rows written a second, the CSV's
+// size and the most the process's resident memory grew over its size at
+// the start of the export (sampled every millisecond; Linux only). The
+// baseline, "csv-only", writes a page of rows again and again: the cost
+// of the CSV alone, rows/s that no store can beat.
+func BenchExport(b *testing.B, s apilog.Store, rows int) {
+	ctx := context.Background()
+	search := func(text string) apilog.Search {
+		q, err := apilog.ParseSearch(text, Hasher{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}
+	page, err := s.Query(ctx, apilog.Query{Account: BenchAccount})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("csv-only", func(b *testing.B) {
+		w := &discard{}
+		e, err := apilog.NewExporter(w, apilog.CSV)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for b.Loop() {
+			for i := range page.Rows {
+				if err := e.Write(&page.Rows[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n += len(page.Rows)
+		}
+		b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+	})
+	for _, c := range []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"all", apilog.Query{}},
+		{"by-endpoint", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnEndpoint, Dir: apilog.Asc}}},
+		{"by-key", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnAPI}}},
+		{"search-flux", apilog.Query{Search: search("flux")}},
+		{"status-4xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusClientError}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q := c.q
+			q.Account = BenchAccount
+			var n, bytes, grew int
+			for b.Loop() {
+				w := &discard{}
+				stop := watchRSS()
+				k, err := apilog.ExportQuery(ctx, w, apilog.CSV, s, q, rows)
+				grew = max(grew, stop())
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, bytes = n+k, w.n
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(bytes)/1e6, "csv-MB")
+			if grew >= 0 {
+				b.ReportMetric(float64(grew)/(1<<20), "rss-growth-MB")
+			}
+		})
+	}
+}
+
+type discard struct{ n int }
+
+func (d *discard) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
+
+// watchRSS samples the process's resident memory every millisecond until
+// the returned func is called, which returns the most it grew over its
+// size at the start, or -1 where /proc/self/statm cannot tell.
+func watchRSS() func() int {
+	start := rss()
+	if start < 0 {
+		return func() int { return -1 }
+	}
+	done, peak := make(chan struct{}), make(chan int)
+	go func() {
+		most := start
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				most = max(most, rss())
+			case <-done:
+				peak <- max(most, rss())
+				return
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		return <-peak - start
+	}
+}
+
+// rss returns the process's resident memory in bytes, or -1.
+func rss() int {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return -1
+	}
+	pages, err := strconv.Atoi(f[1])
+	if err != nil {
+		return -1
+	}
+	return pages * os.Getpagesize()
 }

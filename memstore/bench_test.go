@@ -164,3 +164,15 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.KeepAlive(gen)
 	}
 }
+
+// BenchmarkExport measures the export of whole results of a million rows
+// of apilogtest.FillBench's data, as the other stores' benchmarks do; run
+// with -benchtime 3x.
+func BenchmarkExport(b *testing.B) {
+	s := memstore.New(nil)
+	defer s.Close()
+	if err := apilogtest.FillBench(context.Background(), s, benchRows); err != nil {
+		b.Fatal(err)
+	}
+	apilogtest.BenchExport(b, s, benchRows)
+}

@@ -140,3 +140,9 @@ func tenantsStore(b *testing.B, tenants, rows int) *pgstore.Store {
 			return nil
 		}, pgstore.Options{})
 }
+
+// BenchmarkExport measures the export of whole results of a million rows;
+// run with -benchtime 3x.
+func BenchmarkExport(b *testing.B) {
+	apilogtest.BenchExport(b, benchStore(b), *benchRows)
+}

@@ -303,3 +303,9 @@ func BenchmarkManyAccounts(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExport measures the export of whole results of a million rows;
+// run with -benchtime 3x.
+func BenchmarkExport(b *testing.B) {
+	apilogtest.BenchExport(b, benchStore(b), *benchRows)
+}

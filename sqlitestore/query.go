@@ -833,20 +833,28 @@ func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// The entries as stored, read into a slice made for them: a stream
+	// reads a million rows this way, and a growing slice of whole rows
+	// took most of its memory.
 	type entry struct {
-		r                                    apilog.Row
-		acct, slot, method, ep, errc, ip, ts int64
-		dur                                  int64
+		id, acct, slot, method, ep, errc, ip, ts, dur int64
+		status                                        int
+		requestID                                     string
 	}
-	at := make(map[int64]int, len(ids))
-	for i, id := range ids {
-		at[id] = i
-	}
-	es, err := queryAll(ctx, tx, "SELECT e.id, "+entryCols+" FROM entries e WHERE "+inSQL("e.id"), []any{jsonIDs(ids)},
-		func(sc scanFunc) (e entry, err error) {
-			return e, sc(&e.r.ID, &e.acct, &e.slot, &e.method, &e.ep, &e.r.Status, &e.errc, &e.ip, &e.ts, &e.dur, &e.r.RequestID)
-		})
+	es := make([]entry, 0, len(ids))
+	rows, err := tx.QueryContext(ctx, "SELECT e.id, "+entryCols+" FROM entries e WHERE "+inSQL("e.id"), jsonIDs(ids))
 	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e entry
+		if err := rows.Scan(&e.id, &e.acct, &e.slot, &e.method, &e.ep, &e.status, &e.errc, &e.ip, &e.ts, &e.dur, &e.requestID); err != nil {
+			return nil, err
+		}
+		es = append(es, e)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var missing []int64
@@ -861,19 +869,23 @@ func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 			return nil, err
 		}
 	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
 	out := make([]apilog.Row, len(ids))
 	c := &pl.s.cache
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, e := range es {
-		r, k := e.r, pl.keys[e.slot]
-		r.Account, r.KeyID = c.accountNames[e.acct], k.keyID
+		k, r := pl.keys[e.slot], &out[at[e.id]]
+		r.ID, r.Account, r.KeyID, r.RequestID = e.id, c.accountNames[e.acct], k.keyID, e.requestID
 		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[e.method].value, c.strs[e.ep].value, c.strs[e.errc].value, c.strs[e.ip].value
-		r.Time, r.Duration = time.Unix(0, e.ts).UTC(), time.Duration(e.dur)
+		r.Status, r.Time, r.Duration = e.status, time.Unix(0, e.ts).UTC(), time.Duration(e.dur)
 		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
-		out[at[r.ID]] = r
 	}
 	// A masked scan reads its page's rows in a later snapshot than it
-	// found them: retention may have deleted some meanwhile.
+	// found them, and a stream its batches: retention may have deleted
+	// some meanwhile.
 	return slices.DeleteFunc(out, func(r apilog.Row) bool { return r.ID == 0 }), nil
 }

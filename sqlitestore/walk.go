@@ -20,32 +20,51 @@ import (
 // timePage returns the IDs of rows [off, off+limit) of the time-ordered
 // view, stepping over the rows past the row-ID bound (see timecount.Step).
 func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int64, error) {
-	xs, err := pl.timeWindow(ctx, tx, off, limit+len(pl.past))
-	if err != nil || len(pl.past) == 0 {
-		return idsOf(xs, 0, limit), err
+	n := limit + len(pl.past)
+	if len(pl.past) == 0 {
+		// The IDs alone, read into their slice: a stream's million rows
+		// take 8 MB rather than twice that and a copy.
+		query, args, skip, err := pl.timeWindow(ctx, off, n, "id")
+		if err != nil {
+			return nil, err
+		}
+		ids, err := queryInts(ctx, tx, skip+n, query, args...)
+		if err != nil || skip >= len(ids) {
+			return nil, err
+		}
+		return ids[skip:min(skip+limit, len(ids))], nil
 	}
-	xs = timecount.Step(xs, idTime.row, pl.past, pl.Query.MaxID, off, limit, pl.Query.Sort.Dir == apilog.Desc)
+	query, args, skip, err := pl.timeWindow(ctx, off, n, "id, ts")
+	if err != nil {
+		return nil, err
+	}
+	xs, err := readIDTimes(ctx, tx, skip+n, query, args...)
+	if err != nil || skip >= len(xs) {
+		return nil, err
+	}
+	xs = timecount.Step(xs[skip:min(skip+n, len(xs))], idTime.row, pl.past, pl.Query.MaxID, off, limit, pl.Query.Sort.Dir == apilog.Desc)
 	return idsOf(xs, 0, limit), nil
 }
 
-// timeWindow returns rows [off, off+limit) of the time-ordered view without
-// the row-ID bound: the counts locate the second that holds row off, and
-// the time index is read from there.
-func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]idTime, error) {
+// timeWindow returns the query of the columns cols of rows [off, off+limit)
+// of the time-ordered view without the row-ID bound, and the rows at its
+// start to skip: the counts locate the second that holds row off, and the
+// time index is read from there.
+func (pl *exec) timeWindow(ctx context.Context, off, limit int, cols string) (string, []any, int, error) {
 	desc := pl.Query.Sort.Dir == apilog.Desc
 	// The rank of the first row in the order over every row in scope.
 	r, err := pl.counts.Rank(ctx, off, desc, pl.From, pl.To, pl.FromOpen, pl.ToOpen)
 	if err != nil {
-		return nil, err
+		return "", nil, 0, err
 	}
 	b, before, err := pl.counts.Seek(ctx, r, desc)
 	if err != nil {
-		return nil, err
+		return "", nil, 0, err
 	}
 	last := levels[len(levels)-1]
-	query, args := "SELECT id, ts FROM entries INDEXED BY "+idxTimeAll+" WHERE 1", []any{}
+	query, args := "SELECT "+cols+" FROM entries INDEXED BY "+idxTimeAll+" WHERE 1", []any{}
 	if pl.acct != 0 {
-		query, args = "SELECT id, ts FROM entries WHERE account = ?", []any{pl.acct}
+		query, args = "SELECT "+cols+" FROM entries WHERE account = ?", []any{pl.acct}
 	}
 	order := " ORDER BY ts ASC, id DESC LIMIT ?"
 	if desc {
@@ -65,11 +84,7 @@ func (pl *exec) timeWindow(ctx context.Context, tx *sql.Tx, off, limit int) ([]i
 		}
 	}
 	skip := r - before
-	xs, err := readIDTimes(ctx, tx, query+order, append(args, skip+limit)...)
-	if err != nil || skip >= len(xs) {
-		return nil, err
-	}
-	return xs[skip:min(skip+limit, len(xs))], nil
+	return query + order, append(args, skip+limit), skip, nil
 }
 
 // idTime is a row's ID and time, as the merge of several index ranges
@@ -78,8 +93,43 @@ type idTime struct{ id, ts int64 }
 
 func (x idTime) row() timecount.Row { return timecount.Row{ID: x.id, Time: x.ts} }
 
-func readIDTimes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]idTime, error) {
-	return queryAll(ctx, tx, query, args, func(sc scanFunc) (x idTime, err error) { return x, sc(&x.id, &x.ts) })
+// queryInts reads the one integer of each row of query, which returns
+// about n rows.
+func queryInts(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// readIDTimes reads the rows of query, which returns about n (0 when
+// unknown): made for n at once, the slice of a stream's million rows does
+// not take twice that while it grows.
+func readIDTimes(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]idTime, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]idTime, 0, n)
+	for rows.Next() {
+		var x idTime
+		if err := rows.Scan(&x.id, &x.ts); err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
 }
 
 // mergeStreams merges streams each sorted by cmp.
@@ -224,12 +274,12 @@ func (pl *exec) groupRows(ctx context.Context, tx *sql.Tx, g group, from string,
 			args = append(slices.Clip(args), sec)
 			skip -= before
 		}
-		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM "+from+" WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
+		s, err := readIDTimes(ctx, tx, 0, "SELECT id, ts FROM "+from+" WHERE "+cond+groupOrder+" LIMIT ? OFFSET ?", append(args, limit, skip)...)
 		return idsOf(s, 0, limit), err
 	}
 	var streams [][]idTime
 	for _, p := range g {
-		s, err := readIDTimes(ctx, tx, "SELECT id, ts FROM "+from+" WHERE "+p.cond+groupOrder+" LIMIT ?", append(slices.Clip(p.args), skip+limit)...)
+		s, err := readIDTimes(ctx, tx, 0, "SELECT id, ts FROM "+from+" WHERE "+p.cond+groupOrder+" LIMIT ?", append(slices.Clip(p.args), skip+limit)...)
 		if err != nil {
 			return nil, err
 		}
