@@ -1,12 +1,15 @@
 package apilog_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/memstore"
 )
 
 func ExampleParseSearch() {
@@ -192,4 +195,44 @@ func ExampleQuery_Apply() {
 	// Output:
 	// Page 1 of 2, 1–2 of 3: #4 500 #5 404
 	// Page 2 of 2, 3–3 of 3: #2 401
+}
+
+// ExportQuery writes every row a view selects, all pages of it, pinned to
+// the rows its first page was read at; past its limit it writes nothing
+// and says how many rows match.
+func ExampleExportQuery() {
+	ctx := context.Background()
+	store := memstore.New(nil)
+	defer store.Close()
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	for i, status := range []int{200, 404, 401, 200, 500} {
+		store.Append(ctx, []apilog.Entry{{Account: "acct_1", RequestID: fmt.Sprint("req_", i), Method: "GET",
+			Endpoint: "/v1/models", Status: status, Time: start.Add(time.Duration(i) * time.Second)}})
+	}
+	q := apilog.Query{Account: "acct_1", StatusClasses: []apilog.StatusClass{apilog.StatusClientError}, PageSize: 1}
+	page, err := store.Query(ctx, q)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// A row that arrives after the page was read is not in its export.
+	store.Append(ctx, []apilog.Entry{{Account: "acct_1", RequestID: "req_late", Method: "GET",
+		Endpoint: "/v1/models", Status: 429, Time: start.Add(time.Minute)}})
+
+	q.MaxID = page.MaxID
+	n, err := apilog.ExportQuery(ctx, os.Stdout, apilog.JSON, store, q, 0)
+	fmt.Println(n, "rows of", page.TotalRows, err)
+
+	_, err = apilog.ExportQuery(ctx, os.Stdout, apilog.CSV, store, apilog.Query{Account: "acct_1"}, 3)
+	var tooMany *apilog.TooManyRowsError
+	if errors.As(err, &tooMany) {
+		fmt.Printf("%d rows match; an export holds at most %d\n", tooMany.Rows, tooMany.Limit)
+	}
+	// Output:
+	// [
+	// {"time":"2026-12-03T09:00:02.000000000Z","key_name":"","key_prefix":"","key_status":"unknown","method":"GET","endpoint":"/v1/models","status":401,"status_class":"client_error","error_code":"","ip_hash":"","request_id":"req_2","duration_ms":0.000},
+	// {"time":"2026-12-03T09:00:01.000000000Z","key_name":"","key_prefix":"","key_status":"unknown","method":"GET","endpoint":"/v1/models","status":404,"status_class":"client_error","error_code":"","ip_hash":"","request_id":"req_1","duration_ms":0.000}
+	// ]
+	// 2 rows of 2 <nil>
+	// 6 rows match; an export holds at most 3
 }

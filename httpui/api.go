@@ -1,10 +1,13 @@
 package httpui
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/apilog/apilog"
@@ -25,6 +28,10 @@ type apiPage struct {
 	// AsOf is the moment the page was read at: the end of a relative
 	// range, and the instant of the key statuses.
 	AsOf string `json:"as_of"`
+	// ExportAll is what the "export all" buttons say ("All 24,921 rows"),
+	// "" when they are hidden, and ExportAllOK whether they may be used.
+	ExportAll   string `json:"export_all"`
+	ExportAllOK bool   `json:"export_all_ok"`
 	// MaxID is the row-ID bound the page was read at (see
 	// apilog.Page.MaxID); 0 for an empty store.
 	MaxID int64 `json:"max_id"`
@@ -77,6 +84,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		AsOf: v.at.UTC().Format(time.RFC3339Nano), MaxID: p.MaxID,
 		Pin: map[string]string{},
 	}
+	out.ExportAll, out.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
 	pin := v.pin(p)
 	for _, k := range pinParams {
 		out.Pin[k] = pin.Get(k)
@@ -133,5 +141,128 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, viewer Vie
 	w.Header().Set("Cache-Control", "no-store")
 	if err := apilog.Export(w, f, rows); err != nil {
 		h.log.Error("httpui: export", "err", err)
+	}
+}
+
+// Exports of everything a view selects run a few at a time: each holds its
+// matches' IDs (8 bytes a row) while it streams, and a store's readers
+// while it finds them.
+const (
+	maxExports = 2                // at once, in all
+	exportIdle = 30 * time.Second // the longest a client may take to read the next bytes
+)
+
+// exports admits the exports of whole views: maxExports at once, one per
+// viewer, so that no viewer takes every turn.
+type exports struct {
+	mu      sync.Mutex
+	running map[Viewer]bool
+}
+
+// start admits an export for v, or returns the status and message that
+// refuse it; done ends it.
+func (e *exports) start(v Viewer) (done func(), status int, msg string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.running[v]:
+		return nil, http.StatusTooManyRequests, "one of your exports of all rows is still running: wait for it to finish, then try again"
+	case len(e.running) >= maxExports:
+		return nil, http.StatusServiceUnavailable, "other exports of all rows are running: try again in a minute"
+	}
+	e.running[v] = true
+	return func() {
+		e.mu.Lock()
+		delete(e.running, v)
+		e.mu.Unlock()
+	}, 0, ""
+}
+
+// exportAllText is what the page says of exporting all of a view's total
+// rows: "" when there is nothing to export, and whether the limit allows.
+func exportAllText(total, limit int) (string, bool) {
+	switch {
+	case total == 0 || limit < 0:
+		return "", false
+	case total > limit:
+		return "All " + apilog.FormatCount(total) + " rows: over the export limit of " + apilog.FormatCount(limit), false
+	}
+	return "All " + apilog.FormatCount(total) + " rows", true
+}
+
+// serveExportAll streams every row the view selects, in its order, as a
+// file download: pinned by the view's max_id to the rows the page showed,
+// whatever has arrived since. A selection (id=) is ignored.
+func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer Viewer, f apilog.Format) {
+	v, q, err := h.parse(r, viewer)
+	if err != nil {
+		h.queryFailed(w, r, viewer, err)
+		return
+	}
+	done, status, msg := h.exports.start(viewer)
+	if done == nil {
+		w.Header().Set("Retry-After", "30")
+		h.failParam(w, r, &viewer, status, msg, "")
+		return
+	}
+	defer done()
+	name := fmt.Sprintf("logs-%s-all", v.at.UTC().Format("20060102T150405Z"))
+	hdr := w.Header()
+	hdr.Set("Content-Type", f.ContentType())
+	hdr.Set("Content-Disposition", `attachment; filename="`+name+"."+string(f)+`"`)
+	hdr.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodHead {
+		return
+	}
+	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
+	defer out.reset()
+	n, err := apilog.ExportQuery(r.Context(), out, f, h.store, q, h.opt.ExportLimit)
+	var tooMany *apilog.TooManyRowsError
+	switch {
+	case err == nil:
+	case n == 0 && errors.As(err, &tooMany):
+		hdr.Del("Content-Disposition")
+		text, _ := exportAllText(tooMany.Rows, tooMany.Limit)
+		h.failParam(w, r, &viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", "")
+	case n == 0 && !out.wrote:
+		hdr.Del("Content-Disposition")
+		h.queryFailed(w, r, viewer, err)
+	case r.Context().Err() != nil || out.err != nil:
+		h.log.Info("httpui: export of all rows stopped: the client went away or stopped reading", "rows", n)
+	default:
+		// The file ends with a row that says so (see ExportQuery).
+		h.log.Error("httpui: export of all rows cut short", "rows", n, "err", err)
+	}
+}
+
+// idleWriter gives the client exportIdle to take each write, so that one
+// that stops reading cannot hold an export (and its turn) for good, and
+// one that reads slowly is not cut off by the server's WriteTimeout.
+type idleWriter struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	wrote bool
+	err   error // the first write's error: the client is gone
+}
+
+func (d *idleWriter) Write(p []byte) (int, error) {
+	if d.rc != nil {
+		if err := d.rc.SetWriteDeadline(time.Now().Add(exportIdle)); err != nil {
+			d.rc = nil // not supported: the server's own timeouts hold
+		}
+	}
+	d.wrote = true
+	n, err := d.w.Write(p)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// reset lifts the deadline, which would otherwise stay on a kept-alive
+// connection and cut the next response on it.
+func (d *idleWriter) reset() {
+	if d.rc != nil {
+		d.rc.SetWriteDeadline(time.Time{})
 	}
 }

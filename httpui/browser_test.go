@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"flag"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,24 +204,33 @@ func TestBrowser(t *testing.T) {
 	}
 	pageTimes := eval(`[...document.querySelectorAll("#tbody time")].map(t => t.getAttribute("datetime")).join("\n")`)
 	run("export CSV", chromedp.Click(chromedp.CSS(`button[formaction="export.csv"]`)))
-	var file string
-	for ev, err := range progress {
+	// downloaded reads the CSV of the download in progress.
+	downloaded := func(progress iter.Seq2[browser.EventDownloadProgress, error]) [][]string {
+		t.Helper()
+		var file string
+		for ev, err := range progress {
+			if err != nil {
+				t.Fatalf("download: %v", err)
+			}
+			if ev.State == browser.DownloadProgressStateCompleted {
+				file = filepath.Join(dir, ev.GUID)
+				break
+			}
+		}
+		f, err := os.Open(file)
 		if err != nil {
-			t.Fatalf("download: %v", err)
+			t.Fatal(err)
 		}
-		if ev.State == browser.DownloadProgressStateCompleted {
-			file = filepath.Join(dir, ev.GUID)
-			break
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatalf("downloaded CSV: %v", err)
 		}
+		return recs
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil || len(recs) != 501 {
-		t.Fatalf("exported CSV: %d records (%v), want a header and the 500 rows of page 2", len(recs), err)
+	recs := downloaded(progress)
+	if len(recs) != 501 {
+		t.Fatalf("exported CSV: %d records, want a header and the 500 rows of page 2", len(recs))
 	}
 	var csvTimes []string
 	for _, r := range recs[1:] {
@@ -229,6 +239,26 @@ func TestBrowser(t *testing.T) {
 	if !sameTimes(strings.Split(pageTimes, "\n"), csvTimes) {
 		t.Errorf("the CSV's rows are not the page's rows")
 	}
+
+	// Export all of a filtered view: every row the view selects, the count
+	// the page shows, not one page.
+	run("client errors only", chromedp.Click(chromedp.CSS(`input[name=status][value="4xx"]`)))
+	waitFor("the 4xx rows", `document.querySelector("#range-text").textContent === "1–300 of 300 rows"`)
+	if got := eval(`document.querySelector("#export-all").hidden + " " + document.querySelector("#export-all-text").textContent`); got != "false All 300 rows" {
+		t.Errorf("the export-all buttons say %q, want \"All 300 rows\"", got)
+	}
+	progress = chromedp.Events(ctx, browser.DownloadProgress)
+	run("export all CSV", chromedp.Click(chromedp.CSS(`button[formaction="export-all.csv"]`)))
+	recs = downloaded(progress)
+	classes := map[string]int{}
+	for _, r := range recs[1:] {
+		classes[r[7]]++
+	}
+	if len(recs) != 301 || classes["client_error"] != 300 {
+		t.Errorf("export of all 300 rows of the 4xx view: %d records, by class %v; want a header and 300 client errors", len(recs), classes)
+	}
+	run("all statuses", chromedp.Click(chromedp.CSS(`input[name=status][value="4xx"]`)))
+	waitFor("all rows", `document.querySelector("#range-text").textContent.includes("of 1,201 rows")`)
 
 	// Fullscreen stays on through search and sort.
 	run("fullscreen", chromedp.Click(chromedp.ID("fullscreen")))

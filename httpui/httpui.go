@@ -90,6 +90,14 @@ type Options struct {
 	// cannot take every connection of the store. Default 2.
 	MaxViewerQueries int
 
+	// ExportLimit is the most rows an export of everything a view
+	// selects (its "All N rows" buttons) may hold; past it the export is
+	// refused with the reason, and the buttons say so. 0 is
+	// apilog.DefaultExportLimit (1,000,000 rows, about 200 MB of CSV); a
+	// negative value turns such exports off. Exports of a page or a
+	// selection are not limited by it.
+	ExportLimit int
+
 	// Nav, when set, gives the links the page's header shows beside the
 	// viewer's name: a way back to the host's dashboard, or an operator's
 	// switch between the tenants they may view. It is called once for
@@ -126,6 +134,7 @@ type Handler struct {
 	assets  http.Handler
 	version string // of the assets, a hash of their contents
 	turns   *turns // MaxViewerQueries
+	exports *exports
 }
 
 // New returns the Logs page of store.
@@ -154,6 +163,10 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 		h.opt.MaxViewerQueries = 2
 	}
 	h.turns = newTurns(h.opt.MaxViewerQueries)
+	h.exports = &exports{running: map[Viewer]bool{}}
+	if h.opt.ExportLimit == 0 {
+		h.opt.ExportLimit = apilog.DefaultExportLimit
+	}
 	var err error
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
@@ -234,6 +247,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveExport(w, r, viewer, apilog.CSV)
 	case path == "/export.json":
 		h.serveExport(w, r, viewer, apilog.JSON)
+	case path == "/export-all.csv" && h.opt.ExportLimit > 0:
+		h.serveExportAll(w, r, viewer, apilog.CSV)
+	case path == "/export-all.json" && h.opt.ExportLimit > 0:
+		h.serveExportAll(w, r, viewer, apilog.JSON)
 	default:
 		h.fail(w, r, http.StatusNotFound, "no such page")
 	}
@@ -355,7 +372,7 @@ type apiError struct {
 func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *Viewer, status int, msg string, param apilog.Param) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch p := r.URL.Path; {
-	case p == "/api/logs" || strings.HasPrefix(p, "/export."):
+	case p == "/api/logs" || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
 		writeJSON(w, status, apiError{Error: msg, Param: param})
 	case p == "/":
 		d := &pageData{Error: msg, Title: "Logs"}
@@ -417,15 +434,15 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 	}
 }
 
-// load parses the request's view and runs its query.
-func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error) {
+// parse returns the request's view and its query.
+func (h *Handler) parse(r *http.Request, viewer Viewer) (view, apilog.Query, error) {
 	params, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
-		return view{}, apilog.Page{}, err
+		return view{}, apilog.Query{}, err
 	}
 	v, err := parseView(params)
 	if err != nil {
-		return v, apilog.Page{}, err
+		return v, apilog.Query{}, err
 	}
 	v.at = h.opt.Now()
 	if !v.AsOf.IsZero() {
@@ -435,6 +452,12 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 		v.at = v.AsOf
 	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
+	return v, q, err
+}
+
+// load parses the request's view and runs its query.
+func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error) {
+	v, q, err := h.parse(r, viewer)
 	if err != nil {
 		return v, apilog.Page{}, err
 	}

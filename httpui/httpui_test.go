@@ -160,6 +160,10 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/api/logs", 200, "application/json", "", "no-store"},
 		{"GET", "/export.csv", 200, "text/csv; charset=utf-8", `attachment; filename="logs-20261125T130000Z-page-1.csv"`, "no-store"},
 		{"GET", "/export.json?page=2", 200, "application/json", `attachment; filename="logs-20261125T130000Z-page-2.json"`, "no-store"},
+		{"GET", "/export-all.csv", 200, "text/csv; charset=utf-8", `attachment; filename="logs-20261125T130000Z-all.csv"`, "no-store"},
+		{"HEAD", "/export-all.json?status=4xx", 200, "application/json", `attachment; filename="logs-20261125T130000Z-all.json"`, "no-store"},
+		{"GET", "/export-all.csv?q=%22", 400, "application/json", "", "no-store"},
+		{"GET", "/export-all.xml", 404, "application/json", "", "no-store"},
 		{"GET", "/assets/logs.css", 200, "text/css; charset=utf-8", "", "no-cache"},
 		{"GET", "/assets/logs.js?v=old", 200, "text/javascript; charset=utf-8", "", "no-cache"},
 		{"GET", "/assets/", 404, "text/plain; charset=utf-8", "", "no-store"},
@@ -242,7 +246,7 @@ func TestBadParameters(t *testing.T) {
 		{"q=duration:500ms", "q", "Search (q): duration:500ms: want a bound (>500ms, <=2s) or a range (1s-5s) (at character 1)"},
 	} {
 		t.Run(tt.query[:min(len(tt.query), 30)], func(t *testing.T) {
-			for _, route := range []string{"/api/logs", "/export.csv", "/export.json"} {
+			for _, route := range []string{"/api/logs", "/export.csv", "/export.json", "/export-all.csv", "/export-all.json"} {
 				w := get(t, h, route+"?"+tt.query)
 				var body struct{ Error, Param string }
 				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 {
@@ -336,6 +340,7 @@ func TestTenantScope(t *testing.T) {
 	for _, target := range []string{
 		"/", "/api/logs", "/api/logs?key=k1", "/api/logs?q=secret-of-b", "/api/logs?method=DELETE",
 		"/export.csv", "/export.json", "/export.csv?id=" + itoa(idB), "/export.json?id=" + itoa(idB) + "&page=2",
+		"/export-all.csv", "/export-all.json", "/export-all.csv?q=secret-of-b", "/export-all.json?id=" + itoa(idB), "/export-all.csv?key=k1",
 		"/?q=other-tenant-key", "/api/logs?account=acct_b",
 	} {
 		w := get(t, h, target)
@@ -415,7 +420,7 @@ func TestAuthorization(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHandler(t, s, tt.opts)
-			for _, path := range []string{"/", "/api/logs", "/export.csv", "/assets/logs.css"} {
+			for _, path := range []string{"/", "/api/logs", "/export.csv", "/export-all.csv", "/assets/logs.css"} {
 				r := httptest.NewRequest("GET", path, nil)
 				tt.setup(r)
 				if tt.auth != "" {

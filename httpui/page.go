@@ -32,6 +32,8 @@ type pageData struct {
 	DefaultSort   apilog.Sort // a link to it leaves sort and dir out
 	Pager         pager
 	Hidden        []hidden // the view as form fields, for the export form
+	ExportAll     string   // the "export all" buttons' text; "" hides them
+	ExportAllOK   bool     // the limit allows them
 	Sorting       []hidden // the sort, for the filter form
 	Statuses      []choice
 	Methods       []choice
@@ -144,6 +146,7 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	d := buildPage(v, p, viewer, h.columns, h.plain)
+	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
 	d.Nav = h.nav(r, viewer)
 	h.renderPage(w, r, http.StatusOK, d)
 }

@@ -204,6 +204,10 @@
     // this page as it is shown.
     for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
     for (const [k, v] of withPin(params, body.pin, true)) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
+    const all = $("#export-all");
+    all.hidden = !body.export_all;
+    $("#export-all-text", all).textContent = body.export_all;
+    for (const b of $$("button", all)) b.disabled = !body.export_all_ok;
     // Sort headers: a click sorts by the column, a second flips it. A sort
     // is a new view, of the newest rows: no page, no pin.
     for (const th of heads) {
