@@ -242,8 +242,9 @@ const DefaultExportLimit = 1_000_000
 // either, so that an HTTP handler can still answer with an error status.
 // When the store fails or ctx ends after rows were written, the export is
 // ended with an error row (see [Exporter.CloseWithError]) that says how
-// many rows came before and why the rest did not, and the error returned
-// wraps the cause. n is the number of rows written.
+// many rows came before and why the rest did not (the text of ctx's cause,
+// when it was ended with one: see context.WithCancelCause), and the error
+// returned wraps the cause. n is the number of rows written.
 func ExportQuery(ctx context.Context, w io.Writer, f Format, s Store, q Query, limit int) (n int, err error) {
 	if limit <= 0 {
 		limit = DefaultExportLimit
@@ -268,7 +269,7 @@ func ExportQuery(ctx context.Context, w io.Writer, f Format, s Store, q Query, l
 	case err != nil && n == 0:
 		return 0, err // nothing written: the caller answers with the error
 	case err != nil:
-		e.CloseWithError(fmt.Errorf("export cut short after %d rows: %s", n, cutReason(err)))
+		e.CloseWithError(fmt.Errorf("export cut short after %s rows: %s", FormatCount(n), cutReason(ctx, err)))
 		return n, fmt.Errorf("apilog: export %s cut short after %d rows: %w", f, n, err)
 	}
 	if err := e.Close(); err != nil {
@@ -278,8 +279,12 @@ func ExportQuery(ctx context.Context, w io.Writer, f Format, s Store, q Query, l
 }
 
 // cutReason says why an export stopped, for the person who opens the
-// file: not the store's own words, which are for the host's log.
-func cutReason(err error) string {
+// file: not the store's own words, which are for the host's log, but the
+// cause ctx was ended with, if any (the caller's words).
+func cutReason(ctx context.Context, err error) string {
+	if c := context.Cause(ctx); c != nil && c != context.Canceled && c != context.DeadlineExceeded {
+		return c.Error()
+	}
 	switch {
 	case errors.Is(err, ErrTimeout):
 		return "reading the log took too long and was stopped"

@@ -117,12 +117,13 @@ type Streamer interface {
 	// start (q.MaxID, when set, pins them earlier, as it pins a page): rows
 	// appended meanwhile are left out, and none repeats or is skipped.
 	//
-	// When more than limit rows match it returns a [*TooManyRowsError]
-	// before calling yield. A yield that returns an error stops the
-	// stream, and Stream returns that error. The store holds no connection
-	// and no snapshot while yield runs, so a slow reader of the rows keeps
-	// nothing from other queries; it holds memory for the matches' IDs
-	// (8 bytes a row at most) and one batch.
+	// When more than limit rows match (any, for a limit below 1) it
+	// returns a [*TooManyRowsError] before calling yield. A yield that
+	// returns an error stops the stream, and Stream returns that error.
+	// The store holds no connection and no snapshot while yield runs, so a
+	// slow reader of the rows keeps nothing from other queries. It holds
+	// memory for the matches' places in order (8 to 24 bytes a row, by
+	// store) and one batch.
 	Stream(ctx context.Context, q Query, limit int, yield func(rows []Row) error) error
 }
 
@@ -145,9 +146,13 @@ func (e *TooManyRowsError) Unwrap() error { return ErrTooManyRows }
 
 // Stream reads every row that matches q, as [Streamer.Stream] does: through
 // s's own Stream when s is a Streamer, else page by page with Query, the
-// pages pinned to the first one's row-ID bound (a deep page costs some
-// stores more than the first).
+// pages pinned to the first one's row-ID bound. Read that way, a deep page
+// costs some stores more than the first, a row deleted meanwhile (by
+// retention) moves the rows after it one page up, so that one is skipped,
+// and each page shows the keys as they are when it is read. A wrapper
+// around a store (for metrics, say) should pass Stream on.
 func Stream(ctx context.Context, s Store, q Query, limit int, yield func(rows []Row) error) error {
+	limit = max(limit, 0)
 	if st, ok := s.(Streamer); ok {
 		return st.Stream(ctx, q, limit, yield)
 	}

@@ -107,7 +107,9 @@ func testStream(t *testing.T, f *fixture) {
 	}
 
 	// Rows appended while the stream is read are not in it, this
-	// tenant's or another's: it is the rows of the moment it began.
+	// tenant's or another's, and a key renamed meanwhile shows its old
+	// name on every row: it is the rows and keys of the moment it began.
+	renamed := keyActive
 	for _, q := range []apilog.Query{
 		inMain(apilog.Query{Now: now}),
 		inMain(apilog.Query{Now: now, Sort: apilog.Sort{Column: apilog.ColumnTime, Dir: apilog.Asc}}),
@@ -120,12 +122,16 @@ func testStream(t *testing.T, f *fixture) {
 			other := late
 			other.Account = acctOther
 			f.add(early, late, other)
+			renamed.Name += "-renamed"
+			f.key(renamed)
 		})
 		if err != nil {
 			t.Fatalf("Stream(%s) with rows appended during it: %v", describe(q), err)
 		}
 		if g, w := RowIDs(got), RowIDs(want); !slices.Equal(g, w) {
 			t.Errorf("Stream(%s) with rows appended during it: %d rows, want the %d of when it began", describe(q), len(g), len(w))
+		} else if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Stream(%s) with a key renamed during it differs from the rows of when it began (-want +got):\n%s", describe(q), diff)
 		}
 	}
 

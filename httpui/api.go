@@ -1,12 +1,14 @@
 package httpui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -144,17 +146,15 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, viewer Vie
 	}
 }
 
-// Exports of everything a view selects run a few at a time: each holds its
-// matches' IDs (8 bytes a row) while it streams, and a store's readers
-// while it finds them.
-const (
-	maxExports = 2                // at once, in all
-	exportIdle = 30 * time.Second // the longest a client may take to read the next bytes
-)
+// exportIdle is the longest a client may take to read the next bytes of
+// an export of all rows.
+const exportIdle = 30 * time.Second
 
-// exports admits the exports of whole views: maxExports at once, one per
-// viewer, so that no viewer takes every turn.
+// exports admits the exports of whole views: a few at once, each holding
+// its matches' IDs while it streams, and one per viewer, so that no viewer
+// takes every turn.
 type exports struct {
+	max     int
 	mu      sync.Mutex
 	running map[Viewer]bool
 }
@@ -167,7 +167,7 @@ func (e *exports) start(v Viewer) (done func(), status int, msg string) {
 	switch {
 	case e.running[v]:
 		return nil, http.StatusTooManyRequests, "one of your exports of all rows is still running: wait for it to finish, then try again"
-	case len(e.running) >= maxExports:
+	case len(e.running) >= e.max:
 		return nil, http.StatusServiceUnavailable, "other exports of all rows are running: try again in a minute"
 	}
 	e.running[v] = true
@@ -190,6 +190,10 @@ func exportAllText(total, limit int) (string, bool) {
 	return "All " + apilog.FormatCount(total) + " rows", true
 }
 
+// errFindTimeout is the cause of an export of all rows stopped before its
+// first row, at QueryTimeout, as the page's queries are.
+var errFindTimeout = errors.New("finding the rows took all of QueryTimeout")
+
 // serveExportAll streams every row the view selects, in its order, as a
 // file download: pinned by the view's max_id to the rows the page showed,
 // whatever has arrived since. A selection (id=) is ignored.
@@ -199,13 +203,6 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	done, status, msg := h.exports.start(viewer)
-	if done == nil {
-		w.Header().Set("Retry-After", "30")
-		h.failParam(w, r, &viewer, status, msg, "")
-		return
-	}
-	defer done()
 	name := fmt.Sprintf("logs-%s-all", v.at.UTC().Format("20060102T150405Z"))
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.ContentType())
@@ -214,24 +211,69 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	if r.Method == http.MethodHead {
 		return
 	}
+	done, status, msg := h.exports.start(viewer)
+	if done == nil {
+		h.exportRefused(w, r, viewer, status, msg, nil)
+		return
+	}
+	defer done()
 	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
-	defer out.reset()
-	n, err := apilog.ExportQuery(r.Context(), out, f, h.store, q, h.opt.ExportLimit)
+	// Before the first byte: finding the rows may take QueryTimeout, and
+	// the server's WriteTimeout must not end the response meanwhile.
+	out.extend(h.opt.QueryTimeout + exportIdle)
+	defer out.finish()
+	ctx, cancel := context.WithTimeoutCause(r.Context(), h.opt.ExportTimeout,
+		fmt.Errorf("it ran for the %s an export may take", strings.TrimSuffix(h.opt.ExportTimeout.String(), "0s")))
+	defer cancel()
+	// Finding the rows is a query like the page's: one of the viewer's
+	// turns, and QueryTimeout, until the first bytes go out.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	wait, waited := context.WithTimeout(ctx, h.opt.QueryTimeout)
+	leave, err := h.turns.take(wait, viewer)
+	waited()
+	if err != nil {
+		h.exportRefused(w, r, viewer, 0, "", err)
+		return
+	}
+	timer := time.AfterFunc(h.opt.QueryTimeout, func() { stop(errFindTimeout) })
+	var once sync.Once
+	found := func() { once.Do(func() { timer.Stop(); leave() }) }
+	defer found()
+	out.first = found
+	n, err := apilog.ExportQuery(ctx, out, f, h.store, q, h.opt.ExportLimit)
+	if n == 0 && errors.Is(context.Cause(ctx), errFindTimeout) {
+		err = fmt.Errorf("%w: %w", apilog.ErrTimeout, err)
+	}
 	var tooMany *apilog.TooManyRowsError
 	switch {
 	case err == nil:
 	case n == 0 && errors.As(err, &tooMany):
-		hdr.Del("Content-Disposition")
 		text, _ := exportAllText(tooMany.Rows, tooMany.Limit)
-		h.failParam(w, r, &viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", "")
+		h.exportRefused(w, r, viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", nil)
 	case n == 0 && !out.wrote:
-		hdr.Del("Content-Disposition")
-		h.queryFailed(w, r, viewer, err)
+		h.exportRefused(w, r, viewer, 0, "", err)
 	case r.Context().Err() != nil || out.err != nil:
 		h.log.Info("httpui: export of all rows stopped: the client went away or stopped reading", "rows", n)
 	default:
 		// The file ends with a row that says so (see ExportQuery).
 		h.log.Error("httpui: export of all rows cut short", "rows", n, "err", err)
+	}
+}
+
+// exportRefused answers an export of all rows that did not start: with
+// status and msg, or as queryFailed answers err. The download's headers
+// go.
+func (h *Handler) exportRefused(w http.ResponseWriter, r *http.Request, viewer Viewer, status int, msg string, err error) {
+	w.Header().Del("Content-Disposition")
+	switch {
+	case err != nil:
+		h.queryFailed(w, r, viewer, err)
+	case status == http.StatusUnprocessableEntity:
+		h.failParam(w, r, &viewer, status, msg, "")
+	default:
+		w.Header().Set("Retry-After", "30")
+		h.failParam(w, r, &viewer, status, msg, "")
 	}
 }
 
@@ -241,17 +283,17 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 type idleWriter struct {
 	w     io.Writer
 	rc    *http.ResponseController
+	first func() // called before the first write
 	wrote bool
 	err   error // the first write's error: the client is gone
 }
 
 func (d *idleWriter) Write(p []byte) (int, error) {
-	if d.rc != nil {
-		if err := d.rc.SetWriteDeadline(time.Now().Add(exportIdle)); err != nil {
-			d.rc = nil // not supported: the server's own timeouts hold
-		}
+	if !d.wrote && d.first != nil {
+		d.first()
 	}
 	d.wrote = true
+	d.extend(exportIdle)
 	n, err := d.w.Write(p)
 	if err != nil && d.err == nil {
 		d.err = err
@@ -259,10 +301,21 @@ func (d *idleWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// reset lifts the deadline, which would otherwise stay on a kept-alive
-// connection and cut the next response on it.
-func (d *idleWriter) reset() {
-	if d.rc != nil {
-		d.rc.SetWriteDeadline(time.Time{})
+// extend gives the client d more to take the response.
+func (d *idleWriter) extend(by time.Duration) {
+	if d.rc != nil && d.rc.SetWriteDeadline(time.Now().Add(by)) != nil {
+		d.rc = nil // not supported: the server's own timeouts hold
 	}
+}
+
+// finish sends what is buffered within exportIdle, then lifts the
+// deadline, which would otherwise stay on a kept-alive connection and cut
+// the next response on it.
+func (d *idleWriter) finish() {
+	if d.rc == nil {
+		return
+	}
+	d.extend(exportIdle)
+	d.rc.Flush()
+	d.rc.SetWriteDeadline(time.Time{})
 }

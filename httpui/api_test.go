@@ -192,6 +192,12 @@ func TestExportAllTurns(t *testing.T) {
 			t.Errorf("%s during two exports: %d %s, want %d with Retry-After", tt.tenant, res.StatusCode, msg, tt.code)
 		}
 	}
+	// A HEAD takes no turn.
+	req, _ := http.NewRequest("HEAD", srv.URL+"/export-all.csv", nil)
+	req.Header.Set("X-Tenant", "acct_a")
+	if res, err := srv.Client().Do(req); err != nil || res.StatusCode != 200 {
+		t.Errorf("HEAD during two exports: %v, %v; want 200", res, err)
+	}
 	// acct_a's client reads a little and goes away: its turn is freed.
 	if _, err := io.ReadFull(a.Body, make([]byte, 100)); err != nil {
 		t.Fatal(err)
@@ -233,4 +239,42 @@ func TestExportAllCut(t *testing.T) {
 	if !strings.Contains(logs.String(), "cut short") || !strings.Contains(logs.String(), "rows=500") || !strings.Contains(logs.String(), "disk I/O") {
 		t.Errorf("the log does not have the cut and its cause: %s", logs.String())
 	}
+}
+
+// TestExportAllBudget: finding the rows is bounded like a page's query
+// (QueryTimeout: 503 and what to do), and the whole export by
+// ExportTimeout (the file ends saying so); a refusal to a browser's form
+// is a page that reads as one.
+func TestExportAllBudget(t *testing.T) {
+	base := newStore(t)
+	// Never finds its rows: no gate opens before the first batch.
+	never := &gatedStore{Store: base, gate: make(chan struct{}), started: make(chan string, 10)}
+	h := newHandler(t, stuckStore{never}, &httpui.Options{Authorize: asViewer("acct_a"), QueryTimeout: 200 * time.Millisecond})
+	w := get(t, h, "/export-all.csv")
+	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "took too long") || w.Header().Get("Content-Disposition") != "" {
+		t.Errorf("an export whose rows are not found within QueryTimeout: %d %q, want 503 saying it took too long", w.Code, w.Body)
+	}
+
+	slow := &gatedStore{Store: base, rows: storeRows(t, base), gate: make(chan struct{}), started: make(chan string, 10)}
+	h = newHandler(t, slow, &httpui.Options{Authorize: asViewer("acct_a"), ExportTimeout: 300 * time.Millisecond})
+	w = get(t, h, "/export-all.csv")
+	recs, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil || len(recs) != 502 || recs[501][0] != "ERROR: export cut short after 500 rows: it ran for the 300ms an export may take" {
+		t.Errorf("an export past ExportTimeout: %d records (%v), ending %q", len(recs), err, recs[len(recs)-1][0])
+	}
+
+	h = newHandler(t, newStore(t), &httpui.Options{Authorize: asViewer("acct_a"), ExportLimit: 10})
+	w = get(t, h, "/export-all.csv", "Sec-Fetch-Dest", "document")
+	if body := w.Body.String(); w.Code != http.StatusUnprocessableEntity || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "All 1,201 rows: over the export limit of 10") {
+		t.Errorf("export-all past the limit, from the page's form: %d %s, want the reason on a page", w.Code, w.Header().Get("Content-Type"))
+	}
+}
+
+// stuckStore streams nothing until its request ends.
+type stuckStore struct{ *gatedStore }
+
+func (s stuckStore) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
+	<-ctx.Done()
+	return ctx.Err()
 }

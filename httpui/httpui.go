@@ -98,6 +98,15 @@ type Options struct {
 	// selection are not limited by it.
 	ExportLimit int
 
+	// MaxExports is how many exports of all rows run at once, one per
+	// viewer at most; more are refused (503, with Retry-After). Default 2.
+	MaxExports int
+
+	// ExportTimeout is the longest an export of all rows may run: past
+	// it, the file ends with a row that says so. Default 15 minutes,
+	// enough for a million rows (200 MB of CSV) over 2 Mbit/s.
+	ExportTimeout time.Duration
+
 	// Nav, when set, gives the links the page's header shows beside the
 	// viewer's name: a way back to the host's dashboard, or an operator's
 	// switch between the tenants they may view. It is called once for
@@ -163,10 +172,16 @@ func New(store apilog.Store, opts *Options) (*Handler, error) {
 		h.opt.MaxViewerQueries = 2
 	}
 	h.turns = newTurns(h.opt.MaxViewerQueries)
-	h.exports = &exports{running: map[Viewer]bool{}}
 	if h.opt.ExportLimit == 0 {
 		h.opt.ExportLimit = apilog.DefaultExportLimit
 	}
+	if h.opt.MaxExports <= 0 {
+		h.opt.MaxExports = 2
+	}
+	if h.opt.ExportTimeout <= 0 {
+		h.opt.ExportTimeout = 15 * time.Minute
+	}
+	h.exports = &exports{max: h.opt.MaxExports, running: map[Viewer]bool{}}
 	var err error
 	if h.page, err = template.New("page.html").Funcs(funcs).ParseFS(files, "templates/*.html"); err != nil {
 		return nil, fmt.Errorf("httpui: templates: %w", err)
@@ -372,6 +387,14 @@ type apiError struct {
 func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *Viewer, status int, msg string, param apilog.Param) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch p := r.URL.Path; {
+	case (strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all.")) && navigation(r):
+		// The export buttons submit a form: an error is a page in its
+		// place, so it must read as one.
+		d := &pageData{Error: msg, Title: "Export"}
+		if viewer != nil {
+			d.Viewer, d.Nav = *viewer, h.nav(r, *viewer)
+		}
+		h.renderPage(w, r, status, d)
 	case p == "/api/logs" || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
 		writeJSON(w, status, apiError{Error: msg, Param: param})
 	case p == "/":
@@ -385,6 +408,15 @@ func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *View
 		w.WriteHeader(status)
 		fmt.Fprintln(w, msg)
 	}
+}
+
+// navigation reports whether r is a browser's navigation to a page (a
+// form submitted, a link followed) rather than a script's request.
+func navigation(r *http.Request) bool {
+	if dest := r.Header.Get("Sec-Fetch-Dest"); dest != "" {
+		return dest == "document"
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // paramLabels are the names a person knows the URL parameters by, for

@@ -531,7 +531,11 @@ func (t *topK) sorted() []uint32 {
 }
 
 // row materializes row i joined with its key's state at now.
-func (s *Store) row(i uint32, now time.Time) apilog.Row {
+func (s *Store) row(i uint32, now time.Time) apilog.Row { return s.rowWith(i, now, nil) }
+
+// rowWith is row with the keys of keys, by slot, when given: a stream's,
+// as they were when it began.
+func (s *Store) rowWith(i uint32, now time.Time, keys []*apilog.Key) apilog.Row {
 	c, j := s.chunks[i>>chunkBits], i&chunkMask
 	start := uint32(0)
 	if j > 0 {
@@ -551,25 +555,37 @@ func (s *Store) row(i uint32, now time.Time) apilog.Row {
 		Time:      time.Unix(0, c.time[j]).UTC(),
 		Duration:  time.Duration(c.duration[j]),
 	}
-	return apilog.JoinKey(e, sl.key, now)
+	key := sl.key
+	if keys != nil {
+		key = keys[c.slot[j]]
+	}
+	return apilog.JoinKey(e, key, now)
 }
 
 // streamBatch is the most rows Stream materializes at once.
 const streamBatch = 1000
 
-// Stream implements apilog.Streamer. The matches are found and sorted under
-// the read lock, as a query's are, which fixes the rows streamed; their
-// rows are then made a batch at a time, the lock taken for each, so that
-// a slow reader keeps no Append from being applied.
+// Stream implements apilog.Streamer. The matches are found under the read
+// lock, as a query's are, with each one's place in the order and the keys
+// of the moment: that fixes the rows streamed and the keys they show. The
+// sort and the making of the rows, a batch at a time with the lock taken
+// for each, are outside it, so that a long export keeps no UpsertKey, and
+// so no query, waiting.
 func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
-	matches, now, err := s.matches(ctx, q, limit)
+	m, err := s.matches(ctx, q, max(limit, 0))
 	if err != nil {
 		return fmt.Errorf("memstore: stream: %w", err)
 	}
-	for len(matches) > 0 {
-		batch := matches[:min(streamBatch, len(matches))]
-		matches = matches[len(batch):]
-		rows, err := s.rows(ctx, batch, now)
+	slices.SortFunc(m.order, func(a, b sortKey) int {
+		if c := cmp.Compare(a.v, b.v); c != 0 {
+			return c
+		}
+		return apilog.TieBreak(a.ts, int64(a.i), b.ts, int64(b.i))
+	})
+	for len(m.order) > 0 {
+		batch := m.order[:min(streamBatch, len(m.order))]
+		m.order = m.order[len(batch):]
+		rows, err := s.rows(ctx, batch, m)
 		if err != nil {
 			return fmt.Errorf("memstore: stream: %w", err)
 		}
@@ -580,46 +596,111 @@ func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield fun
 	return nil
 }
 
-// matches returns the indexes of every row that matches q, in q's order,
-// and the instant their keys' statuses are computed at.
-func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) ([]uint32, time.Time, error) {
+// sortKey is a match's place in a stream's order: v ascending, then the
+// tie-break of time and index.
+type sortKey struct {
+	v, ts int64
+	i     uint32
+}
+
+// streamed is what a stream reads its rows with: the matches, and the keys
+// and the instant their statuses are computed at, as the stream began.
+type streamed struct {
+	order []sortKey
+	keys  []*apilog.Key // by slot
+	now   time.Time
+}
+
+// matches returns the rows that match q, unsorted, with the value each
+// sorts by.
+func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streamed, error) {
 	s.catchUp()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, time.Time{}, apilog.ErrClosed
+		return streamed{}, apilog.ErrClosed
 	}
 	q, err := q.Normalize()
 	if err != nil {
-		return nil, time.Time{}, err
+		return streamed{}, err
 	}
 	if q.Now.IsZero() {
 		q.Now = s.clock()
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, time.Time{}, err
+		return streamed{}, err
 	}
 	x := s.compile(&q)
 	if x.None {
-		return nil, q.Now, nil
+		return streamed{}, nil
 	}
-	cmp, err := s.order(x)
+	value, err := s.sortValue(x)
 	if err != nil {
-		return nil, time.Time{}, err
+		return streamed{}, err
 	}
 	matches, err := s.filter(ctx, x)
 	if err != nil {
-		return nil, time.Time{}, err
+		return streamed{}, err
 	}
 	if len(matches) > limit {
-		return nil, time.Time{}, &apilog.TooManyRowsError{Rows: len(matches), Limit: limit}
+		return streamed{}, &apilog.TooManyRowsError{Rows: len(matches), Limit: limit}
 	}
-	slices.SortFunc(matches, cmp)
-	return matches, q.Now, nil
+	m := streamed{order: make([]sortKey, len(matches)), keys: make([]*apilog.Key, len(s.slots)), now: q.Now}
+	for j, i := range matches {
+		m.order[j] = sortKey{v: value(i), ts: s.timeOf(i), i: i}
+	}
+	for i := range s.slots {
+		m.keys[i] = s.slots[i].key
+	}
+	return m, nil
 }
 
-// rows materializes the rows at indexes is.
-func (s *Store) rows(ctx context.Context, is []uint32, now time.Time) ([]apilog.Row, error) {
+// sortValue returns the value of row i that orders it under x's sort,
+// ascending in the sort's direction (ties aside): the number, or the rank
+// of the text or the key, as order compares them.
+func (s *Store) sortValue(x *exec) (func(i uint32) int64, error) {
+	srt := x.Query.Sort
+	sign := int64(srt.Directed(1))
+	at := func(i uint32) (*chunk, uint32) { return s.chunks[i>>chunkBits], i & chunkMask }
+	switch srt.Column.Kind() {
+	case apilog.KindKey:
+		rank := x.KeyRank()
+		return func(i uint32) int64 { c, j := at(i); return sign * int64(rank[c.slot[j]]) }, nil
+	case apilog.KindText:
+		tf, ok := textFields[srt.Column.Field()]
+		if !ok {
+			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
+		}
+		// Each distinct value's rank in the column's order, direction
+		// included; equal texts share one.
+		d, text := tf.dict(s), srt.TextOrder()
+		ids := make([]uint32, len(d.vals))
+		for i := range ids {
+			ids[i] = uint32(i)
+		}
+		slices.SortFunc(ids, func(a, b uint32) int { return text(d.vals[a], d.vals[b]) })
+		rank := make([]int64, len(d.vals))
+		for k, id := range ids {
+			if k > 0 && text(d.vals[ids[k-1]], d.vals[id]) == 0 {
+				rank[id] = rank[ids[k-1]]
+			} else {
+				rank[id] = int64(k)
+			}
+		}
+		col := tf.col
+		return func(i uint32) int64 { c, j := at(i); return rank[col(c)[j]] }, nil
+	case apilog.KindNumber:
+		val, ok := numbers[srt.Column]
+		if !ok {
+			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
+		}
+		return func(i uint32) int64 { c, j := at(i); return sign * val(c, j) }, nil
+	}
+	return nil, fmt.Errorf("column %q has no order", srt.Column)
+}
+
+// rows makes the rows of a batch of a stream.
+func (s *Store) rows(ctx context.Context, batch []sortKey, m streamed) ([]apilog.Row, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -628,9 +709,9 @@ func (s *Store) rows(ctx context.Context, is []uint32, now time.Time) ([]apilog.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rows := make([]apilog.Row, len(is))
-	for j, i := range is {
-		rows[j] = s.row(i, now)
+	rows := make([]apilog.Row, len(batch))
+	for j, k := range batch {
+		rows[j] = s.rowWith(k.i, m.now, m.keys)
 	}
 	return rows, nil
 }

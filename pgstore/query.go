@@ -36,10 +36,10 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 }
 
 // read runs f on q, normalized, in a read-only snapshot, under the store's
-// limits on queries (f's ctx carries them) (a turn among the searches, QueryTimeout); floor is the
-// lowest ID a writer still running may commit (see run). With all above 0
-// the query's window is its first all rows, past MaxPageSize: what Stream
-// reads.
+// limits on queries: a turn among the searches, and QueryTimeout, which
+// f's ctx carries. floor is the lowest ID a writer still running may
+// commit (see run). With all above 0 the query's window is its first all
+// rows, past MaxPageSize: what Stream reads.
 func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error) error {
 	release, err := s.enter()
 	if err != nil {

@@ -19,15 +19,17 @@ type matchRefs struct {
 	ids      []int64
 }
 
-// Stream implements apilog.Streamer. It finds the matches in order in one
-// snapshot, as Query counts a page's, under the same limits (a turn among
-// the searches, QueryTimeout), which pins the rows streamed; it then
-// reads their rows streamBatch at a time, each batch in one statement on a
-// connection taken for it and given back before yield runs, so that
-// neither a slow reader nor a long export holds a connection or a
-// snapshot. The keys show their state at q.Now. Rows that retention drops
-// meanwhile are left out.
+// Stream implements apilog.Streamer. It finds the matches in order, and
+// reads the keys in scope, in one snapshot, as Query counts a page's,
+// under the same limits (a turn among the searches, QueryTimeout): that
+// pins the rows streamed and the keys they show. Past limit it only
+// counts. It then reads the rows streamBatch at a time, each batch in one
+// statement bounded by QueryTimeout on a connection taken for it and given
+// back before yield runs, so that neither a slow reader nor a long export
+// holds a connection or a snapshot. Rows that retention drops meanwhile
+// are left out.
 func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
+	limit = max(limit, 0)
 	var (
 		pl *exec
 		rs matchRefs
@@ -41,8 +43,14 @@ func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield fun
 			return &apilog.TooManyRowsError{Rows: page.TotalRows, Limit: limit}
 		}
 		pl = found
-		rs, err = pl.refs(ctx, page.TotalRows)
-		return err
+		if rs, err = pl.refs(ctx, page.TotalRows); err != nil || len(rs.ids) == 0 || pl.keysLoaded {
+			return err
+		}
+		// Every key in scope now, rather than each as a batch first meets
+		// it: the rows show the keys of one moment.
+		b := &pgx.Batch{}
+		pl.queueKeys(b, q.Now, nil)
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: stream: %w", err)
@@ -91,8 +99,20 @@ func (s *Store) streamRows(ctx context.Context, pl *exec, accounts []int32, time
 		return nil, err
 	}
 	defer release()
-	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
-	defer cancel()
+	ctx, done, err := s.limit.Enter(ctx, &apilog.Query{}) // unfiltered: no turn, the timeout
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rows, err := s.batchRows(ctx, pl, accounts, times, ids)
+	if err != nil {
+		return nil, s.queryErr(ctx, err)
+	}
+	return rows, nil
+}
+
+// batchRows is streamRows on a connection of its own.
+func (s *Store) batchRows(ctx context.Context, pl *exec, accounts []int32, times, ids []int64) ([]apilog.Row, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err

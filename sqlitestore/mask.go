@@ -331,6 +331,10 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 				return
 			}
 			total++
+			if pl.over(total) {
+				out = nil // counted only, from here on
+				return
+			}
 			out = append(out, scanned{v: value(row.ts, slot, vals, row.x), ts: row.ts, id: row.id})
 			if len(out) >= keep && end < len(out) {
 				// Drop the rows that cannot reach the page: linear time, so

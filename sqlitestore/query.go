@@ -28,7 +28,7 @@ import (
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
 	var p apilog.Page
 	err := s.read(ctx, q, 0, func(r *reader, q *apilog.Query) error {
-		pl, page, ids, err := s.find(r, q)
+		pl, page, ids, err := s.find(r, q, -1)
 		if err != nil {
 			return err
 		}
@@ -199,7 +199,9 @@ const (
 
 // find answers q but for its rows: the page without them, and the IDs of
 // its rows in order, which pl.rows reads (in r, renewed by a masked scan).
-func (s *Store) find(r *reader, q *apilog.Query) (*exec, apilog.Page, []int64, error) {
+// When most is 0 or more, more matches than most are only counted: a
+// stream past its limit reads no IDs.
+func (s *Store) find(r *reader, q *apilog.Query, most int) (*exec, apilog.Page, []int64, error) {
 	ctx, tx := r.ctx, r.tx
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if err := s.cache.refresh(ctx, tx); err != nil {
@@ -213,6 +215,7 @@ func (s *Store) find(r *reader, q *apilog.Query) (*exec, apilog.Page, []int64, e
 	if err != nil {
 		return nil, page, nil, err
 	}
+	pl.most = most
 	if page.MaxID == 0 {
 		// The scope's own last ID: the table's would show one tenant how
 		// busy the others are.
@@ -250,8 +253,8 @@ func (s *Store) find(r *reader, q *apilog.Query) (*exec, apilog.Page, []int64, e
 // the IDs of the page's rows in order.
 func (pl *exec) page(ctx context.Context, tx *sql.Tx) (st Strategy, total int, ids []int64, err error) {
 	total, err = pl.total(ctx, tx)
-	if err != nil {
-		return "", 0, nil, err
+	if err != nil || pl.over(total) {
+		return "", total, nil, err
 	}
 	st, err = pl.strategy(ctx, tx, total)
 	if err != nil {
@@ -353,6 +356,10 @@ type exec struct {
 	pastN   int
 	past    []timecount.Row
 	listed  bool
+
+	// most, when 0 or more, is the most matches a stream takes: past it
+	// they are only counted (see over).
+	most int
 
 	// masked is set when the search is tested in Go (StrategyMask): its
 	// terms are not in the WHERE clause.
@@ -512,6 +519,9 @@ func (pl *exec) bound(ctx context.Context, tx *sql.Tx, last int64) error {
 	pl.pastN = len(pl.past)
 	return nil
 }
+
+// over reports whether total matches are more than a stream takes.
+func (pl *exec) over(total int) bool { return pl.most >= 0 && total > pl.most }
 
 // accounts returns the IDs of the accounts in scope, read once by compile.
 func (pl *exec) accounts() []int64 { return pl.accts }

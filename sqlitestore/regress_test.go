@@ -54,7 +54,7 @@ func TestCollectDuringQuery(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the deletes are done; the purge waits for this query
 	// ...and the query goes on in its snapshot, which still has /gone.
 	q, _ := apilog.Query{Account: "a", Now: now}.Normalize()
-	pl, _, ids, err := s.find(r, &q)
+	pl, _, ids, err := s.find(r, &q, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
