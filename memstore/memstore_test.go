@@ -77,3 +77,62 @@ func TestAppendDuringQuery(t *testing.T) {
 		t.Errorf("after the query: rows %v, max ID %d, Append's IDs %d, %d; want %v, 3, 2, 3", got, p.MaxID, batch[0].ID, batch[1].ID, want)
 	}
 }
+
+// TestStreamWhileAppending: a stream sorts and reads its rows outside the
+// lock while Append fills the chunk they are in (go test -race), and
+// gives the rows of the moment it began, in order.
+func TestStreamWhileAppending(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New(nil)
+	defer s.Close()
+	start := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	n := 0
+	add := func(k int) {
+		batch := make([]apilog.Entry, k)
+		for i := range batch {
+			batch[i] = apilog.Entry{Account: "a", Method: "GET", Endpoint: fmt.Sprint("/v1/", n%7), Status: 200, Time: start.Add(time.Duration(n%101) * time.Second)}
+			n++
+		}
+		if err := s.Append(ctx, batch); err != nil {
+			t.Error(err)
+		}
+	}
+	add(5000)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				add(10)
+				time.Sleep(20 * time.Microsecond)
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-done
+	}()
+	for range 5 {
+		q := apilog.Query{Account: "a", Sort: apilog.Sort{Column: apilog.ColumnEndpoint, Dir: apilog.Asc}}
+		var got []apilog.Row
+		if err := apilog.Stream(ctx, s, q, 1<<20, func(rows []apilog.Row) error { got = append(got, rows...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		q.MaxID = got[0].ID
+		for _, r := range got {
+			q.MaxID = max(q.MaxID, r.ID)
+		}
+		q.PageSize = apilog.MaxPageSize
+		p, err := s.Query(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.TotalRows != len(got) || !slices.Equal(apilogtest.RowIDs(p.Rows), apilogtest.RowIDs(got[:min(len(got), apilog.MaxPageSize)])) {
+			t.Errorf("a stream of %d rows while appending differs from the page of its rows (%d)", len(got), p.TotalRows)
+		}
+	}
+}

@@ -566,21 +566,22 @@ func (s *Store) rowWith(i uint32, now time.Time, keys []*apilog.Key) apilog.Row 
 const streamBatch = 1000
 
 // Stream implements apilog.Streamer. The matches are found under the read
-// lock, as a query's are, with each one's place in the order and the keys
-// of the moment: that fixes the rows streamed and the keys they show. The
-// sort and the making of the rows, a batch at a time with the lock taken
+// lock, as a query's are, with the keys of the moment: that fixes the rows
+// streamed and the keys they show. The sort (on ranks worked out under the
+// lock) and the making of the rows, a batch at a time with the lock taken
 // for each, are outside it, so that a long export keeps no UpsertKey, and
-// so no query, waiting.
+// so no query, waiting. It holds 4 bytes a match.
 func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
 	m, err := s.matches(ctx, q, max(limit, 0))
 	if err != nil {
 		return fmt.Errorf("memstore: stream: %w", err)
 	}
-	slices.SortFunc(m.order, func(a, b sortKey) int {
-		if c := cmp.Compare(a.v, b.v); c != 0 {
+	timeOf := func(i uint32) int64 { return m.chunks[i>>chunkBits].time[i&chunkMask] }
+	slices.SortFunc(m.order, func(a, b uint32) int {
+		if c := cmp.Compare(m.value(a), m.value(b)); c != 0 {
 			return c
 		}
-		return apilog.TieBreak(a.ts, int64(a.i), b.ts, int64(b.i))
+		return apilog.TieBreak(timeOf(a), int64(a), timeOf(b), int64(b))
 	})
 	for len(m.order) > 0 {
 		batch := m.order[:min(streamBatch, len(m.order))]
@@ -596,23 +597,20 @@ func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield fun
 	return nil
 }
 
-// sortKey is a match's place in a stream's order: v ascending, then the
-// tie-break of time and index.
-type sortKey struct {
-	v, ts int64
-	i     uint32
-}
-
-// streamed is what a stream reads its rows with: the matches, and the keys
-// and the instant their statuses are computed at, as the stream began.
+// streamed is what a stream sorts and reads its rows with: the matches,
+// the chunks that hold them and the value each sorts by, and the keys and
+// the instant their statuses are computed at, as the stream began. The
+// chunks are a copy of the slice, and a row never changes once stored, so
+// they are read without the lock; Append writes only past the matches.
 type streamed struct {
-	order []sortKey
-	keys  []*apilog.Key // by slot
-	now   time.Time
+	order  []uint32
+	chunks []*chunk
+	value  func(i uint32) int64
+	keys   []*apilog.Key // by slot
+	now    time.Time
 }
 
-// matches returns the rows that match q, unsorted, with the value each
-// sorts by.
+// matches returns the rows that match q, unsorted, with what sorts them.
 func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streamed, error) {
 	s.catchUp()
 	s.mu.RLock()
@@ -634,20 +632,15 @@ func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streame
 	if x.None {
 		return streamed{}, nil
 	}
-	value, err := s.sortValue(x)
-	if err != nil {
+	m := streamed{chunks: s.chunks, keys: make([]*apilog.Key, len(s.slots)), now: q.Now}
+	if m.value, err = s.sortValue(x, m.chunks); err != nil {
 		return streamed{}, err
 	}
-	matches, err := s.filter(ctx, x)
-	if err != nil {
+	if m.order, err = s.filter(ctx, x); err != nil {
 		return streamed{}, err
 	}
-	if len(matches) > limit {
-		return streamed{}, &apilog.TooManyRowsError{Rows: len(matches), Limit: limit}
-	}
-	m := streamed{order: make([]sortKey, len(matches)), keys: make([]*apilog.Key, len(s.slots)), now: q.Now}
-	for j, i := range matches {
-		m.order[j] = sortKey{v: value(i), ts: s.timeOf(i), i: i}
+	if len(m.order) > limit {
+		return streamed{}, &apilog.TooManyRowsError{Rows: len(m.order), Limit: limit}
 	}
 	for i := range s.slots {
 		m.keys[i] = s.slots[i].key
@@ -658,10 +651,10 @@ func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streame
 // sortValue returns the value of row i that orders it under x's sort,
 // ascending in the sort's direction (ties aside): the number, or the rank
 // of the text or the key, as order compares them.
-func (s *Store) sortValue(x *exec) (func(i uint32) int64, error) {
+func (s *Store) sortValue(x *exec, chunks []*chunk) (func(i uint32) int64, error) {
 	srt := x.Query.Sort
 	sign := int64(srt.Directed(1))
-	at := func(i uint32) (*chunk, uint32) { return s.chunks[i>>chunkBits], i & chunkMask }
+	at := func(i uint32) (*chunk, uint32) { return chunks[i>>chunkBits], i & chunkMask }
 	switch srt.Column.Kind() {
 	case apilog.KindKey:
 		rank := x.KeyRank()
@@ -700,7 +693,7 @@ func (s *Store) sortValue(x *exec) (func(i uint32) int64, error) {
 }
 
 // rows makes the rows of a batch of a stream.
-func (s *Store) rows(ctx context.Context, batch []sortKey, m streamed) ([]apilog.Row, error) {
+func (s *Store) rows(ctx context.Context, batch []uint32, m streamed) ([]apilog.Row, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
@@ -710,8 +703,8 @@ func (s *Store) rows(ctx context.Context, batch []sortKey, m streamed) ([]apilog
 		return nil, err
 	}
 	rows := make([]apilog.Row, len(batch))
-	for j, k := range batch {
-		rows[j] = s.rowWith(k.i, m.now, m.keys)
+	for j, i := range batch {
+		rows[j] = s.rowWith(i, m.now, m.keys)
 	}
 	return rows, nil
 }
