@@ -73,7 +73,30 @@ type apiKey struct {
 }
 
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer) {
-	v, p, err := h.load(r, viewer)
+	v, q, err := h.parse(r, viewer)
+	if err != nil {
+		h.queryFailed(w, r, viewer, err)
+		return
+	}
+	if v.Since > 0 {
+		// A live page's poll: the scope's last row ID (from its counts, the
+		// cost of a total) says whether any row came after what it shows,
+		// so that a page with nothing new does not run its search.
+		head, err := h.query(r, viewer, apilog.Query{Account: q.Account, AllAccounts: q.AllAccounts, PageSize: 1, Now: q.Now})
+		if err != nil {
+			h.queryFailed(w, r, viewer, err)
+			return
+		}
+		if head.MaxID <= v.Since {
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusOK, struct {
+				Unchanged bool  `json:"unchanged"`
+				MaxID     int64 `json:"max_id"`
+			}{true, head.MaxID})
+			return
+		}
+	}
+	p, err := h.query(r, viewer, q)
 	if err != nil {
 		h.queryFailed(w, r, viewer, err)
 		return

@@ -278,3 +278,44 @@ func (s stuckStore) Stream(ctx context.Context, q apilog.Query, limit int, yield
 	<-ctx.Done()
 	return ctx.Err()
 }
+
+// TestLivePoll: a live page's poll (since=) is answered "unchanged" from
+// the scope's last row ID until one of the viewer's rows arrives; another
+// tenant's rows change nothing. The page keeps Live in its links.
+func TestLivePoll(t *testing.T) {
+	s := newStore(t)
+	h := newHandler(t, s, nil)
+	p := decodeAPI(t, get(t, h, "/api/logs?live=1"))
+	since := "/api/logs?live=1&q=GET&since=" + itoa(p.MaxID)
+	unchanged := `{"unchanged":true,"max_id":` + itoa(p.MaxID) + "}\n"
+	if w := get(t, h, since); w.Code != 200 || w.Body.String() != unchanged {
+		t.Errorf("a poll with nothing new: %d %q, want %q", w.Code, w.Body, unchanged)
+	}
+	add := func(account string) {
+		if err := s.Append(context.Background(), []apilog.Entry{{Account: account, KeyID: "k1", Method: "GET", Endpoint: "/v1/new",
+			Status: 200, Time: t0.Add(time.Hour), RequestID: "req-new"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("acct_b")
+	if w := get(t, h, since); w.Body.String() != unchanged {
+		t.Errorf("a poll after another tenant's row: %q, want %q", w.Body, unchanged)
+	}
+	add("acct_a")
+	q := decodeAPI(t, get(t, h, since))
+	if q.TotalRows != 900+1 || q.Rows[0].Endpoint != "/v1/new" || q.MaxID <= p.MaxID {
+		t.Errorf("a poll after the viewer's row: %d rows, first %q, max_id %d; want the view's 901 with the new one first", q.TotalRows, q.Rows[0].Endpoint, q.MaxID)
+	}
+	for _, bad := range []string{"since=abc", "since=0", "since=-1", "live=yes", "live=1&live=1"} {
+		w := get(t, h, "/api/logs?"+bad)
+		var e struct{ Error, Param string }
+		json.Unmarshal(w.Body.Bytes(), &e)
+		if w.Code != 400 || (e.Param != "since" && e.Param != "live") {
+			t.Errorf("%s: %d %q, want 400 naming the parameter", bad, w.Code, w.Body)
+		}
+	}
+	body := get(t, h, "/?live=1&status=4xx").Body.String()
+	if !strings.Contains(body, `name="live" value="1" checked`) || !strings.Contains(body, `?dir=asc&amp;live=1&amp;sort=`) {
+		t.Errorf("the live page does not keep Live ticked and in its links")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
 	"github.com/apilog/apilog/internal/skipnote"
@@ -50,6 +51,25 @@ func browserPath(t *testing.T) string {
 	return ""
 }
 
+// browserContext starts headless Chromium for the test, at 1,280 × 800
+// px, in a zone that is not UTC (so that the custom range's conversions
+// run), for at most two minutes.
+func browserContext(t *testing.T, path string) context.Context {
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("screen-info", "{1280x800}"), chromedp.WindowSize(1280, 800),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TZ=America/New_York"))
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // TestBrowser drives the page in headless Chromium: search, sort, paging,
 // selection and export, fullscreen, and a hostile row, each step in one
 // page so that the in-place updates are what is tested.
@@ -63,20 +83,7 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("screen-info", "{1280x800}"), chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()),
-		// A zone that is not UTC, so that the custom range's conversions run.
-		chromedp.Env("TZ=America/New_York"))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-
+	ctx := browserContext(t, path)
 	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, actions...); err != nil {
@@ -444,3 +451,76 @@ func sameTimes(page, exported []string) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestBrowserLive: with Live on, a row recorded for the viewer shows at the
+// top within 3 s; scrolled down, the rows stay put and a bar counts the new
+// ones (this tenant's only), and shows them on a click.
+func TestBrowserLive(t *testing.T) {
+	path := browserPath(t)
+	s := newStore(t)
+	h := newHandler(t, s, &httpui.Options{
+		Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := browserContext(t, path)
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	// within polls a JavaScript condition for up to d.
+	within := func(d time.Duration, what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(d))); err != nil {
+			t.Fatalf("%s within %s (%s): %v", what, d, js, err)
+		}
+	}
+	record := func(account, endpoint string) {
+		t.Helper()
+		if err := s.Append(context.Background(), []apilog.Entry{{Account: account, KeyID: "k1", Method: "GET", Endpoint: endpoint,
+			Status: 200, Time: t0.Add(2 * time.Hour), RequestID: "req-live"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?live=1"), chromedp.WaitVisible(chromedp.CSS("#tbody tr"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval(`document.querySelector("input[name=live]").checked + " " + document.querySelectorAll("#tbody tr").length`); got != "true 500" {
+		t.Fatalf("the live page: Live ticked, rows = %q", got)
+	}
+	firstEndpoint := `document.querySelector("#tbody tr td[data-col=endpoint]").textContent`
+
+	recorded := time.Now()
+	record("acct_a", "/v1/live-1")
+	within(3*time.Second, "the new row at the top", firstEndpoint+` === "/v1/live-1"`)
+	t.Logf("a live row was on the page %v after it was recorded (polls every 2 s)", time.Since(recorded).Round(time.Millisecond))
+	if got := eval(`document.querySelectorAll("#tbody tr").length + " " + document.querySelector("#range-text").textContent + " " + location.search`); got != "500 1–500 of 1,202 rows ?live=1" {
+		t.Errorf("after a live row: %q, want 500 rows of 1,202 and no pin in the URL", got)
+	}
+
+	// Scrolled down: nothing moves; the bar counts this tenant's new rows.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 2000)`)); err != nil {
+		t.Fatal(err)
+	}
+	before := eval(`document.querySelector("#tbody tr").dataset.id + " " + window.scrollY`)
+	record("acct_b", "/v1/other-tenant")
+	record("acct_a", "/v1/live-2")
+	within(3*time.Second, "the new-requests bar", `!document.querySelector("#live-bar").hidden`)
+	if got := eval(`document.querySelector("#live-show").textContent`); got != "1 new request — show" {
+		t.Errorf("the bar says %q, want one new request (the other tenant's is not counted)", got)
+	}
+	if got := eval(`document.querySelector("#tbody tr").dataset.id + " " + window.scrollY`); got != before {
+		t.Errorf("with the bar up, the first row and the scroll are %q, were %q", got, before)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("live-show"))); err != nil {
+		t.Fatal(err)
+	}
+	within(3*time.Second, "the new rows shown", firstEndpoint+` === "/v1/live-2" && document.querySelector("#live-bar").hidden && window.scrollY === 0`)
+	if got := eval(`document.body.textContent.includes("other-tenant") + ""`); got != "false" {
+		t.Error("the other tenant's row reached the page")
+	}
+}

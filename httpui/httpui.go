@@ -427,6 +427,7 @@ var paramLabels = map[apilog.Param]string{
 	apilog.ParamSort: "Sort column", apilog.ParamDir: "Sort direction", apilog.ParamPage: "Page",
 	apilog.ParamPageSize: "Page size", apilog.ParamMaxID: "Pinned rows", paramAsOf: "Time range anchor",
 	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account", paramSlow: "Slow filter",
+	paramLive: "Live", paramSince: "Live bound",
 }
 
 // nav is the host's links for the page of v (Options.Nav), if any.
@@ -493,15 +494,21 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 	if err != nil {
 		return v, apilog.Page{}, err
 	}
+	p, err := h.query(r, viewer, q)
+	return v, p, err
+}
+
+// query runs q for viewer within the request's budget: QueryTimeout and
+// one of the viewer's turns.
+func (h *Handler) query(r *http.Request, viewer Viewer, q apilog.Query) (apilog.Page, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opt.QueryTimeout)
 	defer cancel()
 	done, err := h.turns.take(ctx, viewer)
 	if err != nil {
-		return v, apilog.Page{}, err
+		return apilog.Page{}, err
 	}
 	defer done()
-	p, err := h.store.Query(ctx, q)
-	return v, p, err
+	return h.store.Query(ctx, q)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

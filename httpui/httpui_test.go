@@ -341,6 +341,7 @@ func TestTenantScope(t *testing.T) {
 		"/", "/api/logs", "/api/logs?key=k1", "/api/logs?q=secret-of-b", "/api/logs?method=DELETE",
 		"/export.csv", "/export.json", "/export.csv?id=" + itoa(idB), "/export.json?id=" + itoa(idB) + "&page=2",
 		"/export-all.csv", "/export-all.json", "/export-all.csv?q=secret-of-b", "/export-all.json?id=" + itoa(idB), "/export-all.csv?key=k1",
+		"/api/logs?live=1&since=1", "/api/logs?live=1&q=secret-of-b&since=1", "/?live=1",
 		"/?q=other-tenant-key", "/api/logs?account=acct_b",
 	} {
 		w := get(t, h, target)

@@ -40,6 +40,9 @@ type pageData struct {
 	Ranges        []choice
 	Search        string
 	Slow          bool
+	Live          bool
+	TotalRows     int   // of the view, and
+	MaxID         int64 // the bound it was read at, for the live page's polls
 	SlowLabel     string
 	From, To      string // datetime-local values, UTC
 	Custom        bool
@@ -283,6 +286,7 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 		d.To = v.To.Format(localInput)
 	}
 	d.Slow, d.SlowLabel = v.Slow, "Slow (> "+slowOver.String()+")"
+	d.Live, d.TotalRows, d.MaxID = v.Live, p.TotalRows, p.MaxID
 	filtered := v.Q != "" || v.Slow || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
 	if p.TotalRows == 0 {
 		d.Empty = "No API requests yet"

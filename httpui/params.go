@@ -31,6 +31,8 @@ const (
 	paramAsOf  apilog.Param = "asof"  // the moment a relative range ends
 	paramID    apilog.Param = "id"    // a selection, for exports
 	paramSlow  apilog.Param = "slow"  // the Slow quick filter: 1 or absent
+	paramLive  apilog.Param = "live"  // new rows shown as they come: 1 or absent
+	paramSince apilog.Param = "since" // a live page's bound: answer only if rows came after it
 )
 
 // slowOver is the Slow quick filter's bound: it adds the search term
@@ -41,6 +43,8 @@ const slowOver = time.Second
 type view struct {
 	Q        string
 	Slow     bool     // only requests slower than slowOver
+	Live     bool     // new rows shown as they are recorded (the script polls)
+	Since    int64    // the API's since: answer only if a row came after this ID
 	Statuses []string // "2xx" …, in the order of apilog's classes
 	Methods  []string
 	Keys     []string
@@ -76,6 +80,18 @@ func (w view) relative() bool {
 	return false
 }
 
+// flag reads a switch of the view: 1, or absent (empty is absent).
+func flag(v url.Values, p apilog.Param) (bool, error) {
+	switch vals := slices.DeleteFunc(slices.Clone(v[string(p)]), func(s string) bool { return s == "" }); {
+	case len(vals) == 0:
+		return false, nil
+	case len(vals) == 1 && vals[0] == "1":
+		return true, nil
+	default:
+		return false, badParam(p, "%q: want 1, once, or no %s parameter", strings.Join(vals, ","), p)
+	}
+}
+
 // badParam returns the *apilog.QueryError about param that parseView
 // answers a bad value with.
 func badParam(param apilog.Param, format string, args ...any) error {
@@ -94,12 +110,16 @@ func parseView(v url.Values) (view, error) {
 		// Before the search is parsed, so that a huge one costs nothing.
 		return view{}, badParam(apilog.ParamSearch, "%d bytes, over %d", len(w.Q), apilog.MaxSearchLen)
 	}
-	switch slow := slices.DeleteFunc(slices.Clone(v[string(paramSlow)]), func(s string) bool { return s == "" }); {
-	case len(slow) == 0:
-	case len(slow) == 1 && slow[0] == "1":
-		w.Slow = true
-	default:
-		return view{}, badParam(paramSlow, "%q: want 1, once, or no slow parameter", strings.Join(slow, ","))
+	if w.Slow, err = flag(v, paramSlow); err != nil {
+		return view{}, err
+	}
+	if w.Live, err = flag(v, paramLive); err != nil {
+		return view{}, err
+	}
+	if s := v.Get(string(paramSince)); s != "" {
+		if w.Since, err = strconv.ParseInt(s, 10, 64); err != nil || w.Since < 1 || s[0] == '+' {
+			return view{}, badParam(paramSince, "%q: want a row ID, a whole number from 1", s)
+		}
 	}
 	var classes []apilog.StatusClass
 	for _, s := range splitList(v["status"]) {
@@ -329,6 +349,9 @@ func (w view) values(set map[string][]string) url.Values {
 	}
 	if w.Slow {
 		v.Set(string(paramSlow), "1")
+	}
+	if w.Live {
+		v.Set(string(paramLive), "1")
 	}
 	if len(w.Statuses) > 0 {
 		v["status"] = w.Statuses

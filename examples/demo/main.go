@@ -220,7 +220,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	case password != "":
 		fmt.Fprintf(out, "-allow-remote: listening on %s, which other machines cannot reach; use -addr :%d\n", listen, listen.Port)
 	}
-	fmt.Fprintf(out, "the switch at the top of the page shows another tenant's view, or every tenant's; Ctrl-C stops the demo\n\n")
+	fmt.Fprintf(out, "the switch at the top of the page shows another tenant's view, or every tenant's; tick Live to watch requests arrive; Ctrl-C stops the demo\n\n")
 
 	var wg sync.WaitGroup
 	genCtx, stopGen := context.WithCancel(ctx)

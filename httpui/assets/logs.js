@@ -181,11 +181,25 @@
   }
 
   let renders = 0;
-  function render(body, params) {
+  // render shows body, the view of params. With fresh, the count of its
+  // first rows that are new above the rows shown (a live page's), only
+  // those are added and as many are dropped from the end.
+  function render(body, params, fresh = 0) {
+    shown = { params, total: body.total_rows, maxID: body.max_id };
+    liveSince = body.max_id;
+    liveBar.hidden = true;
+    if (fresh) {
+      const frag = document.createDocumentFragment();
+      frag.append(...body.rows.slice(0, fresh).map(row));
+      showTimes(frag);
+      addCopyButtons(frag);
+      tbody.prepend(frag);
+      while (tbody.rows.length > body.rows.length) tbody.lastElementChild.remove();
+    }
     // The first screenful now, the rest in the next frame: a sort or a
     // page change shows as soon as the rows in view are drawn.
-    const rows = body.rows.map(row), first = 60;
-    tbody.replaceChildren(...rows.slice(0, first));
+    const rows = fresh ? [] : body.rows.map(row), first = 60;
+    if (!fresh) tbody.replaceChildren(...rows.slice(0, first));
     showTimes(tbody);
     addCopyButtons(tbody);
     const rest = rows.slice(first), gen = ++renders;
@@ -240,7 +254,63 @@
     const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
+    liveSchedule();
   }
+
+  // Live: new rows as they are recorded. The page polls its view's first
+  // page with since=, the newest row ID it has seen; the server answers
+  // "unchanged" from the scope's last row ID when nothing came, at the
+  // cost of a total. New rows go in only where that moves nothing: the
+  // newest-first view's first page, scrolled to its top, with nothing
+  // selected. Elsewhere a bar counts them, and shows them on a click. A
+  // poll waits 2 s, or 20 times as long as the last one took, so that a
+  // slow search costs the server at most a twentieth of its time per
+  // page; none runs while the tab is hidden.
+  const liveBar = $("#live-bar"), liveShow = $("#live-show"), liveBox = filters.elements.live;
+  let shown = { params: new URLSearchParams(location.search), total: +table.dataset.totalRows, maxID: +table.dataset.maxId };
+  let liveSince = shown.maxID, liveTimer = 0, liveWait = 2000, liveView = null;
+  function liveSchedule() {
+    clearTimeout(liveTimer);
+    if (liveBox.checked && !document.hidden) liveTimer = setTimeout(livePoll, liveWait);
+  }
+  async function livePoll() {
+    const view = withPin(shown.params, { max_id: "", asof: "" }, false);
+    view.delete("page");
+    const q = new URLSearchParams(view);
+    if (liveSince > 0) q.set("since", String(liveSince));
+    const t0 = performance.now(), gen = renders;
+    try {
+      const res = await fetch("api/logs?" + q.toString(), { headers: { Accept: "application/json" } });
+      const body = await res.json();
+      liveWait = Math.max(2000, 20 * (performance.now() - t0));
+      // Not if the view changed meanwhile: this poll was of the old one.
+      if (res.ok && !body.unchanged && liveBox.checked && gen === renders) liveArrived(body, view);
+    } catch { /* the next poll tries again */ }
+    liveSchedule();
+  }
+  function liveArrived(body, view) {
+    liveSince = body.max_id;
+    const n = body.total_rows - shown.total;
+    if (n <= 0) return;
+    const atTop = !shown.params.has("page") && !shown.params.has("sort") && window.scrollY < 40 &&
+      !$$("input[name=id]", tbody).some((b) => b.checked);
+    if (atTop) {
+      // Prepended when the rows shown follow the new ones, else redrawn.
+      const first = tbody.rows[0], k = body.rows.findIndex((r) => r.id <= shown.maxID);
+      const fits = first && k > 0 && String(body.rows[k].id) === first.dataset.id;
+      render(body, view, fits ? k : 0);
+      history.replaceState(history.state, "", view.toString() ? "?" + view.toString() : location.pathname);
+      return;
+    }
+    liveView = view;
+    liveShow.textContent = n.toLocaleString() + (n === 1 ? " new request" : " new requests") + " — show";
+    liveBar.hidden = false;
+  }
+  liveShow.addEventListener("click", () => {
+    window.scrollTo(0, 0);
+    load(liveView, true);
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) liveWait = 0; liveSchedule(); });
 
   // The custom range's inputs are in the user's zone; the URL and the
   // server's first render are in UTC.
@@ -261,6 +331,7 @@
     const statuses = params.getAll("status").flatMap((s) => s.split(","));
     for (const b of $$("input[name=status]", filters)) b.checked = statuses.includes(b.value);
     f.slow.checked = params.get("slow") === "1";
+    f.live.checked = params.get("live") === "1";
     const methods = params.getAll("method").flatMap((m) => m.split(",")).filter(Boolean).map((m) => m.toUpperCase());
     const m = methods.join(",");
     if (m && ![...f.method.options].some((o) => o.value === m)) f.method.append(el("option", { value: m, text: methods.join(", ") }));
@@ -273,6 +344,7 @@
     for (const k of ["key", "sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
   }
   setControls(new URLSearchParams(location.search));
+  liveSchedule();
 
   filters.addEventListener("submit", (e) => { e.preventDefault(); load(stateFromFilters(), true); });
   filters.addEventListener("input", (e) => {
