@@ -306,7 +306,7 @@ func TestLivePoll(t *testing.T) {
 	if q.TotalRows != 900+1 || q.Rows[0].Endpoint != "/v1/new" || q.MaxID <= p.MaxID {
 		t.Errorf("a poll after the viewer's row: %d rows, first %q, max_id %d; want the view's 901 with the new one first", q.TotalRows, q.Rows[0].Endpoint, q.MaxID)
 	}
-	for _, bad := range []string{"since=abc", "since=0", "since=-1", "live=yes", "live=1&live=1"} {
+	for _, bad := range []string{"since=abc", "since=0", "since=-1", "since=1&since=abc", "live=yes", "live=1&live=1"} {
 		w := get(t, h, "/api/logs?"+bad)
 		var e struct{ Error, Param string }
 		json.Unmarshal(w.Body.Bytes(), &e)

@@ -502,6 +502,26 @@ func TestBrowserLive(t *testing.T) {
 		t.Errorf("after a live row: %q, want 500 rows of 1,202 and no pin in the URL", got)
 	}
 
+	// A row that started before rows already shown (a slow request, given
+	// its ID when it ended) goes where it sorts, not on top: the page is
+	// the server's first page, each row once, one copy button to a row.
+	late := func(account, endpoint string, at time.Time) {
+		t.Helper()
+		if err := s.Append(context.Background(), []apilog.Entry{{Account: account, KeyID: "k1", Method: "GET", Endpoint: endpoint,
+			Status: 200, Time: at, RequestID: "req-late", IPHash: strings.Repeat("cd", 32)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late("acct_a", "/v1/slow-started-earlier", t0.Add(-1500*time.Millisecond))
+	record("acct_a", "/v1/live-1b")
+	within(3*time.Second, "the next live rows", firstEndpoint+` === "/v1/live-1b"`)
+	same, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("api/logs?live=1").then(r => r.json()).then(b =>
+		[b.rows.map(r => r.id).join() === [...document.querySelectorAll("#tbody tr")].map(tr => tr.dataset.id).join(),
+		 document.querySelectorAll("button.copy + button.copy").length].join(" "))`, chromedp.EvalAwaitPromise))
+	if err != nil || same != "true 0" {
+		t.Errorf("after a late-started row: the page's rows are the server's first page, no doubled copy buttons = %q (%v)", same, err)
+	}
+
 	// Scrolled down: nothing moves; the bar counts this tenant's new rows.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`window.scrollTo(0, 2000)`)); err != nil {
 		t.Fatal(err)
@@ -509,7 +529,7 @@ func TestBrowserLive(t *testing.T) {
 	before := eval(`document.querySelector("#tbody tr").dataset.id + " " + window.scrollY`)
 	record("acct_b", "/v1/other-tenant")
 	record("acct_a", "/v1/live-2")
-	within(3*time.Second, "the new-requests bar", `!document.querySelector("#live-bar").hidden`)
+	within(3*time.Second, "the new-requests bar", `!document.querySelector("#live-show").hidden`)
 	if got := eval(`document.querySelector("#live-show").textContent`); got != "1 new request — show" {
 		t.Errorf("the bar says %q, want one new request (the other tenant's is not counted)", got)
 	}
@@ -519,7 +539,7 @@ func TestBrowserLive(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("live-show"))); err != nil {
 		t.Fatal(err)
 	}
-	within(3*time.Second, "the new rows shown", firstEndpoint+` === "/v1/live-2" && document.querySelector("#live-bar").hidden && window.scrollY === 0`)
+	within(3*time.Second, "the new rows shown", firstEndpoint+` === "/v1/live-2" && document.querySelector("#live-show").hidden && window.scrollY === 0`)
 	if got := eval(`document.body.textContent.includes("other-tenant") + ""`); got != "false" {
 		t.Error("the other tenant's row reached the page")
 	}

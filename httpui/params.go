@@ -116,9 +116,10 @@ func parseView(v url.Values) (view, error) {
 	if w.Live, err = flag(v, paramLive); err != nil {
 		return view{}, err
 	}
-	if s := v.Get(string(paramSince)); s != "" {
-		if w.Since, err = strconv.ParseInt(s, 10, 64); err != nil || w.Since < 1 || s[0] == '+' {
-			return view{}, badParam(paramSince, "%q: want a row ID, a whole number from 1", s)
+	if since := v[string(paramSince)]; len(since) > 0 {
+		s := since[0]
+		if w.Since, err = strconv.ParseInt(s, 10, 64); err != nil || w.Since < 1 || s[0] == '+' || len(since) > 1 {
+			return view{}, badParam(paramSince, "%q: want a row ID, a whole number from 1, once", strings.Join(since, ","))
 		}
 	}
 	var classes []apilog.StatusClass

@@ -94,12 +94,14 @@
   let controller = null, timer = 0;
   async function load(params, push) {
     clearTimeout(timer); // a pending search must not undo this view
+    if (livePending) livePending.abort();
+    liveWait = 2000; // a slow view's back-off is not this one's
     if (controller) controller.abort();
-    controller = new AbortController();
+    const mine = controller = new AbortController();
     // Dimming the table repaints it: only for a load slow enough to see.
     const dim = setTimeout(() => root.classList.add("loading"), 300);
     try {
-      const res = await fetch("api/logs?" + params.toString(), { signal: controller.signal, headers: { Accept: "application/json" } });
+      const res = await fetch("api/logs?" + params.toString(), { signal: mine.signal, headers: { Accept: "application/json" } });
       if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) {
         throw new Error("the logs could not be read (HTTP " + res.status + "); reload the page");
       }
@@ -115,6 +117,7 @@
     } catch (err) {
       if (err.name !== "AbortError") showError(err.message);
     } finally {
+      if (controller === mine) controller = null;
       clearTimeout(dim);
       root.classList.remove("loading");
     }
@@ -187,7 +190,7 @@
   function render(body, params, fresh = 0) {
     shown = { params, total: body.total_rows, maxID: body.max_id };
     liveSince = body.max_id;
-    liveBar.hidden = true;
+    liveShow.hidden = true;
     if (fresh) {
       const frag = document.createDocumentFragment();
       frag.append(...body.rows.slice(0, fresh).map(row));
@@ -199,9 +202,11 @@
     // The first screenful now, the rest in the next frame: a sort or a
     // page change shows as soon as the rows in view are drawn.
     const rows = fresh ? [] : body.rows.map(row), first = 60;
-    if (!fresh) tbody.replaceChildren(...rows.slice(0, first));
-    showTimes(tbody);
-    addCopyButtons(tbody);
+    if (!fresh) {
+      tbody.replaceChildren(...rows.slice(0, first));
+      showTimes(tbody);
+      addCopyButtons(tbody);
+    }
     const rest = rows.slice(first), gen = ++renders;
     if (rest.length) requestAnimationFrame(() => {
       if (gen !== renders) return; // a newer view replaced this one
@@ -266,9 +271,10 @@
   // poll waits 2 s, or 20 times as long as the last one took, so that a
   // slow search costs the server at most a twentieth of its time per
   // page; none runs while the tab is hidden.
-  const liveBar = $("#live-bar"), liveShow = $("#live-show"), liveBox = filters.elements.live;
+  const liveShow = $("#live-show"), liveBox = filters.elements.live;
   let shown = { params: new URLSearchParams(location.search), total: +table.dataset.totalRows, maxID: +table.dataset.maxId };
-  let liveSince = shown.maxID, liveTimer = 0, liveWait = 2000, liveView = null;
+  let liveSince = shown.maxID, liveTimer = 0, liveWait = 2000, liveView = null, livePending = null, liveFailed = false;
+  const scroller = () => document.fullscreenElement || (root.classList.contains("fullscreen-fallback") ? root : document.scrollingElement);
   function liveSchedule() {
     clearTimeout(liveTimer);
     if (liveBox.checked && !document.hidden) liveTimer = setTimeout(livePoll, liveWait);
@@ -278,37 +284,53 @@
     view.delete("page");
     const q = new URLSearchParams(view);
     if (liveSince > 0) q.set("since", String(liveSince));
-    const t0 = performance.now(), gen = renders;
+    const t0 = performance.now(), gen = renders, ac = livePending = new AbortController();
     try {
-      const res = await fetch("api/logs?" + q.toString(), { headers: { Accept: "application/json" } });
+      const res = await fetch("api/logs?" + q.toString(), { signal: ac.signal, headers: { Accept: "application/json" } });
+      if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) throw new Error("not JSON");
       const body = await res.json();
+      // An error (a session ended, a search stopped) is shown, and tried
+      // again later; the page's own errors are the loads'.
+      if (!res.ok) throw new Error("Live is paused: " + (body.error || "the server answered " + res.status));
       liveWait = Math.max(2000, 20 * (performance.now() - t0));
       // Not if the view changed meanwhile: this poll was of the old one.
-      if (res.ok && !body.unchanged && liveBox.checked && gen === renders) liveArrived(body, view);
-    } catch { /* the next poll tries again */ }
+      if (!body.unchanged && liveBox.checked && gen === renders && !controller) liveArrived(body, view);
+      if (liveFailed) { liveFailed = false; clearError(); }
+    } catch (err) {
+      // Later each time, up to a minute: a server that is down is not
+      // asked many times a second by every open page.
+      liveWait = Math.min(60000, Math.max(2000, 2 * liveWait));
+      if (err.name !== "AbortError") { liveFailed = true; showError(err.message.startsWith("Live") ? err.message : "Live is paused: the server did not answer; trying again"); }
+    }
+    if (livePending === ac) livePending = null;
     liveSchedule();
   }
   function liveArrived(body, view) {
     liveSince = body.max_id;
-    const n = body.total_rows - shown.total;
+    const fresh = body.rows.filter((r) => r.id > shown.maxID).length;
+    const n = Math.max(body.total_rows - shown.total, fresh);
     if (n <= 0) return;
-    const atTop = !shown.params.has("page") && !shown.params.has("sort") && window.scrollY < 40 &&
+    const atTop = !shown.params.has("page") && !shown.params.has("sort") && scroller().scrollTop < 40 &&
       !$$("input[name=id]", tbody).some((b) => b.checked);
     if (atTop) {
       // Prepended when the rows shown follow the new ones, else redrawn.
-      const first = tbody.rows[0], k = body.rows.findIndex((r) => r.id <= shown.maxID);
-      const fits = first && k > 0 && String(body.rows[k].id) === first.dataset.id;
+      const ids = Array.from(tbody.rows, (tr) => tr.dataset.id), k = body.rows.findIndex((r) => r.id <= shown.maxID);
+      const fits = k > 0 && body.rows.slice(k).every((r, i) => String(r.id) === ids[i]);
+      const same = location.search.slice(1) === shown.params.toString();
       render(body, view, fits ? k : 0);
-      history.replaceState(history.state, "", view.toString() ? "?" + view.toString() : location.pathname);
+      if (same) history.replaceState(history.state, "", view.toString() ? "?" + view.toString() : location.pathname);
       return;
     }
     liveView = view;
     liveShow.textContent = n.toLocaleString() + (n === 1 ? " new request" : " new requests") + " — show";
-    liveBar.hidden = false;
+    liveShow.hidden = false;
   }
-  liveShow.addEventListener("click", () => {
-    window.scrollTo(0, 0);
-    load(liveView, true);
+  liveShow.addEventListener("click", async () => {
+    scroller().scrollTo(0, 0);
+    // Focus stays on the table, not on the button that goes.
+    table.tabIndex = -1;
+    table.focus({ preventScroll: true });
+    await load(liveView, liveView.toString() !== location.search.slice(1));
   });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) liveWait = 0; liveSchedule(); });
 
