@@ -226,7 +226,7 @@ func requestIDs(rows []apilog.Row) []string {
 }
 
 // search parses text with the suite's Hasher, failing the test on error.
-func search(t *testing.T, text string) apilog.Search {
+func search(t testing.TB, text string) apilog.Search {
 	t.Helper()
 	s, err := apilog.ParseSearch(text, Hasher{})
 	if err != nil {

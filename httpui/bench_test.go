@@ -54,12 +54,9 @@ func benchStore(b *testing.B) *sqlitestore.Store {
 	return s
 }
 
-// BenchmarkPage serves the page and its JSON from a SQLite store of a
-// million rows, as the server sees it (no network):
-//
-//	go test -run '^$' -bench Page -benchmem -count 5 ./httpui
-func BenchmarkPage(b *testing.B) {
-	s := benchStore(b)
+// benchHandler is the Logs page of s for the benchmark data's account, at
+// the benchmarks' moment.
+func benchHandler(b *testing.B, s *sqlitestore.Store) http.Handler {
 	now := apilogtest.BenchStart.Add(30 * 24 * time.Hour)
 	h, err := httpui.New(s, &httpui.Options{
 		Authorize: func(*http.Request) (httpui.Viewer, error) {
@@ -71,6 +68,15 @@ func BenchmarkPage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return h
+}
+
+// BenchmarkPage serves the page and its JSON from a SQLite store of a
+// million rows, as the server sees it (no network):
+//
+//	go test -run '^$' -bench Page -benchmem -count 5 ./httpui
+func BenchmarkPage(b *testing.B) {
+	h := benchHandler(b, benchStore(b))
 	for _, tt := range []struct{ name, target string }{
 		{"page", "/"},
 		{"page-gzip", "/"},
@@ -123,17 +129,7 @@ func BenchmarkPage(b *testing.B) {
 //	go test -run '^$' -bench LivePoll -count 5 ./httpui
 func BenchmarkLivePoll(b *testing.B) {
 	s := benchStore(b)
-	now := apilogtest.BenchStart.Add(30 * 24 * time.Hour)
-	h, err := httpui.New(s, &httpui.Options{
-		Authorize: func(*http.Request) (httpui.Viewer, error) {
-			return httpui.Viewer{Account: apilogtest.BenchAccount}, nil
-		},
-		Now:    func() time.Time { return now },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := benchHandler(b, s)
 	p, err := s.Query(context.Background(), apilog.Query{Account: apilogtest.BenchAccount, PageSize: 1})
 	if err != nil {
 		b.Fatal(err)

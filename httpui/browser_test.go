@@ -70,6 +70,17 @@ func browserContext(t *testing.T, path string) context.Context {
 	return ctx
 }
 
+// evalString runs js in the page and returns its result, a string,
+// failing the test if it cannot.
+func evalString(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
 // TestBrowser drives the page in headless Chromium: search, sort, paging,
 // selection and export, fullscreen, and a hostile row, each step in one
 // page so that the in-place updates are what is tested.
@@ -90,14 +101,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %v", step, err)
 		}
 	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evalString(t, ctx, js) }
 	// waitFor polls a JavaScript condition.
 	waitFor := func(what, js string) {
 		t.Helper()
@@ -464,14 +468,7 @@ func TestBrowserLive(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ctx := browserContext(t, path)
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evalString(t, ctx, js) }
 	// within polls a JavaScript condition for up to d.
 	within := func(d time.Duration, what, js string) {
 		t.Helper()
