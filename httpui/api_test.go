@@ -315,7 +315,8 @@ func TestLivePoll(t *testing.T) {
 		}
 	}
 	body := get(t, h, "/?live=1&status=4xx").Body.String()
-	if !strings.Contains(body, `name="live" value="1" checked`) || !strings.Contains(body, `?dir=asc&amp;live=1&amp;sort=`) {
-		t.Errorf("the live page does not keep Live ticked and in its links")
+	if !strings.Contains(body, `name="live" value="1" checked`) || !strings.Contains(body, `?dir=asc&amp;live=1&amp;sort=`) ||
+		!strings.Contains(body, `<a class="clear" href="?live=1"`) {
+		t.Errorf("the live page does not keep Live ticked and in its links, Clear included")
 	}
 }

@@ -212,6 +212,9 @@ func href(v url.Values) string {
 
 func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Column) *pageData {
 	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
+	if v.Live {
+		d.ClearHref = href(view{Live: true, Sort: apilog.DefaultSort}.values(nil)) // a mode, not a filter: Clear keeps it
+	}
 	// Every column of apilog's table, labelled by it. A sort is a new
 	// view: its links carry no pin, so it shows the newest rows.
 	d.AccountColumn = viewer.AllAccounts

@@ -384,8 +384,9 @@
   });
   $(".clear").addEventListener("click", (e) => {
     e.preventDefault();
-    setControls(new URLSearchParams());
-    load(new URLSearchParams(), true);
+    const p = new URLSearchParams(liveBox.checked ? "live=1" : ""); // a mode, not a filter: Live stays on
+    setControls(p);
+    load(p, true);
   });
   document.addEventListener("click", (e) => {
     const a = e.target.closest("thead a.sort, .pager a");
