@@ -122,8 +122,8 @@ type Streamer interface {
 	// returns an error stops the stream, and Stream returns that error.
 	// The store holds no connection and no snapshot while yield runs, so a
 	// slow reader of the rows keeps nothing from other queries. It holds
-	// memory for the matches' places in order (8 to 24 bytes a row, by
-	// store) and one batch.
+	// memory for the matches' places in order (4 to 20 bytes a match in
+	// this module's stores) and one batch.
 	Stream(ctx context.Context, q Query, limit int, yield func(rows []Row) error) error
 }
 

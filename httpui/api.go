@@ -241,9 +241,10 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	}
 	defer done()
 	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
-	// Before the first byte: finding the rows may take QueryTimeout, and
-	// the server's WriteTimeout must not end the response meanwhile.
-	out.extend(h.opt.QueryTimeout + exportIdle)
+	// Before the first byte: the wait for a turn and finding the rows may
+	// take QueryTimeout each, and the server's WriteTimeout must not end
+	// the response meanwhile.
+	out.extend(2*h.opt.QueryTimeout + exportIdle)
 	defer out.finish()
 	ctx, cancel := context.WithTimeoutCause(r.Context(), h.opt.ExportTimeout,
 		fmt.Errorf("it ran for the %s an export may take", strings.TrimSuffix(h.opt.ExportTimeout.String(), "0s")))
