@@ -540,4 +540,21 @@ func TestBrowserLive(t *testing.T) {
 	if got := eval(`document.body.textContent.includes("other-tenant") + ""`); got != "false" {
 		t.Error("the other tenant's row reached the page")
 	}
+
+	// In fullscreen the panel scrolls, not the window: scrolled down in
+	// it, a new row moves nothing either.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("fullscreen"))); err != nil {
+		t.Fatal(err)
+	}
+	panel := `(document.fullscreenElement || document.querySelector("#logs.fullscreen-fallback"))`
+	within(3*time.Second, "fullscreen", panel+` !== null`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](panel+`.scrollTo(0, 2000)`)); err != nil {
+		t.Fatal(err)
+	}
+	before = eval(`document.querySelector("#tbody tr").dataset.id + " " + ` + panel + `.scrollTop`)
+	record("acct_a", "/v1/live-3")
+	within(3*time.Second, "the bar in fullscreen", `!document.querySelector("#live-show").hidden`)
+	if got := eval(`document.querySelector("#tbody tr").dataset.id + " " + ` + panel + `.scrollTop`); got != before {
+		t.Errorf("in fullscreen, scrolled: the first row and the scroll are %q, were %q", got, before)
+	}
 }
