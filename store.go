@@ -118,7 +118,7 @@ type Streamer interface {
 	// appended meanwhile are left out, and none repeats or is skipped.
 	//
 	// When more than limit rows match (any, for a limit below 1) it
-	// returns a [*TooManyRowsError] before calling yield. A yield that
+	// returns an error wrapping a [*TooManyRowsError] before calling yield. A yield that
 	// returns an error stops the stream, and Stream returns that error.
 	// The store holds no connection and no snapshot while yield runs, so a
 	// slow reader of the rows keeps nothing from other queries. It holds
@@ -128,7 +128,7 @@ type Streamer interface {
 }
 
 // ErrTooManyRows means more rows match than a caller allows at once (see
-// [Streamer]); the error is a [*TooManyRowsError].
+// [Streamer]); the error wraps a [*TooManyRowsError], which says how many.
 var ErrTooManyRows = errors.New("apilog: too many rows")
 
 // TooManyRowsError is the result of a Stream or an export past its limit.
@@ -137,6 +137,7 @@ type TooManyRowsError struct {
 	Limit int // the most the caller allowed
 }
 
+// Error says how many rows match and the limit.
 func (e *TooManyRowsError) Error() string {
 	return fmt.Sprintf("apilog: %d rows match, over the limit of %d", e.Rows, e.Limit)
 }

@@ -219,24 +219,29 @@ var errFindTimeout = errors.New("finding the rows took all of QueryTimeout")
 
 // serveExportAll streams every row the view selects, in its order, as a
 // file download: pinned by the view's max_id to the rows the page showed,
-// whatever has arrived since. A selection (id=) is ignored.
+// whatever has arrived since. A selection (id=) is ignored. The response
+// becomes the download with its first bytes (or at once for HEAD): until
+// then an error is answered as any other.
 func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer Viewer, f apilog.Format) {
 	v, q, err := h.parse(r, viewer)
 	if err != nil {
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	name := fmt.Sprintf("logs-%s-all", v.at.UTC().Format("20060102T150405Z"))
-	hdr := w.Header()
-	hdr.Set("Content-Type", f.ContentType())
-	hdr.Set("Content-Disposition", `attachment; filename="`+name+"."+string(f)+`"`)
-	hdr.Set("Cache-Control", "no-store")
+	download := func() {
+		hdr := w.Header()
+		hdr.Set("Content-Type", f.ContentType())
+		hdr.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="logs-%s-all.%s"`, v.at.UTC().Format("20060102T150405Z"), f))
+		hdr.Set("Cache-Control", "no-store")
+	}
 	if r.Method == http.MethodHead {
+		download()
 		return
 	}
 	done, status, msg := h.exports.start(viewer)
 	if done == nil {
-		h.exportRefused(w, r, viewer, status, msg, nil)
+		w.Header().Set("Retry-After", "30")
+		h.failParam(w, r, &viewer, status, msg, "")
 		return
 	}
 	defer done()
@@ -257,47 +262,32 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	leave, err := h.turns.take(wait, viewer)
 	waited()
 	if err != nil {
-		h.exportRefused(w, r, viewer, 0, "", err)
+		h.queryFailed(w, r, viewer, err)
 		return
 	}
 	timer := time.AfterFunc(h.opt.QueryTimeout, func() { stop(errFindTimeout) })
 	var once sync.Once
 	found := func() { once.Do(func() { timer.Stop(); leave() }) }
 	defer found()
-	out.first = found
+	out.first = func() { found(); download() }
 	n, err := apilog.ExportQuery(ctx, out, f, h.store, q, h.opt.ExportLimit)
-	if n == 0 && errors.Is(context.Cause(ctx), errFindTimeout) {
-		err = fmt.Errorf("%w: %w", apilog.ErrTimeout, err)
-	}
 	var tooMany *apilog.TooManyRowsError
 	switch {
 	case err == nil:
 	case n == 0 && errors.As(err, &tooMany):
+		// Nothing was written (ExportQuery's rule): still an answer.
 		text, _ := exportAllText(tooMany.Rows, tooMany.Limit)
-		h.exportRefused(w, r, viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", nil)
-	case n == 0 && !out.wrote:
-		h.exportRefused(w, r, viewer, 0, "", err)
+		h.failParam(w, r, &viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", "")
+	case n == 0:
+		if errors.Is(context.Cause(ctx), errFindTimeout) {
+			err = fmt.Errorf("%w: %w", apilog.ErrTimeout, err)
+		}
+		h.queryFailed(w, r, viewer, err)
 	case r.Context().Err() != nil || out.err != nil:
 		h.log.Info("httpui: export of all rows stopped: the client went away or stopped reading", "rows", n)
 	default:
 		// The file ends with a row that says so (see ExportQuery).
 		h.log.Error("httpui: export of all rows cut short", "rows", n, "err", err)
-	}
-}
-
-// exportRefused answers an export of all rows that did not start: with
-// status and msg, or as queryFailed answers err. The download's headers
-// go.
-func (h *Handler) exportRefused(w http.ResponseWriter, r *http.Request, viewer Viewer, status int, msg string, err error) {
-	w.Header().Del("Content-Disposition")
-	switch {
-	case err != nil:
-		h.queryFailed(w, r, viewer, err)
-	case status == http.StatusUnprocessableEntity:
-		h.failParam(w, r, &viewer, status, msg, "")
-	default:
-		w.Header().Set("Retry-After", "30")
-		h.failParam(w, r, &viewer, status, msg, "")
 	}
 }
 
@@ -307,16 +297,15 @@ func (h *Handler) exportRefused(w http.ResponseWriter, r *http.Request, viewer V
 type idleWriter struct {
 	w     io.Writer
 	rc    *http.ResponseController
-	first func() // called before the first write
-	wrote bool
-	err   error // the first write's error: the client is gone
+	first func() // called before the first write, once
+	err   error  // the first write's error: the client is gone
 }
 
 func (d *idleWriter) Write(p []byte) (int, error) {
-	if !d.wrote && d.first != nil {
+	if d.first != nil {
 		d.first()
+		d.first = nil
 	}
-	d.wrote = true
 	d.extend(exportIdle)
 	n, err := d.w.Write(p)
 	if err != nil && d.err == nil {

@@ -102,7 +102,7 @@ func (x *exec) strategy(total int, counted bool) Strategy {
 // query returns the indexes of the rows on x's page, in order, and the
 // number of rows that match.
 func (s *Store) query(ctx context.Context, x *exec) ([]uint32, int, error) {
-	cmp, err := s.order(x)
+	cmp, err := s.order(x, s.chunks)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -364,8 +364,11 @@ var numbers = map[apilog.Column]func(c *chunk, j uint32) int64{
 }
 
 // order returns the comparison of row indexes under x's sort, the same order
-// as Sort.Compare on the joined rows, by the column's kind.
-func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
+// as Sort.Compare on the joined rows, by the column's kind. It reads the
+// rows from chunks and the texts from the dictionaries as they are now,
+// never the store's fields: a stream sorts with it after the lock is
+// gone, while Append grows both (rows and texts never change once stored).
+func (s *Store) order(x *exec, chunks []*chunk) (func(a, b uint32) int, error) {
 	srt := x.Query.Sort
 	var primary func(ca *chunk, ia uint32, cb *chunk, ib uint32) int
 	switch srt.Column.Kind() {
@@ -379,13 +382,13 @@ func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
 		if !ok {
 			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
 		}
-		col, d, text := tf.col, tf.dict(s), srt.TextOrder()
+		col, vals, text := tf.col, tf.dict(s).vals, srt.TextOrder()
 		primary = func(ca *chunk, ia uint32, cb *chunk, ib uint32) int {
 			va, vb := col(ca)[ia], col(cb)[ib]
 			if va == vb {
 				return 0
 			}
-			return text(d.vals[va], d.vals[vb])
+			return text(vals[va], vals[vb])
 		}
 	case apilog.KindNumber:
 		val, ok := numbers[srt.Column]
@@ -399,8 +402,8 @@ func (s *Store) order(x *exec) (func(a, b uint32) int, error) {
 		return nil, fmt.Errorf("column %q has no order", srt.Column)
 	}
 	return func(a, b uint32) int {
-		ca, ia := s.chunks[a>>chunkBits], a&chunkMask
-		cb, ib := s.chunks[b>>chunkBits], b&chunkMask
+		ca, ia := chunks[a>>chunkBits], a&chunkMask
+		cb, ib := chunks[b>>chunkBits], b&chunkMask
 		if c := primary(ca, ia, cb, ib); c != 0 {
 			return c
 		}
@@ -567,22 +570,16 @@ const streamBatch = 1000
 
 // Stream implements apilog.Streamer. The matches are found under the read
 // lock, as a query's are, with the keys of the moment: that fixes the rows
-// streamed and the keys they show. The sort (on ranks worked out under the
-// lock) and the making of the rows, a batch at a time with the lock taken
-// for each, are outside it, so that a long export keeps no UpsertKey, and
+// streamed and the keys they show. The sort (with a query's order, taken
+// under the lock) and the making of the rows, a batch at a time with the
+// lock taken for each, are outside it, so that a long export keeps no UpsertKey, and
 // so no query, waiting. It holds 4 bytes a match.
 func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield func([]apilog.Row) error) error {
 	m, err := s.matches(ctx, q, max(limit, 0))
 	if err != nil {
 		return fmt.Errorf("memstore: stream: %w", err)
 	}
-	timeOf := func(i uint32) int64 { return m.chunks[i>>chunkBits].time[i&chunkMask] }
-	slices.SortFunc(m.order, func(a, b uint32) int {
-		if c := cmp.Compare(m.value(a), m.value(b)); c != 0 {
-			return c
-		}
-		return apilog.TieBreak(timeOf(a), int64(a), timeOf(b), int64(b))
-	})
+	slices.SortFunc(m.order, m.cmp)
 	for len(m.order) > 0 {
 		batch := m.order[:min(streamBatch, len(m.order))]
 		m.order = m.order[len(batch):]
@@ -598,16 +595,13 @@ func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield fun
 }
 
 // streamed is what a stream sorts and reads its rows with: the matches,
-// the chunks that hold them and the value each sorts by, and the keys and
-// the instant their statuses are computed at, as the stream began. The
-// chunks are a copy of the slice, and a row never changes once stored, so
-// they are read without the lock; Append writes only past the matches.
+// their order (see order: it needs no lock), and the keys and the instant
+// their statuses are computed at, as the stream began.
 type streamed struct {
-	order  []uint32
-	chunks []*chunk
-	value  func(i uint32) int64
-	keys   []*apilog.Key // by slot
-	now    time.Time
+	order []uint32
+	cmp   func(a, b uint32) int
+	keys  []*apilog.Key // by slot
+	now   time.Time
 }
 
 // matches returns the rows that match q, unsorted, with what sorts them.
@@ -632,8 +626,8 @@ func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streame
 	if x.None {
 		return streamed{}, nil
 	}
-	m := streamed{chunks: s.chunks, keys: make([]*apilog.Key, len(s.slots)), now: q.Now}
-	if m.value, err = s.sortValue(x, m.chunks); err != nil {
+	m := streamed{keys: make([]*apilog.Key, len(s.slots)), now: q.Now}
+	if m.cmp, err = s.order(x, s.chunks); err != nil {
 		return streamed{}, err
 	}
 	if m.order, err = s.filter(ctx, x); err != nil {
@@ -646,50 +640,6 @@ func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streame
 		m.keys[i] = s.slots[i].key
 	}
 	return m, nil
-}
-
-// sortValue returns the value of row i that orders it under x's sort,
-// ascending in the sort's direction (ties aside): the number, or the rank
-// of the text or the key, as order compares them.
-func (s *Store) sortValue(x *exec, chunks []*chunk) (func(i uint32) int64, error) {
-	srt := x.Query.Sort
-	sign := int64(srt.Directed(1))
-	at := func(i uint32) (*chunk, uint32) { return chunks[i>>chunkBits], i & chunkMask }
-	switch srt.Column.Kind() {
-	case apilog.KindKey:
-		rank := x.KeyRank()
-		return func(i uint32) int64 { c, j := at(i); return sign * int64(rank[c.slot[j]]) }, nil
-	case apilog.KindText:
-		tf, ok := textFields[srt.Column.Field()]
-		if !ok {
-			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
-		}
-		// Each distinct value's rank in the column's order, direction
-		// included; equal texts share one.
-		d, text := tf.dict(s), srt.TextOrder()
-		ids := make([]uint32, len(d.vals))
-		for i := range ids {
-			ids[i] = uint32(i)
-		}
-		slices.SortFunc(ids, func(a, b uint32) int { return text(d.vals[a], d.vals[b]) })
-		rank := make([]int64, len(d.vals))
-		for k, id := range ids {
-			if k > 0 && text(d.vals[ids[k-1]], d.vals[id]) == 0 {
-				rank[id] = rank[ids[k-1]]
-			} else {
-				rank[id] = int64(k)
-			}
-		}
-		col := tf.col
-		return func(i uint32) int64 { c, j := at(i); return rank[col(c)[j]] }, nil
-	case apilog.KindNumber:
-		val, ok := numbers[srt.Column]
-		if !ok {
-			return nil, fmt.Errorf("column %q has no values kept to sort by", srt.Column)
-		}
-		return func(i uint32) int64 { c, j := at(i); return sign * val(c, j) }, nil
-	}
-	return nil, fmt.Errorf("column %q has no order", srt.Column)
 }
 
 // rows makes the rows of a batch of a stream.

@@ -99,11 +99,8 @@ func (s *Store) streamRows(ctx context.Context, pl *exec, accounts []int32, time
 		return nil, err
 	}
 	defer release()
-	ctx, done, err := s.limit.Enter(ctx, &apilog.Query{}) // unfiltered: no turn, the timeout
-	if err != nil {
-		return nil, err
-	}
-	defer done()
+	ctx, cancel := s.limit.Bound(ctx)
+	defer cancel()
 	rows, err := s.batchRows(ctx, pl, accounts, times, ids)
 	if err != nil {
 		return nil, s.queryErr(ctx, err)

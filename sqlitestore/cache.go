@@ -194,12 +194,19 @@ type scanFunc = func(dest ...any) error
 
 // queryAll runs query and returns one value per result row, read by row.
 func queryAll[T any](ctx context.Context, q queryer, query string, args []any, row func(scanFunc) (T, error)) ([]T, error) {
+	return queryN(ctx, q, 0, query, args, row)
+}
+
+// queryN is queryAll for a query that returns about n rows: its slice is
+// made for them at once, so that a stream's million does not take twice
+// the room while it grows.
+func queryN[T any](ctx context.Context, q queryer, n int, query string, args []any, row func(scanFunc) (T, error)) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []T
+	out := make([]T, 0, n)
 	for rows.Next() {
 		v, err := row(rows.Scan)
 		if err != nil {

@@ -851,20 +851,11 @@ func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 		status                                        int
 		requestID                                     string
 	}
-	es := make([]entry, 0, len(ids))
-	rows, err := tx.QueryContext(ctx, "SELECT e.id, "+entryCols+" FROM entries e WHERE "+inSQL("e.id"), jsonIDs(ids))
+	es, err := queryN(ctx, tx, len(ids), "SELECT e.id, "+entryCols+" FROM entries e WHERE "+inSQL("e.id"), []any{jsonIDs(ids)},
+		func(sc scanFunc) (e entry, err error) {
+			return e, sc(&e.id, &e.acct, &e.slot, &e.method, &e.ep, &e.status, &e.errc, &e.ip, &e.ts, &e.dur, &e.requestID)
+		})
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e entry
-		if err := rows.Scan(&e.id, &e.acct, &e.slot, &e.method, &e.ep, &e.status, &e.errc, &e.ip, &e.ts, &e.dur, &e.requestID); err != nil {
-			return nil, err
-		}
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var missing []int64

@@ -28,7 +28,7 @@ func (pl *exec) timePage(ctx context.Context, tx *sql.Tx, off, limit int) ([]int
 		if err != nil {
 			return nil, err
 		}
-		ids, err := queryInts(ctx, tx, skip+n, query, args...)
+		ids, err := queryN(ctx, tx, skip+n, query, args, scanID)
 		if err != nil || skip >= len(ids) {
 			return nil, err
 		}
@@ -93,43 +93,10 @@ type idTime struct{ id, ts int64 }
 
 func (x idTime) row() timecount.Row { return timecount.Row{ID: x.id, Time: x.ts} }
 
-// queryInts reads the one integer of each row of query, which returns
-// about n rows.
-func queryInts(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 // readIDTimes reads the rows of query, which returns about n (0 when
-// unknown): made for n at once, the slice of a stream's million rows does
-// not take twice that while it grows.
+// unknown).
 func readIDTimes(ctx context.Context, tx *sql.Tx, n int, query string, args ...any) ([]idTime, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]idTime, 0, n)
-	for rows.Next() {
-		var x idTime
-		if err := rows.Scan(&x.id, &x.ts); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return queryN(ctx, tx, n, query, args, func(sc scanFunc) (x idTime, err error) { return x, sc(&x.id, &x.ts) })
 }
 
 // mergeStreams merges streams each sorted by cmp.

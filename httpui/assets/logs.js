@@ -191,6 +191,7 @@
     shown = { params, total: body.total_rows, maxID: body.max_id };
     liveSince = body.max_id;
     liveShow.hidden = true;
+    const gen = ++renders;
     if (fresh) {
       const frag = document.createDocumentFragment();
       frag.append(...body.rows.slice(0, fresh).map(row));
@@ -198,26 +199,25 @@
       addCopyButtons(frag);
       tbody.prepend(frag);
       while (tbody.rows.length > body.rows.length) tbody.lastElementChild.remove();
-    }
-    // The first screenful now, the rest in the next frame: a sort or a
-    // page change shows as soon as the rows in view are drawn.
-    const rows = fresh ? [] : body.rows.map(row), first = 60;
-    if (!fresh) {
+    } else {
+      // The first screenful now, the rest in the next frame: a sort or a
+      // page change shows as soon as the rows in view are drawn.
+      const rows = body.rows.map(row), first = 60;
       tbody.replaceChildren(...rows.slice(0, first));
       showTimes(tbody);
       addCopyButtons(tbody);
+      const rest = rows.slice(first);
+      if (rest.length) requestAnimationFrame(() => {
+        if (gen !== renders) return; // a newer view replaced this one
+        const frag = document.createDocumentFragment();
+        frag.append(...rest);
+        showTimes(frag);
+        addCopyButtons(frag);
+        if (selectAll.checked) for (const b of $$("input[name=id]", frag)) b.checked = true;
+        tbody.append(frag);
+        updateSelection();
+      });
     }
-    const rest = rows.slice(first), gen = ++renders;
-    if (rest.length) requestAnimationFrame(() => {
-      if (gen !== renders) return; // a newer view replaced this one
-      const frag = document.createDocumentFragment();
-      frag.append(...rest);
-      showTimes(frag);
-      addCopyButtons(frag);
-      if (selectAll.checked) for (const b of $$("input[name=id]", frag)) b.checked = true;
-      tbody.append(frag);
-      updateSelection();
-    });
     updateSelection();
     // The export form carries the view and its pin, so an export is of
     // this page as it is shown.
@@ -263,7 +263,7 @@
   }
 
   // Live: new rows as they are recorded. The page polls its view's first
-  // page with since=, the newest row ID it has seen; the server answers
+  // page with since=, the row-ID bound of what it shows; the server answers
   // "unchanged" from the scope's last row ID when nothing came, at the
   // cost of a total. New rows go in only where that moves nothing: the
   // newest-first view's first page, scrolled to its top, with nothing

@@ -35,7 +35,7 @@ var errTimeout = errors.New("query timeout")
 // which the query calls when it ends. The error wraps apilog.ErrTimeout
 // when the wait took the whole timeout, or is ctx's.
 func (l *Limiter) Enter(ctx context.Context, q *apilog.Query) (context.Context, func(), error) {
-	ctx, cancel := context.WithTimeoutCause(ctx, l.timeout, errTimeout)
+	ctx, cancel := l.Bound(ctx)
 	if !q.Filtered() {
 		return ctx, cancel, nil
 	}
@@ -51,7 +51,14 @@ func (l *Limiter) Enter(ctx context.Context, q *apilog.Query) (context.Context, 
 	}
 }
 
-// Err returns err, of a query run under a ctx from Enter, wrapping
+// Bound returns ctx ended at the timeout, as Enter bounds a query but
+// without a turn: for a store's short reads that follow a query's, such as
+// a stream's batches of rows.
+func (l *Limiter) Bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, l.timeout, errTimeout)
+}
+
+// Err returns err, of a query run under a ctx from Enter or Bound, wrapping
 // apilog.ErrTimeout when the timeout ended the query.
 func (l *Limiter) Err(ctx context.Context, err error) error {
 	if err != nil && context.Cause(ctx) == errTimeout {

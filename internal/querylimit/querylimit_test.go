@@ -67,3 +67,21 @@ func TestLimiter(t *testing.T) {
 	}
 	done()
 }
+
+// TestBound: a bounded context ends at the timeout, with no turn taken,
+// and its error wraps apilog.ErrTimeout.
+func TestBound(t *testing.T) {
+	l := New(1, 20*time.Millisecond)
+	// The one turn is taken: Bound must not wait for it.
+	_, done, err := l.Enter(context.Background(), &apilog.Query{Search: apilog.Search{Terms: []apilog.Term{{Text: "x"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	ctx, cancel := l.Bound(context.Background())
+	defer cancel()
+	<-ctx.Done()
+	if err := l.Err(ctx, ctx.Err()); !errors.Is(err, apilog.ErrTimeout) {
+		t.Errorf("Err of a bounded context at its timeout: %v, want ErrTimeout", err)
+	}
+}
