@@ -49,6 +49,7 @@ const (
 	ParamPageSize Param = "page_size" // Query.PageSize
 	ParamMaxID    Param = "max_id"    // Query.MaxID
 	ParamFormat   Param = "format"    // an export's Format
+	ParamBuckets  Param = "buckets"   // a chart's Buckets
 )
 
 // QueryError is a malformed query. It unwraps to [ErrBadQuery], so callers

@@ -57,6 +57,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("Pagination", testPagination)
 	run("PinnedPaging", testPinnedPaging)
 	run("Stream", testStream)
+	run("Volume", testVolume)
 	run("TenantIsolation", testTenantIsolation)
 	run("BadQuery", testBadQuery)
 	run("Context", testContext)

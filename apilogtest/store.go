@@ -240,6 +240,9 @@ func testClosed(t *testing.T, s apilog.Store) {
 	if err := apilog.Stream(ctx, s, inMain(apilog.Query{}), 10, func([]apilog.Row) error { return nil }); !errors.Is(err, apilog.ErrClosed) {
 		t.Errorf("Stream after Close: %v, want ErrClosed", err)
 	}
+	if _, err := apilog.CountVolume(ctx, s, inMain(apilog.Query{From: t0, To: t0.Add(time.Hour)})); !errors.Is(err, apilog.ErrClosed) {
+		t.Errorf("CountVolume after Close: %v, want ErrClosed", err)
+	}
 }
 
 // testModel writes random rows and keys and checks random queries against

@@ -19,20 +19,10 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 	s.catchUp()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return apilog.Page{}, fmt.Errorf("memstore: query: %w", apilog.ErrClosed)
-	}
-	q, err := q.Normalize()
+	x, err := s.prepare(ctx, &q)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
 	}
-	if q.Now.IsZero() {
-		q.Now = s.clock()
-	}
-	if err := ctx.Err(); err != nil {
-		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
-	}
-	x := s.compile(&q)
 	rows, total, err := s.query(ctx, x)
 	if err != nil {
 		return apilog.Page{}, fmt.Errorf("memstore: query: %w", err)
@@ -248,6 +238,25 @@ func (s *Store) dictOf(f apilog.Field) *dict {
 	return &dict{}
 }
 
+// prepare normalizes q, sets its Now, and compiles it. The caller holds
+// the read lock.
+func (s *Store) prepare(ctx context.Context, q *apilog.Query) (*exec, error) {
+	if s.closed {
+		return nil, apilog.ErrClosed
+	}
+	var err error
+	if *q, err = q.Normalize(); err != nil {
+		return nil, err
+	}
+	if q.Now.IsZero() {
+		q.Now = s.clock()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.compile(q), nil
+}
+
 // compile compiles q and turns the plan into lookup tables.
 func (s *Store) compile(q *apilog.Query) *exec {
 	account, scoped := s.accounts.ids[q.Account]
@@ -316,9 +325,16 @@ func (s *Store) count(x *exec) (int, bool) {
 // filter returns the indexes of the rows that match x, in insertion order.
 func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 	var out []uint32
+	err := s.scan(ctx, x, func(c *chunk, base uint32, j int) { out = append(out, base+uint32(j)) })
+	return out, err
+}
+
+// scan calls match with each row that matches x, in insertion order: its
+// chunk, the index of the chunk's first row and its place in the chunk.
+func (s *Store) scan(ctx context.Context, x *exec, match func(c *chunk, base uint32, j int)) error {
 	for ci, c := range s.chunks {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if ci<<chunkBits >= x.end {
 			break
@@ -350,10 +366,10 @@ func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 					continue
 				}
 			}
-			out = append(out, base+uint32(j))
+			match(c, base, j)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // numbers are the columns of KindNumber, as the chunks hold them.
@@ -609,20 +625,10 @@ func (s *Store) matches(ctx context.Context, q apilog.Query, limit int) (streame
 	s.catchUp()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return streamed{}, apilog.ErrClosed
-	}
-	q, err := q.Normalize()
+	x, err := s.prepare(ctx, &q)
 	if err != nil {
 		return streamed{}, err
 	}
-	if q.Now.IsZero() {
-		q.Now = s.clock()
-	}
-	if err := ctx.Err(); err != nil {
-		return streamed{}, err
-	}
-	x := s.compile(&q)
 	if x.None {
 		return streamed{}, nil
 	}
