@@ -44,7 +44,7 @@ func (b Buckets) Validate() error {
 		return badQuery(ParamBuckets, "%d buckets: want 0 to %d", b.N, MaxBuckets)
 	case !time.Unix(0, start).Equal(b.Start):
 		return badQuery(ParamBuckets, "start %v: want a time from 1678 to 2262", b.Start)
-	case b.N > 0 && int64(b.Step) > (math.MaxInt64-start)/int64(b.N):
+	case b.N > 0 && uint64(b.Step) > (math.MaxInt64-uint64(start))/uint64(b.N):
 		return badQuery(ParamBuckets, "%d buckets of %v from %v end past 2262", b.N, b.Step, b.Start.UTC())
 	}
 	return nil
@@ -53,11 +53,15 @@ func (b Buckets) Validate() error {
 // Index returns the bucket that holds ts, a time in Unix nanoseconds, or
 // false when none does. b must be valid.
 func (b Buckets) Index(ts int64) (int, bool) {
-	d := ts - b.Start.UnixNano()
-	if d < 0 || b.N == 0 || d/int64(b.Step) >= int64(b.N) {
+	start := b.Start.UnixNano()
+	if ts < start {
 		return 0, false
 	}
-	return int(d / int64(b.Step)), true
+	i := (uint64(ts) - uint64(start)) / uint64(b.Step) // the difference may pass MaxInt64
+	if i >= uint64(b.N) {
+		return 0, false
+	}
+	return int(i), true
 }
 
 // At returns the start of bucket i.
@@ -115,7 +119,8 @@ const (
 
 // chartSteps are the round bucket sizes of a chart, each at most three
 // times the one before, so that the first to give at most
-// MaxChartBuckets buckets gives at least a third as many.
+// MaxChartBuckets buckets (one of them cut by the alignment) gives at
+// least MinChartBuckets.
 var chartSteps = []time.Duration{
 	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
@@ -131,23 +136,27 @@ const day = 24 * time.Hour
 // step since the Unix epoch, so that the buckets of a day start at UTC
 // midnight whatever the viewer's time zone. An empty range has no buckets.
 func ChartBuckets(from, to time.Time) Buckets {
-	step := chartSteps[len(chartSteps)-1]
-	span := to.Sub(from)
-	for _, s := range chartSteps {
-		if span <= s*MaxChartBuckets {
-			step = s
-			break
+	aligned := func(step time.Duration) Buckets {
+		start := floorDiv(from.UnixNano(), int64(step)) * int64(step)
+		b := Buckets{Start: time.Unix(0, start).UTC(), Step: step}
+		if to.After(from) {
+			b.N = int((to.UnixNano() - start + int64(step) - 1) / int64(step))
+		}
+		return b
+	}
+	for _, step := range chartSteps {
+		if b := aligned(step); b.N <= MaxChartBuckets {
+			return b
 		}
 	}
-	if span > step*MaxChartBuckets {
-		step = (span/MaxChartBuckets + day - 1) / day * day
+	// Past the last round step (beyond a century), whole days.
+	step := (to.Sub(from)/(MaxChartBuckets-1) + day - 1) / day * day
+	for {
+		if b := aligned(step); b.N <= MaxChartBuckets {
+			return b
+		}
+		step += day
 	}
-	start := time.Unix(0, floorDiv(from.UnixNano(), int64(step))*int64(step)).UTC()
-	if !to.After(from) {
-		return Buckets{Start: start, Step: step}
-	}
-	end := to.UnixNano() - start.UnixNano()
-	return Buckets{Start: start, Step: step, N: int((end + int64(step) - 1) / int64(step))}
 }
 
 func floorDiv(a, b int64) int64 {

@@ -113,18 +113,24 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 	return s.summarize(ctx, tx, entries, ids, in)
 }
 
-// summarize adds the batch to the time-bucket counts and to each account's
+// summarize adds the batch to the time-bucket counts, the chart's counts (volume) and to each account's
 // last row ID; ids are the rows' IDs.
 func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, ids []int64, in *interner) error {
 	deltas := map[timecount.Key]int64{}
+	vol := volumeDeltas{}
 	last := map[int64]int64{}
 	for i := range entries {
 		acct, err := in.account(ctx, entries[i].Account)
 		if err != nil {
 			return err
 		}
-		levels.Add(deltas, acct, entries[i].Time.UnixNano(), 1)
+		ts := entries[i].Time.UnixNano()
+		levels.Add(deltas, acct, ts, 1)
+		vol.add(acct, ts, entries[i].Status, 1)
 		last[acct] = max(last[acct], ids[i])
+	}
+	if err := vol.apply(ctx, tx); err != nil {
+		return err
 	}
 	for acct, id := range last {
 		if _, err := tx.ExecContext(ctx, "UPDATE accounts SET last_id = ? WHERE id = ? AND last_id < ?", id, acct, id); err != nil {

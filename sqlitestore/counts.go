@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/apilog/apilog/timecount"
 )
@@ -26,19 +27,39 @@ func applyCounts(ctx context.Context, tx *sql.Tx, deltas map[timecount.Key]int64
 		all[k] += d
 	}
 	for k, d := range all {
-		if d == 0 {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO counts (account, level, bucket, n) VALUES (?, ?, ?, ?)
-			ON CONFLICT DO UPDATE SET n = n + excluded.n`, k.Account, k.Level, k.Bucket, d); err != nil {
+		if err := countsTable.add(ctx, tx, d, k.Account, k.Level, k.Bucket); err != nil {
 			return err
 		}
-		if d < 0 {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM counts WHERE account = ? AND level = ? AND bucket = ? AND n <= 0",
-				k.Account, k.Level, k.Bucket); err != nil {
-				return err
-			}
-		}
+	}
+	return nil
+}
+
+// countTable is a table of counts (counts, volume): a count n under a key
+// of a few integer columns, its row dropped when it reaches 0.
+type countTable struct{ upsert, drop string }
+
+func newCountTable(table string, cols ...string) countTable {
+	where := strings.Join(cols, " = ? AND ") + " = ?"
+	return countTable{
+		upsert: "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ", n) VALUES (" + strings.Repeat("?, ", len(cols)) +
+			"?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+		drop: "DELETE FROM " + table + " WHERE " + where + " AND n <= 0",
+	}
+}
+
+var countsTable = newCountTable("counts", "account", "level", "bucket")
+
+// add adds d to the count under key.
+func (t countTable) add(ctx context.Context, tx *sql.Tx, d int64, key ...any) error {
+	if d == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, t.upsert, append(key, d)...); err != nil {
+		return err
+	}
+	if d < 0 {
+		_, err := tx.ExecContext(ctx, t.drop, key...)
+		return err
 	}
 	return nil
 }

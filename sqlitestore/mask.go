@@ -330,6 +330,9 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 			if !bits.Match(b) {
 				return
 			}
+			if pl.visit != nil {
+				pl.visit(row.ts, status)
+			}
 			total++
 			if pl.over(total) {
 				out = nil // counted only, from here on

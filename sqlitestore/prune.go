@@ -78,22 +78,27 @@ func (s *Store) pruneRows(ctx context.Context, max int) (total int, err error) {
 }
 
 // deleteBatch deletes the entries that sel selects, in one transaction,
-// and takes them off the time-bucket counts.
+// and takes them off the time-bucket and chart counts.
 func (s *Store) deleteBatch(ctx context.Context, sel string, args ...any) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		deleted, err := queryAll(ctx, tx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING account, ts", args,
-			func(sc scanFunc) (at [2]int64, err error) { return at, sc(&at[0], &at[1]) })
+		deleted, err := queryAll(ctx, tx, "DELETE FROM entries WHERE id IN ("+sel+") RETURNING account, ts, status", args,
+			func(sc scanFunc) (at [3]int64, err error) { return at, sc(&at[0], &at[1], &at[2]) })
 		if err != nil {
 			return err
 		}
 		deltas := map[timecount.Key]int64{}
+		vol := volumeDeltas{}
 		for _, at := range deleted {
 			levels.Add(deltas, at[0], at[1], -1)
+			vol.add(at[0], at[1], int(at[2]), -1)
 		}
 		n = len(deleted)
+		if err := vol.apply(ctx, tx); err != nil {
+			return err
+		}
 		return applyCounts(ctx, tx, deltas)
 	})
 	if err != nil {

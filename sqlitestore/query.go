@@ -162,7 +162,8 @@ func (s *Store) queryErr(ctx context.Context, err error) error {
 // Strategy names how a query was answered; see Options.Explain.
 type Strategy string
 
-// The strategies, chosen by exec.strategy.
+// The strategies, chosen by exec.strategy (a page's) and Store.volume (a
+// chart's).
 const (
 	// StrategyNone: no row can match (an unknown account, an empty time
 	// range); nothing is read.
@@ -195,6 +196,16 @@ const (
 	// that the cost per row does not grow with the number of terms; the
 	// total is counted and the page kept on the way.
 	StrategyMask Strategy = "mask"
+
+	// How a chart (CountVolume) was counted, StrategyNone and StrategyMask
+	// aside:
+
+	// StrategyVolumeCounts: from the volume table, with no filter but
+	// status classes.
+	StrategyVolumeCounts Strategy = "volume-counts"
+	// StrategyVolumeGroups: by SQL, grouping the matches found on the
+	// filters' indexes by bucket and status.
+	StrategyVolumeGroups Strategy = "volume-groups"
 )
 
 // find answers q but for its rows: the page without them, and the IDs of
@@ -367,6 +378,9 @@ type exec struct {
 	// inScope is the rows in scope and range (inRange), read by broad for
 	// a masked query.
 	inScope int
+	// visit, when set, is called with the time and status of each row a
+	// masked scan finds: how a chart is counted in the same scan.
+	visit func(ts, status int64)
 
 	// implied is set when the WHERE clause alone confines rows to the
 	// account: a condition on key slots or interned values (which belong

@@ -10,6 +10,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/sqlitestore"
+	"github.com/google/go-cmp/cmp"
 )
 
 // waitTotal polls until the store holds want rows of account, or fails.
@@ -83,6 +84,21 @@ func TestRetention(t *testing.T) {
 			for i, r := range p.Rows {
 				if w := want[len(want)-1-i]; r.ID != w.ID {
 					t.Fatalf("row %d: ID %d, want %d", i, r.ID, w.ID)
+				}
+			}
+			// The chart's counts lose the pruned rows too, in the account's
+			// and in every account's, at every level of the volume table.
+			rows := apilogtest.Join(want, g.Keys, start)
+			for _, q := range []apilog.Query{{Account: "acct"}, {AllAccounts: true}} {
+				for _, step := range []time.Duration{10 * time.Second, time.Minute, time.Hour, 24 * time.Hour} {
+					b := apilog.Buckets{Start: start, Step: step, N: 20}
+					got, err := s.CountVolume(ctx, q, b)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w, _ := q.ApplyVolume(rows, b); !cmp.Equal(w, got) {
+						t.Errorf("CountVolume(all=%v, %v) after pruning: %v, want %v", q.AllAccounts, b, got, w)
+					}
 				}
 			}
 		})

@@ -9,7 +9,7 @@ import (
 // SchemaVersion is the version of the schema this package writes: the
 // number of the last file in migrations/. A database with a newer version is
 // refused rather than downgraded.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // The indexes that queries name in INDEXED BY, as the migrations create
 // them (0001_init.sql, 0002_duration_last_id.sql, 0003_time_all.sql).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestSortColumns checks that every column of the core's table has a row
@@ -56,12 +57,30 @@ func TestMigrate(t *testing.T) {
 	if err := s.Append(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
+	// Rows of every status class, at times on and off the volume table's
+	// bucket edges, for its migration to count as Append does.
+	for i, code := range []int{0, 101, 204, 302, 404, 503, 999} {
+		at := t0.Add(-time.Duration(i*i) * 7 * time.Minute).Add(time.Duration(i) * time.Nanosecond)
+		batch = append(batch[:0], apilog.Entry{Account: "c", Method: "GET", Status: code, Time: at}, apilog.Entry{Account: "c", Method: "GET", Status: code, Time: at.Add(-26 * time.Hour)})
+		if err := s.Append(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	volume := func() [][5]int64 {
+		rows, err := queryAll(ctx, s.r, "SELECT account, level, bucket, class, n FROM volume ORDER BY 1, 2, 3, 4", nil,
+			func(sc scanFunc) (r [5]int64, err error) { return r, sc(&r[0], &r[1], &r[2], &r[3], &r[4]) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	appended := volume()
 	s.Close()
 	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("DROP INDEX " + idxDuration + "; DROP INDEX " + idxTimeAll + "; DELETE FROM counts WHERE account = 0; ALTER TABLE accounts DROP COLUMN last_id; PRAGMA user_version = 1"); err != nil {
+	if _, err := db.Exec("DROP INDEX " + idxDuration + "; DROP INDEX " + idxTimeAll + "; DELETE FROM counts WHERE account = 0; ALTER TABLE accounts DROP COLUMN last_id; DROP TABLE volume; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -76,6 +95,9 @@ func TestMigrate(t *testing.T) {
 	if version != SchemaVersion || n != 2 {
 		t.Fatalf("after Open: schema version %d, %d of the 2 new indexes; want %d and 2", version, n, SchemaVersion)
 	}
+	if diff := cmp.Diff(appended, volume()); diff != "" || len(appended) == 0 {
+		t.Errorf("the volume table as migrated differs from Append's (-append +migration):\n%s", diff)
+	}
 	p, err := s.Query(ctx, apilog.Query{Account: "a", Sort: apilog.Sort{Column: apilog.ColumnDuration}})
 	if err != nil || p.TotalRows != 100 || p.Rows[0].Duration != 6*time.Millisecond || p.Rows[0].ID != 98 {
 		t.Fatalf("slowest first after the migration: %d rows, first %+v, %v", p.TotalRows, p.Rows[0].Entry, err)
@@ -87,7 +109,7 @@ func TestMigrate(t *testing.T) {
 	if p, err := s.Query(ctx, apilog.Query{Account: "b"}); err != nil || p.MaxID != 101 {
 		t.Errorf("account b's Page.MaxID %d (%v), want 101", p.MaxID, err)
 	}
-	if p, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 10}); err != nil || p.TotalRows != 101 || len(p.Rows) != 10 || p.Rows[0].ID != 100 {
+	if p, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 10}); err != nil || p.TotalRows != 115 || len(p.Rows) != 10 || p.Rows[0].ID != 100 {
 		t.Errorf("every account after the migration: %d rows, %d on the page, %v", p.TotalRows, len(p.Rows), err)
 	}
 }

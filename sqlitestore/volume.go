@@ -1,0 +1,280 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/apilog/apilog"
+)
+
+var _ apilog.VolumeCounter = (*Store)(nil)
+
+// volumeLevels are the bucket sizes of the volume table, in nanoseconds,
+// smallest first, each a multiple of the one before (0004_volume.sql
+// names them in seconds, as the level column holds them).
+var volumeLevels = [...]int64{10e9, 60e9, 3600e9, 86400e9}
+
+// volumeKey is one row of the volume table.
+type volumeKey struct{ account, level, bucket, class int64 }
+
+// volumeDeltas are changes to the volume table.
+type volumeDeltas map[volumeKey]int64
+
+var volumeTable = newCountTable("volume", "account", "level", "bucket", "class")
+
+// add adds d rows of account at ts with status, at every level, to the
+// account's counts and allAccounts'.
+func (v volumeDeltas) add(account, ts int64, status int, d int64) {
+	class := int64(apilog.ClassOf(status))
+	for _, size := range volumeLevels {
+		k := volumeKey{account, size / 1e9, ts / size, class}
+		v[k] += d
+		k.account = allAccounts
+		v[k] += d
+	}
+}
+
+func (v volumeDeltas) apply(ctx context.Context, tx *sql.Tx) error {
+	for k, d := range v {
+		if err := volumeTable.add(ctx, tx, d, k.account, k.level, k.bucket, k.class); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CountVolume implements apilog.VolumeCounter. A view with no filter but
+// status classes and a time range, in buckets of whole multiples of 10
+// seconds, is counted from the volume table: a few thousand of its rows,
+// and the rows themselves only for the parts of its range that are not
+// whole buckets of 10 s. Other views are counted on the rows, under the
+// same limits as their pages: by SQL on the filters' indexes, or in the
+// scan that tests a broad search in Go.
+func (s *Store) CountVolume(ctx context.Context, q apilog.Query, b apilog.Buckets) ([]apilog.ClassCounts, error) {
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: count volume: %w", err)
+	}
+	var out []apilog.ClassCounts
+	err := s.read(ctx, q, 0, func(r *reader, q *apilog.Query) error {
+		var err error
+		out, err = s.volume(r, q, b)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: count volume: %w", err)
+	}
+	return out, nil
+}
+
+// volume counts q's rows into b, in r.
+func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.ClassCounts, error) {
+	ctx, tx := r.ctx, r.tx
+	out := make([]apilog.ClassCounts, b.N)
+	// Rows outside the buckets are not counted: the range narrows to them.
+	if q.From.IsZero() || q.From.Before(b.Start) {
+		q.From = b.Start
+	}
+	if end := b.End(); q.To.IsZero() || q.To.After(end) {
+		q.To = end
+	}
+	if b.N == 0 || !q.To.After(q.From) {
+		return out, nil
+	}
+	if err := s.cache.refresh(ctx, tx); err != nil {
+		return nil, err
+	}
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM entries").Scan(&last); err != nil {
+		return nil, err
+	}
+	explain := func(st Strategy) {
+		if s.opts.Explain != nil {
+			s.opts.Explain(*q, st)
+		}
+	}
+	bare := *q
+	bare.StatusClasses = nil
+	if !bare.Filtered() {
+		ok, err := s.volumeFromCounts(ctx, tx, q, b, last, out)
+		if ok && err == nil {
+			explain(StrategyVolumeCounts)
+		}
+		if ok || err != nil {
+			return out, err
+		}
+	}
+	pl, err := s.compile(ctx, tx, q, last)
+	if err != nil {
+		return out, err
+	}
+	if pl.None {
+		explain(StrategyNone)
+		return out, nil
+	}
+	add := func(ts, status int64) {
+		if i, ok := b.Index(ts); ok {
+			out[i][apilog.ClassOf(int(status))]++
+		}
+	}
+	if pl.masked {
+		explain(StrategyMask)
+		pl.most, pl.visit = 0, add
+		_, _, err := pl.maskPage(r, last)
+		return out, err
+	}
+	explain(StrategyVolumeGroups)
+	// Counted in groups of a bucket and a status code, so that what
+	// crosses to Go is a few thousand rows. Buckets from before 1970
+	// (no row is) could overflow the arithmetic: their rows are counted
+	// one by one.
+	where, args := pl.whereSQL(false)
+	start, step := b.Start.UnixNano(), int64(b.Step)
+	query := "SELECT ? + (e.ts - ?) / ? * ?, e.status, count(*) FROM entries e" + where + " GROUP BY 1, 2"
+	args = append([]any{start, start, step, step}, args...)
+	if start < 0 {
+		query, args = "SELECT e.ts, e.status, 1 FROM entries e"+where, args[4:]
+	}
+	return out, scanGroups(ctx, tx, query, args, func(ts, status, n int64) {
+		if i, ok := b.Index(ts); ok {
+			out[i][apilog.ClassOf(int(status))] += int(n)
+		}
+	})
+}
+
+// scanGroups runs a query of (time, status, count) rows and calls each.
+func scanGroups(ctx context.Context, tx *sql.Tx, query string, args []any, each func(ts, status, n int64)) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ts, status, n int64
+		if err := rows.Scan(&ts, &status, &n); err != nil {
+			return err
+		}
+		each(ts, status, n)
+	}
+	return rows.Err()
+}
+
+// volumeFromCounts counts an unfiltered view (q may name status classes)
+// from the volume table into out, and reports whether it could: b's steps
+// must be whole buckets of a level, and no more than maxExcess rows may
+// have come since the view's row-ID bound, which are taken off one by
+// one.
+func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Query, b apilog.Buckets, last int64, out []apilog.ClassCounts) (bool, error) {
+	start, step := b.Start.UnixNano(), int64(b.Step)
+	top := -1 // the largest level b's buckets are made of
+	for i, size := range volumeLevels {
+		if step%size == 0 && start%size == 0 {
+			top = i
+		}
+	}
+	if top < 0 || start < 0 {
+		return false, nil
+	}
+	var acct int64 // allAccounts
+	if !q.AllAccounts {
+		s.cache.mu.RLock()
+		id, ok := s.cache.accounts[q.Account]
+		s.cache.mu.RUnlock()
+		if !ok {
+			return true, nil // no rows: no account ID yet
+		}
+		acct = id
+	}
+	var want [len(apilog.ClassCounts{})]bool
+	for c := range want {
+		want[c] = len(q.StatusClasses) == 0
+	}
+	for _, c := range q.StatusClasses {
+		want[c] = true
+	}
+	add := func(ts, class, n int64) {
+		if i, ok := b.Index(ts); ok && want[class] {
+			out[i][class] += int(n)
+		}
+	}
+	scopeSQL, scopeArgs := " WHERE account = ?", []any{acct}
+	index := idxTime
+	if acct == allAccounts {
+		scopeSQL, scopeArgs, index = " WHERE 1", nil, idxTimeAll
+	}
+	if q.MaxID > 0 && q.MaxID < last {
+		type past struct{ acct, ts, status int64 }
+		rows, err := queryAll(ctx, tx, "SELECT account, ts, status FROM entries WHERE id > ? LIMIT ?", []any{q.MaxID, maxExcess + 1},
+			func(sc scanFunc) (p past, err error) { return p, sc(&p.acct, &p.ts, &p.status) })
+		if err != nil || len(rows) > maxExcess {
+			return false, err
+		}
+		for _, p := range rows {
+			if (acct == allAccounts || p.acct == acct) && p.ts >= q.From.UnixNano() && p.ts < q.To.UnixNano() {
+				add(p.ts, int64(apilog.ClassOf(int(p.status))), -1)
+			}
+		}
+	}
+	for _, p := range cover(q.From.UnixNano(), q.To.UnixNano(), volumeLevels[:top+1]) {
+		if p.size == 0 {
+			// Less than the smallest bucket: the rows themselves.
+			err := scanGroups(ctx, tx, "SELECT ts, status, 1 FROM entries INDEXED BY "+index+scopeSQL+" AND ts >= ? AND ts < ?",
+				append(scopeArgs, p.lo, p.hi), func(ts, status, n int64) { add(ts, int64(apilog.ClassOf(int(status))), n) })
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		err := scanGroups(ctx, tx, "SELECT bucket * ?, class, n FROM volume WHERE account = ? AND level = ? AND bucket >= ? AND bucket < ?",
+			[]any{p.size, acct, p.size / 1e9, p.lo / p.size, p.hi / p.size}, add)
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// piece is a part of a time range [lo, hi): whole buckets of size, or
+// (size 0) less than the smallest.
+type piece struct{ size, lo, hi int64 }
+
+// cover splits [lo, hi) into pieces of buckets of the given sizes (each a
+// multiple of the one before), as few as it can: the largest buckets in
+// the middle, smaller ones towards the ends, and the rows of the ends
+// that fill no bucket of the smallest size. Pieces of the same size that
+// touch are one.
+func cover(lo, hi int64, sizes []int64) []piece {
+	var out []piece
+	push := func(size, a, b int64) {
+		if n := len(out); n > 0 && out[n-1].size == size && out[n-1].hi == a {
+			out[n-1].hi = b
+			return
+		}
+		out = append(out, piece{size, a, b})
+	}
+	for t := lo; t < hi; {
+		size := int64(0)
+		for _, s := range sizes {
+			if t%s == 0 && hi-t >= s {
+				size = s
+			}
+		}
+		switch {
+		case size == 0:
+			next := t - t%sizes[0] + sizes[0]
+			if next < t || next > hi { // past hi, or past the last time there is
+				next = hi
+			}
+			push(0, t, next)
+			t = next
+		case size == sizes[len(sizes)-1]:
+			n := (hi - t) / size
+			push(size, t, t+n*size)
+			t += n * size
+		default:
+			push(size, t, t+size)
+			t += size
+		}
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package sqlitestore
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/apilogtest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestVolumeStrategies checks each way a chart is counted against the
+// reference, on data of several weeks with rows on many bucket edges: the
+// volume table (with the rows themselves at unaligned ends, and the rows
+// past a pin taken off), SQL groups, and the masked scan, in chunks, off
+// the time index and by ID.
+func TestVolumeStrategies(t *testing.T) {
+	var got []Strategy
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{
+		Explain: func(_ apilog.Query, st Strategy) { got = append(got, st) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := apilogtest.FillPaths(t, s, 12_000)
+	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
+	defer func(rows int, share float64) { maskRows, idShare = rows, share }(maskRows, idShare)
+	worst, err := apilog.ParseSearch(apilogtest.WorstSearch, apilogtest.Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := joined[0].Time, joined[0].Time
+	for _, r := range joined {
+		if r.Time.Before(first) {
+			first = r.Time
+		}
+		if r.Time.After(last) {
+			last = r.Time
+		}
+	}
+	chart := apilog.ChartBuckets(first, last.Add(time.Nanosecond))
+	hour := p.Start.Add(time.Hour)
+	odd := apilog.Buckets{Start: p.Start.Add(7 * time.Second), Step: 7 * time.Minute, N: 100}
+	minutes := apilog.Buckets{Start: hour.Add(-10 * time.Minute), Step: 10 * time.Second, N: 200}
+	a := func(q apilog.Query) apilog.Query { q.Account = "acct_a"; return q }
+	classes := []apilog.StatusClass{apilog.StatusClientError, apilog.StatusServerError}
+	for _, c := range []struct {
+		name string
+		q    apilog.Query
+		b    apilog.Buckets
+		want Strategy
+	}{
+		{"all time", a(apilog.Query{}), chart, StrategyVolumeCounts},
+		{"every account", apilog.Query{AllAccounts: true}, chart, StrategyVolumeCounts},
+		{"classes", a(apilog.Query{StatusClasses: classes}), chart, StrategyVolumeCounts},
+		{"unaligned range", a(apilog.Query{From: p.Start.Add(3*24*time.Hour + 1234567), To: p.Start.Add(9*24*time.Hour - 3*time.Second)}), chart, StrategyVolumeCounts},
+		{"the second of a thousand rows", a(apilog.Query{From: hour.Add(-1), To: hour.Add(time.Second / 2)}), minutes, StrategyVolumeCounts},
+		{"pinned", a(apilog.Query{MaxID: 11_500, StatusClasses: classes}), chart, StrategyVolumeCounts},
+		{"pinned far back", a(apilog.Query{MaxID: 1000}), chart, StrategyVolumeGroups},
+		{"unaligned buckets", a(apilog.Query{}), odd, StrategyVolumeGroups},
+		{"key", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID, p.Keys[3].ID}}), chart, StrategyVolumeGroups},
+		{"search", a(apilog.Query{Search: search(t, "flux status:4xx")}), chart, StrategyVolumeGroups},
+		{"broad search", apilog.Query{AllAccounts: true, Search: worst}, chart, StrategyMask},
+		{"broad search by ID", apilog.Query{AllAccounts: true, Search: worst, MaxID: 9_000}, chart, StrategyMask},
+		{"broad search, unaligned", a(apilog.Query{Search: worst, StatusClasses: classes}), odd, StrategyMask},
+		{"from before 1970", a(apilog.Query{}), apilog.Buckets{Start: time.Unix(-1e9, 0), Step: 40 * 24 * time.Hour, N: 1000}, StrategyVolumeGroups},
+		{"unknown account", apilog.Query{Account: "acct_none"}, chart, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			maskRows, idShare = 333, 2
+			if c.q.MaxID > 0 {
+				idShare = 0
+			}
+			got = nil
+			c.q.Now = p.Now
+			counts, err := s.CountVolume(context.Background(), c.q, c.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want != "" && !slices.Equal(got, []Strategy{c.want}) {
+				t.Errorf("strategies %q, want %q", got, c.want)
+			}
+			want, err := c.q.ApplyVolume(joined, c.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for _, w := range want {
+				total += w.Total()
+			}
+			if total == 0 && c.want != "" {
+				t.Fatalf("the reference counts no rows")
+			}
+			if diff := cmp.Diff(want, counts); diff != "" {
+				t.Errorf("differs from the reference (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func search(t *testing.T, text string) apilog.Search {
+	t.Helper()
+	s, err := apilog.ParseSearch(text, apilogtest.Hasher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestCover checks the splitting of a range into the volume table's
+// buckets: whole buckets of the largest size in the middle, smaller ones
+// and bare rows at the ends, every instant once.
+func TestCover(t *testing.T) {
+	const s, m, h = int64(10e9), int64(60e9), int64(3600e9)
+	sizes := []int64{s, m, h}
+	for _, c := range []struct {
+		lo, hi int64
+		want   []piece
+	}{
+		{0, 3 * h, []piece{{h, 0, 3 * h}}},
+		{1, 2 * h, []piece{{0, 1, s}, {s, s, m}, {m, m, h}, {h, h, 2 * h}}},
+		{h - 1, h + 1, []piece{{0, h - 1, h + 1}}},
+		{2*h + 5*m + 3*s, 4*h + 2*m + 1, []piece{{s, 2*h + 5*m + 3*s, 2*h + 6*m}, {m, 2*h + 6*m, 3 * h}, {h, 3 * h, 4 * h}, {m, 4 * h, 4*h + 2*m}, {0, 4*h + 2*m, 4*h + 2*m + 1}}},
+		{5, 5, nil},
+		{1<<63 - 1 - s, 1<<63 - 1, []piece{{0, 1<<63 - 1 - s, 1<<63 - 1}}},
+	} {
+		if diff := cmp.Diff(c.want, cover(c.lo, c.hi, sizes), cmp.AllowUnexported(piece{})); diff != "" {
+			t.Errorf("cover(%d, %d) (-want +got):\n%s", c.lo, c.hi, diff)
+		}
+	}
+}

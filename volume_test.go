@@ -1,0 +1,77 @@
+package apilog_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/apilog/apilog"
+)
+
+func TestChartBuckets(t *testing.T) {
+	at := time.Date(2026, 12, 3, 14, 7, 31, 5, time.UTC)
+	zone := time.FixedZone("UTC+5:45", 5*3600+45*60)
+	for _, c := range []struct {
+		span time.Duration
+		step time.Duration
+	}{
+		{time.Nanosecond, time.Minute},
+		{30 * time.Minute, time.Minute},
+		{119 * time.Minute, time.Minute},
+		{2 * time.Hour, 2 * time.Minute}, // 121 buckets of a minute, once aligned
+		{24 * time.Hour, 15 * time.Minute},
+		{7 * 24 * time.Hour, 2 * time.Hour},
+		{29 * 24 * time.Hour, 6 * time.Hour},
+		{30 * 24 * time.Hour, 12 * time.Hour},
+		{365 * 24 * time.Hour, 5 * 24 * time.Hour},
+		{200 * 360 * 24 * time.Hour, 606 * 24 * time.Hour},
+	} {
+		for _, from := range []time.Time{at, at.In(zone)} {
+			b := apilog.ChartBuckets(from, from.Add(c.span))
+			if b.Step != c.step {
+				t.Errorf("ChartBuckets over %v: steps of %v, want %v", c.span, b.Step, c.step)
+			}
+			if b.Start.Location() != time.UTC || b.Start.UnixNano()%int64(b.Step) != 0 {
+				t.Errorf("ChartBuckets over %v from %v: starts at %v, want UTC on a multiple of %v", c.span, from, b.Start, b.Step)
+			}
+			if b.Start.After(from) || b.End().Before(from.Add(c.span)) {
+				t.Errorf("ChartBuckets over %v from %v: %v, which does not cover the range", c.span, from, b)
+			}
+			if b.N > apilog.MaxChartBuckets || b.Step > time.Minute && b.N < apilog.MinChartBuckets {
+				t.Errorf("ChartBuckets over %v: %v, want %d to %d buckets", c.span, b, apilog.MinChartBuckets, apilog.MaxChartBuckets)
+			}
+			if err := b.Validate(); err != nil {
+				t.Errorf("ChartBuckets over %v: %v", c.span, err)
+			}
+		}
+	}
+	if b := apilog.ChartBuckets(at, at); b.N != 0 {
+		t.Errorf("ChartBuckets of an empty range: %v, want none", b)
+	}
+}
+
+func TestBucketsValidate(t *testing.T) {
+	at := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		b  apilog.Buckets
+		ok bool
+	}{
+		{apilog.Buckets{Start: at, Step: time.Minute, N: 0}, true},
+		{apilog.Buckets{Start: at, Step: time.Nanosecond, N: apilog.MaxBuckets}, true},
+		{apilog.Buckets{Start: time.Unix(0, -1<<63), Step: time.Duration(1<<63 - 1), N: 1}, true},
+		{apilog.Buckets{Start: at, Step: 0, N: 1}, false},
+		{apilog.Buckets{Start: at, Step: -time.Second, N: 1}, false},
+		{apilog.Buckets{Start: at, Step: time.Second, N: -1}, false},
+		{apilog.Buckets{Start: at, Step: time.Second, N: apilog.MaxBuckets + 1}, false},
+		{apilog.Buckets{Start: time.Time{}, Step: time.Second, N: 1}, false},
+		{apilog.Buckets{Start: at, Step: 250 * 365 * 24 * time.Hour, N: 1}, false},
+		{apilog.Buckets{Start: time.Unix(0, -1<<63), Step: time.Duration(1<<63 - 1), N: 2}, true},
+		{apilog.Buckets{Start: time.Unix(0, -1<<63+2), Step: time.Duration(1<<63 - 1), N: 2}, false},
+	} {
+		err := c.b.Validate()
+		var qe *apilog.QueryError
+		if c.ok && err != nil || !c.ok && (!errors.As(err, &qe) || qe.Param != apilog.ParamBuckets) {
+			t.Errorf("%v.Validate() = %v, want ok %v", c.b, err, c.ok)
+		}
+	}
+}
