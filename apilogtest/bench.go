@@ -345,3 +345,52 @@ func rss() int {
 	}
 	return pages * os.Getpagesize()
 }
+
+// BenchVolume measures the chart's counts (apilog.CountVolume: the
+// scope's first and last rows, then the buckets) on s, which holds
+// FillBench's data of rows rows: all time, the last hour, and views
+// filtered by class, key, method, a search and the worst search. Each
+// reports the rows counted and the buckets; "page" is the same view's
+// first page, the baseline of what a viewer waits for anyway.
+func BenchVolume(b *testing.B, s apilog.Store, rows int) {
+	ctx := context.Background()
+	end := BenchStart.Add(time.Duration(rows) * 20 * time.Millisecond)
+	cases := []struct {
+		name string
+		q    apilog.Query
+	}{
+		{"all-time", apilog.Query{}},
+		{"all-accounts", apilog.Query{AllAccounts: true}},
+		{"last-hour", apilog.Query{From: end.Add(-time.Hour), To: end}},
+		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
+		{"status-2xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}}},
+		{"key", apilog.Query{KeyIDs: []string{fmt.Sprintf("key_%s_%04d", BenchAccount, 7)}}},
+		{"method-delete", apilog.Query{Methods: []string{"DELETE"}}},
+		{"search-flux", apilog.Query{Search: search(b, "flux")}},
+		{"search-401", apilog.Query{Search: search(b, "401")}},
+		{"search-worst", apilog.Query{Search: search(b, WorstSearch)}},
+	}
+	for _, c := range cases {
+		if !c.q.AllAccounts {
+			c.q.Account = BenchAccount
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var v apilog.Volume
+			for b.Loop() {
+				var err error
+				if v, err = apilog.CountVolume(ctx, s, c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := 0
+			for _, cc := range v.Counts {
+				n += cc.Total()
+			}
+			if n == 0 {
+				b.Fatalf("no rows counted")
+			}
+			b.ReportMetric(float64(n), "rows")
+			b.ReportMetric(float64(v.N), "buckets")
+		})
+	}
+}

@@ -258,6 +258,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePage(w, r, viewer)
 	case path == "/api/logs":
 		h.serveAPI(w, r, viewer)
+	case path == "/api/volume":
+		h.serveVolume(w, r, viewer)
 	case path == "/export.csv":
 		h.serveExport(w, r, viewer, apilog.CSV)
 	case path == "/export.json":
@@ -395,7 +397,7 @@ func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *View
 			d.Viewer, d.Nav = *viewer, h.nav(r, *viewer)
 		}
 		h.renderPage(w, r, status, d)
-	case p == "/api/logs" || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
+	case strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
 		writeJSON(w, status, apiError{Error: msg, Param: param})
 	case p == "/":
 		d := &pageData{Error: msg, Title: "Logs"}
@@ -501,14 +503,25 @@ func (h *Handler) load(r *http.Request, viewer Viewer) (view, apilog.Page, error
 // query runs q for viewer within the request's budget: QueryTimeout and
 // one of the viewer's turns.
 func (h *Handler) query(r *http.Request, viewer Viewer, q apilog.Query) (apilog.Page, error) {
+	var p apilog.Page
+	err := h.within(r, viewer, func(ctx context.Context) (err error) {
+		p, err = h.store.Query(ctx, q)
+		return err
+	})
+	return p, err
+}
+
+// within runs f for viewer within the request's budget: QueryTimeout,
+// which f's ctx carries, and one of the viewer's turns.
+func (h *Handler) within(r *http.Request, viewer Viewer, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(r.Context(), h.opt.QueryTimeout)
 	defer cancel()
 	done, err := h.turns.take(ctx, viewer)
 	if err != nil {
-		return apilog.Page{}, err
+		return err
 	}
 	defer done()
-	return h.store.Query(ctx, q)
+	return f(ctx)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -176,3 +176,14 @@ func BenchmarkExport(b *testing.B) {
 	}
 	apilogtest.BenchExport(b, s, benchRows)
 }
+
+// BenchmarkVolume measures the chart's counts on FillBench's 1,000,000
+// rows.
+func BenchmarkVolume(b *testing.B) {
+	s := memstore.New(nil)
+	defer s.Close()
+	if err := apilogtest.FillBench(context.Background(), s, benchRows); err != nil {
+		b.Fatal(err)
+	}
+	apilogtest.BenchVolume(b, s, benchRows)
+}

@@ -146,3 +146,8 @@ func tenantsStore(b *testing.B, tenants, rows int) *pgstore.Store {
 func BenchmarkExport(b *testing.B) {
 	apilogtest.BenchExport(b, benchStore(b), *benchRows)
 }
+
+// BenchmarkVolume measures the chart's counts on the benchmark schema.
+func BenchmarkVolume(b *testing.B) {
+	apilogtest.BenchVolume(b, benchStore(b), *benchRows)
+}

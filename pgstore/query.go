@@ -321,10 +321,39 @@ func (s *Store) query(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int
 // find compiles q and counts its matches: the page without its rows, and
 // the strategy that reads them.
 func (s *Store) find(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (*exec, apilog.Page, Strategy, error) {
+	pl, page, err := s.compile(ctx, tx, q, floor)
+	if err != nil {
+		return nil, page, "", err
+	}
+	if pl == nil {
+		// No row of this account was ever stored.
+		if s.opts.Explain != nil {
+			s.opts.Explain(*q, StrategyNone)
+		}
+		return nil, page, StrategyNone, nil
+	}
+	total, err := pl.total(ctx)
+	if err != nil {
+		return nil, page, "", err
+	}
+	st, err := pl.strategy(ctx, total)
+	if err != nil {
+		return nil, page, "", err
+	}
+	if s.opts.Explain != nil {
+		s.opts.Explain(*q, st)
+	}
+	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
+	return pl, page, st, nil
+}
+
+// compile compiles q in tx: the plan with its SQL, and the page without
+// its rows or totals; no plan when no row of q's account was ever stored.
+func (s *Store) compile(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) (*exec, apilog.Page, error) {
 	start := time.Now()
 	page := apilog.Page{Number: q.Page, Size: q.PageSize, TotalPages: apilog.PageCount(0, q.PageSize), MaxID: q.MaxID}
 	if _, err := sortColumnOf(q.Sort.Column); err != nil {
-		return nil, page, "", err
+		return nil, page, err
 	}
 	pl := &exec{s: s, tx: tx}
 	pl.counts = timecount.Reader{Levels: levels, Source: counts{pl}}
@@ -344,23 +373,19 @@ func (s *Store) find(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int6
 		pl.queueScope(b, q, &last)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, page, "", err
+		return nil, page, err
 	}
 	if err := apply(); err != nil {
-		return nil, page, "", err
+		return nil, page, err
 	}
 	if !known {
 		if !pl.scope(q) {
-			// No row of this account was ever stored.
-			if s.opts.Explain != nil {
-				s.opts.Explain(*q, StrategyNone)
-			}
-			return nil, page, StrategyNone, nil
+			return nil, page, nil
 		}
 		b := &pgx.Batch{}
 		pl.queueScope(b, q, &last)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, page, "", err
+			return nil, page, err
 		}
 	}
 	// A writer still running may commit rows below the highest ID seen: the
@@ -372,27 +397,15 @@ func (s *Store) find(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int6
 	d := pl.dict(start.Add(s.opts.QueryTimeout))
 	pl.Plan = plan.Compile(*q, d)
 	if d.late {
-		return nil, page, "", fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
+		return nil, page, fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
 	}
 	pl.filters()
 	if page.MaxID < last && !pl.None {
 		if err := pl.bind(ctx, page.MaxID); err != nil {
-			return nil, page, "", err
+			return nil, page, err
 		}
 	}
-	total, err := pl.total(ctx)
-	if err != nil {
-		return nil, page, "", err
-	}
-	st, err := pl.strategy(ctx, total)
-	if err != nil {
-		return nil, page, "", err
-	}
-	if s.opts.Explain != nil {
-		s.opts.Explain(*q, st)
-	}
-	page.TotalRows, page.TotalPages = total, apilog.PageCount(total, q.PageSize)
-	return pl, page, st, nil
+	return pl, page, nil
 }
 
 // strategy chooses how to answer the query, given its total: the one

@@ -309,3 +309,8 @@ func BenchmarkManyAccounts(b *testing.B) {
 func BenchmarkExport(b *testing.B) {
 	apilogtest.BenchExport(b, benchStore(b), *benchRows)
 }
+
+// BenchmarkVolume measures the chart's counts on the benchmark database.
+func BenchmarkVolume(b *testing.B) {
+	apilogtest.BenchVolume(b, benchStore(b), *benchRows)
+}
