@@ -90,7 +90,7 @@ func testVolume(t *testing.T, f *fixture) {
 		{Start: t0.Add(-3*time.Minute + 3*time.Second), Step: 7 * time.Second, N: 60},
 		{Start: t0.Add(-time.Nanosecond), Step: 90 * time.Second, N: 40},
 		{Start: t0.Add(-4 * time.Hour), Step: 5 * time.Minute, N: 1}, // one bucket, inside the data
-		{Start: t0.Add(1000 * time.Hour), Step: time.Minute, N: 50},   // after every row
+		{Start: t0.Add(1000 * time.Hour), Step: time.Minute, N: 50},  // after every row
 		{Start: t0, Step: time.Minute, N: 0},
 	}
 	for _, q := range views {

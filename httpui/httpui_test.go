@@ -158,6 +158,10 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/", 200, "text/html; charset=utf-8", "", "no-store"},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", "", "no-store"},
 		{"GET", "/api/logs", 200, "application/json", "", "no-store"},
+		{"GET", "/api/volume?status=4xx", 200, "application/json", "", "no-store"},
+		{"GET", "/api/volume?q=%22", 400, "application/json", "", "no-store"},
+		{"GET", "/api/nope", 404, "application/json", "", "no-store"},
+		{"DELETE", "/api/volume", 405, "application/json", "", "no-store"},
 		{"GET", "/export.csv", 200, "text/csv; charset=utf-8", `attachment; filename="logs-20261125T130000Z-page-1.csv"`, "no-store"},
 		{"GET", "/export.json?page=2", 200, "application/json", `attachment; filename="logs-20261125T130000Z-page-2.json"`, "no-store"},
 		{"GET", "/export-all.csv", 200, "text/csv; charset=utf-8", `attachment; filename="logs-20261125T130000Z-all.csv"`, "no-store"},
@@ -246,7 +250,7 @@ func TestBadParameters(t *testing.T) {
 		{"q=duration:500ms", "q", "Search (q): duration:500ms: want a bound (>500ms, <=2s) or a range (1s-5s) (at character 1)"},
 	} {
 		t.Run(tt.query[:min(len(tt.query), 30)], func(t *testing.T) {
-			for _, route := range []string{"/api/logs", "/export.csv", "/export.json", "/export-all.csv", "/export-all.json"} {
+			for _, route := range []string{"/api/logs", "/api/volume", "/export.csv", "/export.json", "/export-all.csv", "/export-all.json"} {
 				w := get(t, h, route+"?"+tt.query)
 				var body struct{ Error, Param string }
 				if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 400 {
@@ -342,6 +346,7 @@ func TestTenantScope(t *testing.T) {
 		"/export.csv", "/export.json", "/export.csv?id=" + itoa(idB), "/export.json?id=" + itoa(idB) + "&page=2",
 		"/export-all.csv", "/export-all.json", "/export-all.csv?q=secret-of-b", "/export-all.json?id=" + itoa(idB), "/export-all.csv?key=k1",
 		"/api/logs?live=1&since=1", "/api/logs?live=1&q=secret-of-b&since=1", "/?live=1",
+		"/api/volume", "/api/volume?q=secret-of-b", "/api/volume?key=k1",
 		"/?q=other-tenant-key", "/api/logs?account=acct_b",
 	} {
 		w := get(t, h, target)
@@ -421,7 +426,7 @@ func TestAuthorization(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHandler(t, s, tt.opts)
-			for _, path := range []string{"/", "/api/logs", "/export.csv", "/export-all.csv", "/assets/logs.css"} {
+			for _, path := range []string{"/", "/api/logs", "/api/volume", "/export.csv", "/export-all.csv", "/assets/logs.css"} {
 				r := httptest.NewRequest("GET", path, nil)
 				tt.setup(r)
 				if tt.auth != "" {
