@@ -236,3 +236,40 @@ func ExampleExportQuery() {
 	// 2 rows of 2 <nil>
 	// 6 rows match; an export holds at most 3
 }
+
+func ExampleCountVolume() {
+	ctx := context.Background()
+	store := memstore.New(nil)
+	defer store.Close()
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var entries []apilog.Entry
+	for i := range 360 { // six hours, a request a minute, every tenth a 500
+		status := 200
+		if i%10 == 0 {
+			status = 500
+		}
+		entries = append(entries, apilog.Entry{Account: "acct_1", Method: "GET", Endpoint: "/v1/models",
+			Status: status, Time: start.Add(time.Duration(i) * time.Minute)})
+	}
+	store.Append(ctx, entries)
+
+	// All time: the chart spans the account's first to last row.
+	vol, err := apilog.CountVolume(ctx, store, apilog.Query{Account: "acct_1"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(vol.N, "bars of", vol.Step, "from", vol.Start.Format(time.Kitchen))
+	c := vol.Counts[0]
+	fmt.Println("first bar:", c.Total(), "requests,", c[apilog.StatusServerError], "of them 5xx")
+
+	// The same filters as the table's: only the server errors.
+	q := apilog.Query{Account: "acct_1", StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}
+	if vol, err = apilog.CountVolume(ctx, store, q); err == nil {
+		fmt.Println("5xx in the first bar:", vol.Counts[0].Total())
+	}
+	// Output:
+	// 72 bars of 5m0s from 9:00AM
+	// first bar: 5 requests, 1 of them 5xx
+	// 5xx in the first bar: 1
+}

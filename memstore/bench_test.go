@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -178,12 +179,34 @@ func BenchmarkExport(b *testing.B) {
 }
 
 // BenchmarkVolume measures the chart's counts on FillBench's 1,000,000
-// rows.
+// rows; "reference" is Query.ApplyVolume over the same rows joined, the
+// baseline of the same run.
 func BenchmarkVolume(b *testing.B) {
+	ctx := context.Background()
 	s := memstore.New(nil)
 	defer s.Close()
-	if err := apilogtest.FillBench(context.Background(), s, benchRows); err != nil {
+	if err := apilogtest.FillBench(ctx, s, benchRows); err != nil {
 		b.Fatal(err)
 	}
 	apilogtest.BenchVolume(b, s, benchRows)
+	b.Run("reference-all-time", func(b *testing.B) {
+		q := apilog.Query{Account: apilogtest.BenchAccount, Now: benchNow}
+		var rows []apilog.Row
+		err := apilog.Stream(ctx, s, apilog.Query{AllAccounts: true, Now: benchNow}, math.MaxInt, func(batch []apilog.Row) error {
+			rows = append(rows, batch...)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err := apilog.CountVolume(ctx, s, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := q.ApplyVolume(rows, v.Buckets); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

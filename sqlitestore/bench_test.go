@@ -84,6 +84,9 @@ func BenchmarkRawSQL(b *testing.B) {
 	for _, c := range []struct{ name, query string }{
 		{"page-1000-offset", "SELECT id FROM entries WHERE account = 1 ORDER BY ts DESC, id DESC LIMIT 500 OFFSET 499500"},
 		{"count-where", "SELECT count(*) FROM entries WHERE account = 1"},
+		// The chart of every row in 5-minute buckets by status, counted on
+		// the rows: the baseline of BenchmarkVolume/all-time.
+		{"volume-group-by", "SELECT ts / 300000000000, status, count(*) FROM entries WHERE account = 1 GROUP BY 1, 2"},
 		{"search-flux-like-count", `SELECT count(*) FROM entries e JOIN strs m ON m.id = e.method JOIN strs p ON p.id = e.endpoint
 			JOIN strs r ON r.id = e.error JOIN strs i ON i.id = e.ip JOIN keys k ON k.id = e.key
 			WHERE e.account = 1 AND (m.value LIKE '%flux%' OR p.value LIKE '%flux%' OR r.value LIKE '%flux%' OR i.value LIKE '%flux%'

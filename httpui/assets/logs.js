@@ -376,7 +376,11 @@
   let vol = null, volKey = null, volCtl = null, volAt = 0, pick = -1, drag = null;
   const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
   const sum = (c) => c.reduce((a, b) => a + b, 0);
-  const fmtTick = (d, long) => new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: long ? "2-digit" : undefined, minute: long ? "2-digit" : undefined, timeZone: utcBox && utcBox.checked ? "UTC" : undefined }).format(d);
+  const fmts = {};
+  const fmtTick = (d, long) => {
+    const utc = utcBox && utcBox.checked, k = +long + 2 * utc;
+    return (fmts[k] ||= new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: long ? "2-digit" : undefined, minute: long ? "2-digit" : undefined, timeZone: utc ? "UTC" : undefined })).format(d);
+  };
   const at = (i) => new Date(Date.parse(vol.start) + i * vol.step_ms);
   const spanText = (i) => fmtTick(at(i), vol.step_ms < 864e5) + " – " + fmtTick(at(i + 1), vol.step_ms < 864e5);
   async function loadVolume(params, force) {
@@ -460,6 +464,7 @@
       drag = { from: i, to: i, sel: el("div", { class: "chart-sel" }) };
       plot.append(drag.sel);
     });
+    plot.addEventListener("pointercancel", () => { if (drag) drag.sel.remove(); drag = null; });
     plot.addEventListener("pointerup", () => {
       if (!drag) return;
       const d = drag;
