@@ -44,8 +44,9 @@ func (b Buckets) Validate() error {
 		return badQuery(ParamBuckets, "%d buckets: want 0 to %d", b.N, MaxBuckets)
 	case !time.Unix(0, start).Equal(b.Start):
 		return badQuery(ParamBuckets, "start %v: want a time from 1678 to 2262", b.Start)
-	case b.N > 0 && uint64(b.Step) > (math.MaxInt64-uint64(start))/uint64(b.N):
-		return badQuery(ParamBuckets, "%d buckets of %v from %v end past 2262", b.N, b.Step, b.Start.UTC())
+	case b.N > 0 && (uint64(b.Step) > (math.MaxInt64-uint64(start))/uint64(b.N) || int64(b.Step) > math.MaxInt64/int64(b.N)):
+		// The end, and the span of the buckets (a Duration), must hold.
+		return badQuery(ParamBuckets, "%d buckets of %v from %v: they must end by 2262 and span at most 292 years", b.N, b.Step, b.Start.UTC())
 	}
 	return nil
 }
@@ -75,6 +76,10 @@ func (b Buckets) End() time.Time { return b.At(b.N) }
 type Volume struct {
 	Buckets
 	Counts []ClassCounts // one per bucket
+	// From and To are the range counted, [From, To): the query's, its
+	// open ends closed at its scope's first row and just after its last.
+	// The first and last buckets may reach beyond them.
+	From, To time.Time
 }
 
 // VolumeCounter is a Store that counts the rows of a query by time bucket
@@ -129,18 +134,25 @@ var chartSteps = []time.Duration{
 
 const day = 24 * time.Hour
 
-// ChartBuckets returns the buckets of a chart of the times [from, to): the
-// smallest round step (1 minute, 2, 5, 10, 15, 30 minutes, 1 hour, 2, 3, 6,
-// 12 hours, 1 day, 2, 5, 10, 30, 90, 180, 360 days, then whole days) that
-// needs at most MaxChartBuckets buckets, each aligned to a multiple of the
-// step since the Unix epoch, so that the buckets of a day start at UTC
+// ChartBuckets returns the buckets of a chart of the times [from, to),
+// taken within the times a row can hold (1970 to 2262): the smallest round
+// step (1 minute, 2, 5, 10, 15, 30 minutes, 1 hour, 2, 3, 6, 12 hours, 1
+// day, 2, 5, 10, 30, 90, 180, 360 days, then whole days) that needs at
+// most MaxChartBuckets buckets, each aligned to a multiple of the step
+// since the Unix epoch, so that the buckets of a day start at UTC
 // midnight whatever the viewer's time zone. An empty range has no buckets.
+// A bucket that would end past 2262 is left out.
 func ChartBuckets(from, to time.Time) Buckets {
+	lo, hi := clampNanos(from), clampNanos(to)
 	aligned := func(step time.Duration) Buckets {
-		start := floorDiv(from.UnixNano(), int64(step)) * int64(step)
+		start := lo / int64(step) * int64(step)
 		b := Buckets{Start: time.Unix(0, start).UTC(), Step: step}
-		if to.After(from) {
-			b.N = int((to.UnixNano() - start + int64(step) - 1) / int64(step))
+		if hi > lo {
+			n := (uint64(hi-start) + uint64(step) - 1) / uint64(step)
+			if n*uint64(step) > math.MaxInt64-uint64(start) {
+				n-- // the last bucket would end past 2262
+			}
+			b.N = int(min(n, math.MaxInt32))
 		}
 		return b
 	}
@@ -150,7 +162,7 @@ func ChartBuckets(from, to time.Time) Buckets {
 		}
 	}
 	// Past the last round step (beyond a century), whole days.
-	step := (to.Sub(from)/(MaxChartBuckets-1) + day - 1) / day * day
+	step := (time.Duration(hi-lo)/(MaxChartBuckets-1) + day - 1) / day * day
 	for {
 		if b := aligned(step); b.N <= MaxChartBuckets {
 			return b
@@ -159,12 +171,16 @@ func ChartBuckets(from, to time.Time) Buckets {
 	}
 }
 
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
+// clampNanos returns t in Unix nanoseconds, within the times a row can
+// hold.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, 0)):
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
 	}
-	return q
+	return t.UnixNano()
 }
 
 // CountVolume counts the rows q selects by status class in the buckets of
@@ -178,9 +194,12 @@ func CountVolume(ctx context.Context, s Store, q Query) (Volume, error) {
 	if err != nil {
 		return Volume{}, err
 	}
-	v := Volume{Buckets: ChartBuckets(from, to)}
+	v := Volume{Buckets: ChartBuckets(from, to), From: from, To: to}
 	if v.N == 0 {
 		return v, nil
+	}
+	if err := v.Validate(); err != nil {
+		return Volume{}, err // a bug of ChartBuckets: never a panic in the fallback
 	}
 	if vc, ok := s.(VolumeCounter); ok {
 		v.Counts, err = vc.CountVolume(ctx, q, v.Buckets)
@@ -198,14 +217,13 @@ func CountVolume(ctx context.Context, s Store, q Query) (Volume, error) {
 	return v, err
 }
 
-// span returns the time range of q's chart: q's range within the times a
-// row can hold, its open ends closed at the first row and just after the
-// last row in q's scope. With no row in scope an open range is empty.
+// span returns the time range of q's chart: q's range, its open ends
+// closed at the first row and just after the last row in q's scope. With
+// no row in scope an open range is empty.
 func span(ctx context.Context, s Store, q Query) (from, to time.Time, err error) {
 	if q, err = q.Normalize(); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	first, last := time.Unix(0, 0), time.Unix(0, math.MaxInt64)
 	from, to = q.From, q.To
 	scope := Query{Account: q.Account, AllAccounts: q.AllAccounts, From: q.From, To: q.To, MaxID: q.MaxID, Now: q.Now, PageSize: 1}
 	for _, end := range []struct {
@@ -221,23 +239,14 @@ func span(ctx context.Context, s Store, q Query) (from, to time.Time, err error)
 			return time.Time{}, time.Time{}, err
 		}
 		if len(p.Rows) == 0 {
-			return first.UTC(), first.UTC(), nil
+			return time.Unix(0, 0).UTC(), time.Unix(0, 0).UTC(), nil
 		}
 		*end.t = p.Rows[0].Time
 		if end.dir == Desc {
 			*end.t = end.t.Add(time.Nanosecond)
 		}
 	}
-	clamp := func(t time.Time) time.Time {
-		switch {
-		case t.Before(first):
-			return first.UTC()
-		case t.After(last):
-			return last.UTC()
-		}
-		return t.UTC()
-	}
-	return clamp(from), clamp(to), nil
+	return from.UTC(), to.UTC(), nil
 }
 
 // String describes b for messages.

@@ -48,6 +48,18 @@ func TestChartBuckets(t *testing.T) {
 	if b := apilog.ChartBuckets(at, at); b.N != 0 {
 		t.Errorf("ChartBuckets of an empty range: %v, want none", b)
 	}
+	// Ranges to and past the ends of the times a row can hold.
+	for _, r := range [][2]time.Time{
+		{time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Unix(0, 1<<63-1)},
+		{time.Unix(0, 1<<63-1-int64(time.Minute)), time.Unix(0, 1<<63-1)},
+		{time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		b := apilog.ChartBuckets(r[0], r[1])
+		if err := b.Validate(); err != nil || b.N > apilog.MaxChartBuckets || b.N < 0 {
+			t.Errorf("ChartBuckets(%v, %v) = %v: %v", r[0], r[1], b, err)
+		}
+	}
 }
 
 func TestBucketsValidate(t *testing.T) {
@@ -65,8 +77,9 @@ func TestBucketsValidate(t *testing.T) {
 		{apilog.Buckets{Start: at, Step: time.Second, N: apilog.MaxBuckets + 1}, false},
 		{apilog.Buckets{Start: time.Time{}, Step: time.Second, N: 1}, false},
 		{apilog.Buckets{Start: at, Step: 250 * 365 * 24 * time.Hour, N: 1}, false},
-		{apilog.Buckets{Start: time.Unix(0, -1<<63), Step: time.Duration(1<<63 - 1), N: 2}, true},
-		{apilog.Buckets{Start: time.Unix(0, -1<<63+2), Step: time.Duration(1<<63 - 1), N: 2}, false},
+		{apilog.Buckets{Start: time.Unix(0, -1<<63), Step: time.Duration(1<<63 - 1), N: 2}, false}, // spans past a Duration
+		{apilog.Buckets{Start: time.Unix(0, -6e18), Step: 4e18, N: 3}, false},
+		{apilog.Buckets{Start: time.Unix(0, -6e18), Step: 3e18, N: 3}, true},
 	} {
 		err := c.b.Validate()
 		var qe *apilog.QueryError

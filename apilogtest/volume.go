@@ -159,7 +159,7 @@ func referenceVolume(t *testing.T, q apilog.Query, rows []apilog.Row) apilog.Vol
 			to = last.Add(time.Nanosecond)
 		}
 	}
-	v := apilog.Volume{Buckets: apilog.ChartBuckets(from, to)}
+	v := apilog.Volume{Buckets: apilog.ChartBuckets(from, to), From: from.UTC(), To: to.UTC()}
 	var err error
 	if v.Counts, err = q.ApplyVolume(rows, v.Buckets); err != nil {
 		t.Fatalf("ApplyVolume(%s): %v", describe(q), err)

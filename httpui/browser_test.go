@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,7 +18,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
-	"github.com/apilog/apilog/internal/skipnote"
+	"github.com/apilog/apilog/internal/browsertest"
 	"github.com/apilog/apilog/memstore"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -27,59 +26,12 @@ import (
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write testdata/logs-page.png from the browser test")
 
-// requireBrowserEnv makes a missing browser a failure rather than a skip;
-// CI sets it.
-const requireBrowserEnv = "APILOG_REQUIRE_BROWSER"
-
-// browserPath finds Chromium: $APILOG_BROWSER, or chromium on the PATH.
-func browserPath(t *testing.T) string {
-	if p := os.Getenv("APILOG_BROWSER"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "no Chromium found (apt-get install -y chromium, or set APILOG_BROWSER)"
-	if os.Getenv(requireBrowserEnv) != "" {
-		t.Fatalf("%s, and %s is set", msg, requireBrowserEnv)
-	}
-	msg += "; skipping the browser tests"
-	skipnote.Tell("httpui: " + msg)
-	t.Skip(msg)
-	return ""
-}
-
-// browserContext starts headless Chromium for the test, at 1,280 × 800
-// px, in a zone that is not UTC (so that the custom range's conversions
-// run), for at most two minutes.
-func browserContext(t *testing.T, path string) context.Context {
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("screen-info", "{1280x800}"), chromedp.WindowSize(1280, 800),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Env("TZ=America/New_York"))
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// evalString runs js in the page and returns its result, a string,
-// failing the test if it cannot.
-func evalString(t *testing.T, ctx context.Context, js string) string {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		t.Fatalf("%s: %v", js, err)
-	}
-	return v
-}
+// The browser tests' Chromium, shared with the demo's test.
+var (
+	browserPath    = browsertest.Path
+	browserContext = browsertest.Context
+	evalString     = browsertest.Eval
+)
 
 // TestBrowser drives the page in headless Chromium: search, sort, paging,
 // selection and export, fullscreen, and a hostile row, each step in one

@@ -14,6 +14,8 @@ import (
 // page's script draws the bars and writes the labels in local time.
 type apiVolume struct {
 	Start   string     `json:"start"` // the first bucket's, RFC 3339 in UTC
+	From    string     `json:"from"`  // the range counted, which the first and last buckets may pass
+	To      string     `json:"to"`
 	StepMS  int64      `json:"step_ms"`
 	Classes []apiClass `json:"classes"`
 	Counts  [][]int    `json:"counts"` // by bucket, then by class as in Classes
@@ -46,7 +48,10 @@ func (h *Handler) serveVolume(w http.ResponseWriter, r *http.Request, viewer Vie
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	out := apiVolume{Start: vol.Start.UTC().Format(time.RFC3339Nano), StepMS: vol.Step.Milliseconds(), Counts: make([][]int, len(vol.Counts))}
+	out := apiVolume{
+		Start: vol.Start.UTC().Format(time.RFC3339Nano), StepMS: vol.Step.Milliseconds(), Counts: make([][]int, len(vol.Counts)),
+		From: vol.From.UTC().Format(time.RFC3339Nano), To: vol.To.UTC().Format(time.RFC3339Nano),
+	}
 	for c := range len(apilog.ClassCounts{}) {
 		sc := apilog.StatusClass(c)
 		out.Classes = append(out.Classes, apiClass{Name: sc.Short(), Color: sc.Color(), Label: sc.Meaning()})

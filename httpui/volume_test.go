@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -45,7 +46,8 @@ func TestVolume(t *testing.T) {
 		return v
 	}
 	for _, query := range []string{"", "status=4xx", "status=2xx,5xx", "q=flux", "method=post", "key=k2", "range=1h", "slow=1",
-		"from=2026-11-25T11:59:00Z&to=2026-11-25T12:00:00Z", "q=secret-of-b", "q=duration:>1s&status=4xx"} {
+		"from=2026-11-25T11:59:00Z&to=2026-11-25T12:00:00Z", "q=secret-of-b", "q=duration:>1s&status=4xx",
+		"from=1970-01-01T00:00:00Z&to=9999-01-01T00:00:00Z", "from=1900-01-01T00:00:00Z"} {
 		v := vol("/api/volume?" + query)
 		p := decodeAPI(t, get(t, h, "/api/logs?"+query))
 		n := 0
@@ -65,6 +67,14 @@ func TestVolume(t *testing.T) {
 		}
 		if len(v.Counts) > apilog.MaxChartBuckets || v.Start.Location() != time.UTC || v.StepMS <= 0 && len(v.Counts) > 0 {
 			t.Errorf("%s: %d buckets of %d ms from %v", query, len(v.Counts), v.StepMS, v.Start)
+		}
+	}
+	// Counts and the fixed names of the classes: no text of any row
+	// (the hostile ones included), this tenant's or another's.
+	body := get(t, h, "/api/volume?q=POST").Body.String()
+	for _, s := range append(slices.Clone(xss), "secret-of-b", "production-api", "/v1/", "req-") {
+		if strings.Contains(body, s) {
+			t.Errorf("the chart's JSON holds %q: %.300s", s, body)
 		}
 	}
 	// Bucket by bucket, as the store counts acct_a's rows.
@@ -197,6 +207,16 @@ func TestBrowserChart(t *testing.T) {
 	waitFor("the dragged range", `location.search === `+strconv.Quote(wantURL))
 	waitFor("its rows", `document.querySelector("#range-text").textContent.endsWith(" of `+strconv.Itoa(sum(10, 14))+` rows")`)
 	waitFor("its chart", `document.querySelector("#chart-total").textContent === "`+strconv.Itoa(sum(10, 14))+` requests, 1 min a bar"`)
+	// The chart was asked for once the rows had come: it never holds a
+	// turn (the viewer's, a search's) that the rows wait for.
+	order := eval(`(() => {
+		const last = (s) => performance.getEntriesByType("resource").filter(e => e.name.includes(s)).pop();
+		const rows = last("/api/logs?"), chart = last("/api/volume?");
+		return rows.responseEnd <= chart.startTime ? "rows first" : "chart asked at " + chart.startTime + ", rows in at " + rows.responseEnd;
+	})()`)
+	if order != "rows first" {
+		t.Errorf("the chart's request did not wait for the rows: %s", order)
+	}
 
 	// Back restores the whole day, the chart too.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`history.back()`)); err != nil {
@@ -211,10 +231,42 @@ func TestBrowserChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor("the whole day again", `location.search === "" && document.querySelector("#chart-total").textContent.startsWith("3,000 requests")`)
-	run("the keyboard", chromedp.Focus(chromedp.CSS("#chart-plot")), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.ArrowLeft))
-	waitFor("the picked bar's counts", `document.querySelector("#chart-tip").textContent.includes("`+strconv.Itoa(sum(n-2, n-2))+` requests")`)
+	run("focus the chart", chromedp.Focus(chromedp.CSS("#chart-plot")))
+	waitFor("the chart's focus", `document.activeElement.id === "chart-plot"`)
+	run("the keyboard", chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.ArrowLeft))
+	waitFor("the picked bar's counts, shown and said", `document.querySelector("#chart-tip").textContent.includes("`+strconv.Itoa(sum(n-2, n-2))+` requests") && document.querySelector("#chart-said").textContent.includes("`+strconv.Itoa(sum(n-2, n-2))+` requests")`)
+	run("Shift and the arrows", chromedp.KeyEvent(kb.ArrowLeft, chromedp.KeyModifiers(chromedp.ModifierShift)), chromedp.KeyEvent(kb.ArrowLeft, chromedp.KeyModifiers(chromedp.ModifierShift)))
+	waitFor("three bars' counts", `document.querySelector("#chart-said").textContent.includes("`+apilog.FormatCount(sum(n-4, n-2))+` requests")`)
 	run("Enter", chromedp.KeyEvent(kb.Enter))
-	waitFor("the picked bar's range", `new URLSearchParams(location.search).get("to") === "`+all.Start.Add(time.Duration(n-1)*step).Format("2006-01-02T15:04:05.000Z")+`"`)
+	waitFor("the picked bars' range", `new URLSearchParams(location.search).get("from") === "`+all.Start.Add(time.Duration(n-4)*step).Format("2006-01-02T15:04:05.000Z")+
+		`" && new URLSearchParams(location.search).get("to") === "`+all.Start.Add(time.Duration(n-1)*step).Format("2006-01-02T15:04:05.000Z")+`"`)
+	if got := eval(`String(document.querySelector("#chart-tip").hidden)`); got != "true" {
+		t.Errorf("the tooltip of the picked bars stays up after the range changed")
+	}
+
+	// A range that cuts its first bar: a click on that bar keeps the
+	// range's start, not the bar's.
+	cut, end := all.Start.Add(5*step+7*time.Minute), all.Start.Add(25*step)
+	run("a range that cuts a bar", chromedp.Navigate(srv.URL+"/?range=custom&from="+cut.Format(time.RFC3339)+"&to="+end.Format(time.RFC3339)),
+		chromedp.WaitVisible(chromedp.CSS("#chart-plot svg rect")))
+	cutBars := apilog.ChartBuckets(cut, end)
+	if !cutBars.Start.Before(cut) {
+		t.Fatalf("the bars of %v to %v start at %v: the range cuts none", cut, end, cutBars.Start)
+	}
+	waitFor("its chart", `document.querySelector("#chart-total").textContent.endsWith("`+strconv.Itoa(int(cutBars.Step/time.Minute))+` min a bar")`)
+	run("click its first bar", chromedp.MouseClickXY(box.Left+2, y))
+	waitFor("the range's own start", `new URLSearchParams(location.search).get("from") === "`+cut.Format("2006-01-02T15:04:05.000Z")+`"`)
+
+	// Pinned: the chart counts the rows the table shows, not the ones
+	// that came since; Clear shows both as they are now.
+	pin := decodeAPI(t, get(t, h, "/api/logs")).MaxID
+	if err := s.Append(bg, g.Entries(100)); err != nil {
+		t.Fatal(err)
+	}
+	run("a pinned view", chromedp.Navigate(srv.URL+"/?max_id="+strconv.FormatInt(pin, 10)), chromedp.WaitVisible(chromedp.CSS("#chart-plot svg rect")))
+	waitFor("the pinned chart", `document.querySelector("#chart-total").textContent.startsWith("3,000 requests") && document.querySelector("#range-text").textContent.endsWith(" of 3,000 rows")`)
+	run("Clear", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("the chart of now", `document.querySelector("#chart-total").textContent.startsWith("3,100 requests") && document.querySelector("#range-text").textContent.endsWith(" of 3,100 rows")`)
 
 	// A view with no rows has no bars, and says so.
 	run("search for nothing", chromedp.Navigate(srv.URL+"/?q=no-such-thing"), chromedp.WaitVisible(chromedp.CSS(".chart-empty")))

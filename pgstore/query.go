@@ -24,7 +24,7 @@ import (
 // totals agree with each other while other instances append.
 func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) {
 	var p apilog.Page
-	err := s.read(ctx, q, 0, func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error {
+	err := s.read(ctx, q, 0, false, func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error {
 		var err error
 		p, err = s.query(ctx, tx, q, floor)
 		return err
@@ -39,8 +39,10 @@ func (s *Store) Query(ctx context.Context, q apilog.Query) (apilog.Page, error) 
 // limits on queries: a turn among the searches, and QueryTimeout, which
 // f's ctx carries. floor is the lowest ID a writer still running may
 // commit (see run). With all above 0 the query's window is its first all
-// rows, past MaxPageSize: what Stream reads.
-func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error) error {
+// rows, past MaxPageSize: what Stream reads. With scan set the query reads
+// every row it matches, filtered or not (a chart), and waits for a turn
+// among the searches as they do.
+func (s *Store) read(ctx context.Context, q apilog.Query, all int, scan bool, f func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error) error {
 	release, err := s.enter()
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(ctx co
 	// QueryTimeout bounds the whole query: the wait for a turn among the
 	// searches, the wait for a connection, and a walk's many statements,
 	// each of which statement_timeout bounds alone.
-	ctx, done, err := s.limit.Enter(ctx, &q)
+	ctx, done, err := s.limit.Enter(ctx, scan || q.Filtered())
 	if err != nil {
 		return err
 	}

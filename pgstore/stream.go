@@ -34,7 +34,7 @@ func (s *Store) Stream(ctx context.Context, q apilog.Query, limit int, yield fun
 		pl *exec
 		rs matchRefs
 	)
-	err := s.read(ctx, q, max(limit, 1), func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error {
+	err := s.read(ctx, q, max(limit, 1), false, func(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor int64) error {
 		found, page, st, err := s.find(ctx, tx, q, floor)
 		switch {
 		case err != nil || st == StrategyNone:

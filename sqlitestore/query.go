@@ -64,7 +64,7 @@ func (s *Store) read(ctx context.Context, q apilog.Query, all int, f func(r *rea
 	if all > 0 {
 		q.Page, q.PageSize = 1, all
 	}
-	ctx, done, err := s.limit.Enter(ctx, &q)
+	ctx, done, err := s.limit.Enter(ctx, q.Filtered())
 	if err != nil {
 		return err
 	}

@@ -98,7 +98,6 @@
     liveWait = 2000; // a slow view's back-off is not this one's
     if (controller) controller.abort();
     const mine = controller = new AbortController();
-    loadVolume(params);
     // Dimming the table repaints it: only for a load slow enough to see.
     const dim = setTimeout(() => root.classList.add("loading"), 300);
     try {
@@ -194,7 +193,6 @@
     liveShow.hidden = true;
     const gen = ++renders;
     if (fresh) {
-      if (Date.now() - volAt > 10000) loadVolume(params, true); // the chart catches up now and then
       const frag = document.createDocumentFragment();
       frag.append(...body.rows.slice(0, fresh).map(row));
       showTimes(frag);
@@ -261,6 +259,8 @@
     const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
+    // The chart of these rows; a live page's catches up now and then.
+    if (!fresh || Date.now() - volAt > 10000) loadVolume(withPin(params, body.pin, true));
     liveSchedule();
   }
 
@@ -368,50 +368,61 @@
     for (const k of ["key", "sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
   }
   // The chart: the view's requests over time, stacked by status class,
-  // counted by the server (api/volume) in a request of its own, so that
-  // the rows never wait for it, and only when the view's filters or range
-  // change. Hover or the arrow keys show a bar's counts; a click, a drag
-  // or Enter makes its time span the view's range, which Back undoes.
-  const plot = $("#chart-plot"), tip = $("#chart-tip"), NS = "http://www.w3.org/2000/svg";
-  let vol = null, volKey = null, volCtl = null, volAt = 0, pick = -1, drag = null;
+  // counted by the server (api/volume) for the rows the table shows (the
+  // view and its pin), asked for once those rows are drawn, so that they
+  // never wait for it, and again only when the view's filters, range or
+  // pin change (a page of it or a sort does not). Hover, or the arrow
+  // keys, show a bar's counts; a click, a drag, or Enter (Shift and the
+  // arrows take several bars) make their span the view's range, which
+  // Back undoes.
+  const plot = $("#chart-plot"), tip = $("#chart-tip"), said = $("#chart-said"), NS = "http://www.w3.org/2000/svg";
+  let vol = null, volKey = null, volCtl = null, volAt = 0, pick = -1, anchor = -1, drag = null;
   const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
   const sum = (c) => c.reduce((a, b) => a + b, 0);
+  const order = [1, 2, 3, 4, 0]; // 2xx at the bottom, "other" on top
   const fmts = {};
-  const fmtTick = (d, long) => {
-    const utc = utcBox && utcBox.checked, k = +long + 2 * utc;
-    return (fmts[k] ||= new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: long ? "2-digit" : undefined, minute: long ? "2-digit" : undefined, timeZone: utc ? "UTC" : undefined })).format(d);
+  // Bars start at UTC midnight; labels are the viewer's clock (or UTC),
+  // to the minute, with the year when the chart spans two.
+  const fmtTick = (d) => {
+    const utc = utcBox && utcBox.checked, year = vol.years, k = +utc + 2 * year;
+    return (fmts[k] ||= new Intl.DateTimeFormat(undefined, { year: year ? "numeric" : undefined, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: utc ? "UTC" : undefined })).format(d);
   };
   const at = (i) => new Date(Date.parse(vol.start) + i * vol.step_ms);
-  const spanText = (i) => fmtTick(at(i), vol.step_ms < 864e5) + " – " + fmtTick(at(i + 1), vol.step_ms < 864e5);
-  async function loadVolume(params, force) {
+  const spanText = (a, b) => fmtTick(at(a)) + " – " + fmtTick(at(b + 1));
+  function loadVolume(params, force) {
     const p = new URLSearchParams(params);
-    for (const k of ["page", "sort", "dir", "live", "since", "max_id", "asof"]) p.delete(k);
+    for (const k of ["page", "sort", "dir", "live", "since", "id"]) p.delete(k);
     const key = p.toString();
     if (!plot || (key === volKey && !force)) return;
     volKey = key;
     if (volCtl) volCtl.abort();
     const mine = volCtl = new AbortController();
-    try {
-      const res = await fetch("api/volume?" + key, { signal: mine.signal, headers: { Accept: "application/json" } });
-      const body = await res.json();
-      if (!res.ok) throw new Error(body.error);
-      vol = body; volAt = Date.now();
-      drawVolume();
-    } catch (err) {
-      if (err.name === "AbortError") return;
-      volKey = null; vol = null;
-      $("#chart-total").textContent = "The chart could not be drawn: " + (err.message || "the server did not answer");
-      plot.replaceChildren(tip);
-    }
+    fetch("api/volume?" + key, { signal: mine.signal, headers: { Accept: "application/json" } })
+      .then(async (res) => {
+        const body = await res.json();
+        if (!res.ok) throw new Error(body.error);
+        vol = body; volAt = Date.now();
+        vol.years = new Date(vol.from).getFullYear() !== new Date(vol.to).getFullYear();
+        drawVolume();
+      })
+      .catch((err) => {
+        if (err.name === "AbortError") return;
+        volKey = null; vol = null; pick = anchor = -1;
+        $("#chart-total").textContent = "The chart could not be drawn: " + (err instanceof TypeError ? "the server did not answer" : err instanceof SyntaxError ? "the server's answer could not be read" : err.message);
+        for (const e of [$("#chart-legend"), $("#chart-axis"), $("#chart-table")]) e.replaceChildren();
+        tip.hidden = true;
+        plot.replaceChildren(tip);
+      });
   }
+  const picked = () => [Math.min(anchor, pick), Math.max(anchor, pick)];
   function drawVolume() {
     const n = vol.counts.length, max = Math.max(1, ...vol.counts.map(sum));
     const svg = svgEl("svg", { viewBox: "0 0 " + n + " 100", preserveAspectRatio: "none", "aria-hidden": "true" });
-    if (pick >= n) pick = -1;
-    if (pick >= 0) svg.append(svgEl("rect", { class: "chart-pick", x: pick, y: 0, width: 1, height: 100 }));
+    if (pick >= n) pick = anchor = -1;
+    if (pick >= 0) { const [a, b] = picked(); svg.append(svgEl("rect", { class: "chart-pick", x: a, y: 0, width: b - a + 1, height: 100 })); }
     vol.counts.forEach((c, i) => {
       let y = 100;
-      for (const k of [1, 2, 3, 4, 0]) {
+      for (const k of order) {
         const h = c[k] / max * 96;
         if (!h) continue;
         y -= h;
@@ -420,29 +431,39 @@
     });
     plot.replaceChildren(svg, tip);
     if (!vol.total) plot.append(el("div", { class: "chart-empty", text: vol.empty }));
-    $("#chart-total").textContent = vol.total.toLocaleString() + " requests, " + (vol.step_ms >= 864e5 ? vol.step_ms / 864e5 + " d" : vol.step_ms >= 36e5 ? vol.step_ms / 36e5 + " h" : vol.step_ms / 6e4 + " min") + " a bar";
-    $("#chart-legend").replaceChildren(...[1, 2, 3, 4, 0].map((k) => el("span", {}, el("i", { class: "f-" + vol.classes[k].color }), vol.classes[k].name)));
-    $("#chart-axis").replaceChildren(...(n ? [0, n >> 1, n].map((i) => el("span", { text: fmtTick(at(i), vol.step_ms < 864e5) })) : []));
+    const step = vol.step_ms;
+    $("#chart-total").textContent = vol.total.toLocaleString() + " requests, " + (step >= 864e5 ? step / 864e5 + " d" : step >= 36e5 ? step / 36e5 + " h" : step / 6e4 + " min") + " a bar";
+    $("#chart-legend").replaceChildren(...order.map((k) => el("span", {}, el("i", { class: "f-" + vol.classes[k].color }), vol.classes[k].name)));
+    $("#chart-axis").replaceChildren(...(n ? [0, n >> 1, n].map((i) => el("span", { text: fmtTick(at(i)) })) : []));
     // The text equivalent: every bar with requests, for screen readers.
     const head = el("tr", {}, el("th", { text: "Time" }), el("th", { text: "Requests" }), ...vol.classes.map((c) => el("th", { text: c.name })));
-    const rows = vol.counts.map((c, i) => sum(c) && el("tr", {}, el("td", { text: spanText(i) }), el("td", { text: sum(c) }), ...c.map((v) => el("td", { text: v }))));
+    const rows = vol.counts.map((c, i) => sum(c) && el("tr", {}, el("td", { text: spanText(i, i) }), el("td", { text: sum(c) }), ...c.map((v) => el("td", { text: v }))));
     $("#chart-table").replaceChildren(el("caption", { text: "Requests over time, " + vol.total + " in all" }), head, ...rows.filter(Boolean));
-    if (pick >= 0) showTip(pick);
+    if (pick >= 0) showTip(...picked());
   }
-  function showTip(i) {
-    const c = vol.counts[i];
-    tip.replaceChildren(el("b", { text: spanText(i) }), sum(c).toLocaleString() + " requests" + [1, 2, 3, 4, 0].filter((k) => c[k]).map((k) => " · " + vol.classes[k].name + " " + c[k].toLocaleString()).join(""));
+  // showTip shows the counts of bars a to b over them, and returns them
+  // as text.
+  function showTip(a, b = a) {
+    const c = [0, 0, 0, 0, 0];
+    for (const bar of vol.counts.slice(a, b + 1)) bar.forEach((v, k) => { c[k] += v; });
+    const text = sum(c).toLocaleString() + " requests" + order.filter((k) => c[k]).map((k) => " · " + vol.classes[k].name + " " + c[k].toLocaleString()).join("");
+    tip.replaceChildren(el("b", { text: spanText(a, b) }), text);
     tip.hidden = false;
-    const x = (i + 0.5) / vol.counts.length;
+    const x = (a + b + 1) / 2 / vol.counts.length;
     tip.style.left = x * 100 + "%";
     tip.style.transform = "translateX(" + (x < 0.2 ? 0 : x > 0.8 ? -100 : -50) + "%)";
+    return spanText(a, b) + ": " + text;
   }
   const indexAt = (e) => { const r = plot.getBoundingClientRect(); return Math.max(0, Math.min(vol.counts.length - 1, Math.floor((e.clientX - r.left) / r.width * vol.counts.length))); };
+  // choose makes bars a to b the view's range, within the range counted:
+  // the first and last bars may reach past it.
   function choose(a, b) {
     const p = new URLSearchParams(shown.params);
     for (const k of ["page", "max_id", "asof"]) p.delete(k);
-    p.set("range", "custom"); p.set("from", at(Math.min(a, b)).toISOString()); p.set("to", at(Math.max(a, b) + 1).toISOString());
-    pick = -1;
+    const from = Math.max(+at(a), Date.parse(vol.from)), to = Math.min(+at(b + 1), Date.parse(vol.to));
+    p.set("range", "custom"); p.set("from", new Date(from).toISOString()); p.set("to", new Date(to).toISOString());
+    pick = anchor = -1;
+    tip.hidden = true;
     setControls(p);
     load(p, true);
   }
@@ -450,10 +471,10 @@
     plot.addEventListener("pointermove", (e) => {
       if (!vol || !vol.counts.length) return;
       const i = indexAt(e);
-      showTip(i);
-      if (!drag) return;
+      if (!drag) return void showTip(i);
       drag.to = i;
       const n = vol.counts.length, lo = Math.min(drag.from, i), hi = Math.max(drag.from, i);
+      showTip(lo, hi);
       drag.sel.style.left = lo / n * 100 + "%"; drag.sel.style.width = (hi - lo + 1) / n * 100 + "%";
     });
     plot.addEventListener("pointerleave", () => { if (!drag && pick < 0) tip.hidden = true; });
@@ -467,25 +488,28 @@
     plot.addEventListener("pointercancel", () => { if (drag) drag.sel.remove(); drag = null; });
     plot.addEventListener("pointerup", () => {
       if (!drag) return;
-      const d = drag;
+      const d = drag, a = Math.min(d.from, d.to), b = Math.max(d.from, d.to);
       drag = null;
       d.sel.remove();
-      if (sum(vol.counts.slice(Math.min(d.from, d.to), Math.max(d.from, d.to) + 1).flat())) choose(d.from, d.to);
+      if (sum(vol.counts.slice(a, b + 1).flat())) choose(a, b);
     });
     plot.addEventListener("keydown", (e) => {
       if (!vol || !vol.counts.length) return;
       const n = vol.counts.length, step = { ArrowLeft: -1, ArrowRight: 1, Home: -n, End: n }[e.key];
-      if (step) pick = Math.max(0, Math.min(n - 1, (pick < 0 ? n : pick) + step));
-      else if ((e.key === "Enter" || e.key === " ") && pick >= 0) return e.preventDefault(), choose(pick, pick);
-      else if (e.key === "Escape") pick = -1;
+      if (step) {
+        pick = Math.max(0, Math.min(n - 1, (pick < 0 ? n : pick) + step));
+        if (!e.shiftKey || anchor < 0) anchor = pick;
+      } else if ((e.key === "Enter" || e.key === " ") && pick >= 0) return e.preventDefault(), choose(...picked());
+      else if (e.key === "Escape" && pick >= 0) pick = anchor = -1;
       else return;
       e.preventDefault();
       drawVolume();
       tip.hidden = pick < 0;
+      said.textContent = pick < 0 ? "" : showTip(...picked());
     });
-    plot.addEventListener("blur", () => { pick = -1; tip.hidden = true; if (vol) drawVolume(); });
+    plot.addEventListener("blur", () => { pick = anchor = -1; tip.hidden = true; if (vol) drawVolume(); });
     if (utcBox) utcBox.addEventListener("change", () => vol && drawVolume());
-    loadVolume(new URLSearchParams(location.search));
+    loadVolume(new FormData(rowsForm)); // the view and its pin, as the server drew them
   }
   setControls(new URLSearchParams(location.search));
   liveSchedule();

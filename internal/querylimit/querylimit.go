@@ -30,13 +30,14 @@ func New(max int, timeout time.Duration) *Limiter {
 // errTimeout is the cause of a query's context ending at the timeout.
 var errTimeout = errors.New("query timeout")
 
-// Enter admits q: a filtered q waits for a turn, up to the timeout. It
-// returns ctx bounded by the timeout, which the query runs under, and done,
-// which the query calls when it ends. The error wraps apilog.ErrTimeout
-// when the wait took the whole timeout, or is ctx's.
-func (l *Limiter) Enter(ctx context.Context, q *apilog.Query) (context.Context, func(), error) {
+// Enter admits a query: a search (a filtered query, or any that reads
+// every row it matches) waits for a turn, up to the timeout. It returns
+// ctx bounded by the timeout, which the query runs under, and done, which
+// the query calls when it ends. The error wraps apilog.ErrTimeout when the
+// wait took the whole timeout, or is ctx's.
+func (l *Limiter) Enter(ctx context.Context, search bool) (context.Context, func(), error) {
 	ctx, cancel := l.Bound(ctx)
-	if !q.Filtered() {
+	if !search {
 		return ctx, cancel, nil
 	}
 	select {
