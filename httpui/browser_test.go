@@ -321,11 +321,12 @@ func TestBrowser(t *testing.T) {
 
 	if *updateScreenshot {
 		// The README's picture, of rows like a real API's.
-		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, syntheticStore(t, 7, "acct_a", 12, t0.Add(55*time.Minute)), &httpui.Options{
+		shotStore, _ := dayStore(t)
+		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, shotStore, &httpui.Options{
 			Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
 		})))
 		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
-		run("reload", chromedp.Navigate(srv.URL+"/shot/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+		run("reload", chromedp.Navigate(srv.URL+"/shot/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")), chromedp.WaitVisible(chromedp.CSS("#chart-plot svg rect")))
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)

@@ -116,22 +116,8 @@ func TestVolume(t *testing.T) {
 // click and the keyboard pick a bar, and a view with no rows says so.
 func TestBrowserChart(t *testing.T) {
 	path := browserPath(t)
-	s := memstore.New(nil)
-	t.Cleanup(func() { s.Close() })
-	g := apilogtest.NewSynthetic(7, "acct_a", 12, t0)
+	s, g := dayStore(t)
 	bg := context.Background()
-	for _, k := range g.Keys {
-		if err := s.UpsertKey(bg, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	entries := g.Entries(3000)
-	for i := range entries {
-		entries[i].Time = t0.Add(-24*time.Hour + time.Duration(i)*29*time.Second)
-	}
-	if err := s.Append(bg, entries); err != nil {
-		t.Fatal(err)
-	}
 	h := newHandler(t, s, &httpui.Options{
 		Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
 	})
@@ -273,4 +259,28 @@ func TestBrowserChart(t *testing.T) {
 	if got := eval(`document.querySelectorAll("#chart-plot svg rect").length + " " + document.querySelector(".chart-empty").textContent`); got != "0 No requests in this range" {
 		t.Errorf("an empty view's chart: %q", got)
 	}
+}
+
+// dayStore returns a store of 3,000 rows of acct_a like a real API's
+// (apilogtest.Synthetic), one every 29 s over the day before t0, and
+// their generator.
+func dayStore(t testing.TB) (*memstore.Store, *apilogtest.Synthetic) {
+	t.Helper()
+	s := memstore.New(nil)
+	t.Cleanup(func() { s.Close() })
+	g := apilogtest.NewSynthetic(7, "acct_a", 12, t0)
+	ctx := context.Background()
+	for _, k := range g.Keys {
+		if err := s.UpsertKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries := g.Entries(3000)
+	for i := range entries {
+		entries[i].Time = t0.Add(-24*time.Hour + time.Duration(i)*29*time.Second)
+	}
+	if err := s.Append(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+	return s, g
 }

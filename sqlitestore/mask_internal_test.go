@@ -17,15 +17,7 @@ import (
 // distinct values).
 func TestMaskScan(t *testing.T) {
 	var got []Strategy
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{
-		Explain: func(_ apilog.Query, st Strategy) { got = append(got, st) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p := apilogtest.FillPaths(t, s, 5_000)
-	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
+	s, p, joined := pathsStore(t, 5_000, &got)
 	defer func(pack int64, rows int, dense int64, share float64) {
 		packBelow, maskRows, maxDense, idShare = pack, rows, dense, share
 	}(packBelow, maskRows, maxDense, idShare)
@@ -106,4 +98,19 @@ func TestMaskFarPage(t *testing.T) {
 	if len(page.Rows) != 0 || page.TotalRows != want.TotalRows || want.TotalRows <= maskChunk {
 		t.Errorf("page %d: %d rows of %d, want none of %d", q.Page, len(page.Rows), page.TotalRows, want.TotalRows)
 	}
+}
+
+// pathsStore opens a store of apilogtest.FillPaths' rows that appends the
+// strategy of each query to *got, and returns it with the rows joined.
+func pathsStore(t *testing.T, rows int, got *[]Strategy) (*Store, *apilogtest.Paths, []apilog.Row) {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{
+		Explain: func(_ apilog.Query, st Strategy) { *got = append(*got, st) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	p := apilogtest.FillPaths(t, s, rows)
+	return s, p, apilogtest.Join(p.Entries, p.Keys, p.Now)
 }

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -19,15 +18,7 @@ import (
 // the time index and by ID.
 func TestVolumeStrategies(t *testing.T) {
 	var got []Strategy
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{
-		Explain: func(_ apilog.Query, st Strategy) { got = append(got, st) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	p := apilogtest.FillPaths(t, s, 12_000)
-	joined := apilogtest.Join(p.Entries, p.Keys, p.Now)
+	s, p, joined := pathsStore(t, 12_000, &got)
 	defer func(rows int, share float64) { maskRows, idShare = rows, share }(maskRows, idShare)
 	worst, err := apilog.ParseSearch(apilogtest.WorstSearch, apilogtest.Hasher{})
 	if err != nil {
