@@ -33,8 +33,9 @@ type Buckets struct {
 const MaxBuckets = 1000
 
 // Validate returns a [*QueryError] when b cannot be counted into: a step
-// below one nanosecond, more than MaxBuckets buckets, or an end that a
-// time in Unix nanoseconds cannot hold.
+// below one nanosecond, more than MaxBuckets buckets, a start or an end
+// that a time in Unix nanoseconds cannot hold (1678 to 2262), or buckets
+// that span more than a Duration does (292 years).
 func (b Buckets) Validate() error {
 	start := b.Start.UnixNano()
 	switch {
@@ -195,6 +196,9 @@ func CountVolume(ctx context.Context, s Store, q Query) (Volume, error) {
 		return Volume{}, err
 	}
 	v := Volume{Buckets: ChartBuckets(from, to), From: from, To: to}
+	if end := v.End(); v.To.After(end) {
+		v.To = end // ChartBuckets leaves out a bucket that would end past 2262
+	}
 	if v.N == 0 {
 		return v, nil
 	}

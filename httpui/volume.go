@@ -50,7 +50,10 @@ func (h *Handler) serveVolume(w http.ResponseWriter, r *http.Request, viewer Vie
 	}
 	out := apiVolume{
 		Start: vol.Start.UTC().Format(time.RFC3339Nano), StepMS: vol.Step.Milliseconds(), Counts: make([][]int, len(vol.Counts)),
-		From: vol.From.UTC().Format(time.RFC3339Nano), To: vol.To.UTC().Format(time.RFC3339Nano),
+		// To the millisecond, a script's clock, outward: a span picked
+		// within them keeps every row counted.
+		From: vol.From.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano),
+		To:   vol.To.UTC().Add(time.Millisecond - 1).Truncate(time.Millisecond).Format(time.RFC3339Nano),
 	}
 	for c := range len(apilog.ClassCounts{}) {
 		sc := apilog.StatusClass(c)

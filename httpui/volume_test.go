@@ -231,6 +231,15 @@ func TestBrowserChart(t *testing.T) {
 		t.Errorf("the tooltip of the picked bars stays up after the range changed")
 	}
 
+	// The last bar, whose end is just after the newest row: its span holds
+	// every row it counted.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`history.back()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the whole day again", `location.search === "" && document.querySelector("#chart-total").textContent.startsWith("3,000 requests")`)
+	run("the last bar", chromedp.Focus(chromedp.CSS("#chart-plot")), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Enter))
+	waitFor("its rows, all of them", `location.search.includes("range=custom") && document.querySelector("#range-text").textContent.endsWith(" of `+strconv.Itoa(sum(n-1, n-1))+` rows")`)
+
 	// A range that cuts its first bar: a click on that bar keeps the
 	// range's start, not the bar's.
 	cut, end := all.Start.Add(5*step+7*time.Minute), all.Start.Add(25*step)

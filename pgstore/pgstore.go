@@ -48,9 +48,10 @@ type Options struct {
 	// apilog.ErrTimeout. Default 10s.
 	QueryTimeout time.Duration
 
-	// MaxSearches is how many queries with a search or a filter run at
-	// once; more wait for a turn, up to QueryTimeout. The unfiltered views
-	// and Append never wait for them, so a few expensive searches cannot
+	// MaxSearches is how many queries with a search or a filter, and
+	// charts (CountVolume, which reads every row it counts), run at once;
+	// more wait for a turn, up to QueryTimeout. The unfiltered pages and
+	// Append never wait for them, so a few expensive searches cannot
 	// take every connection the page and the recorder need. Open sizes its
 	// pool to MaxSearches plus 4 connections unless the URL sets
 	// pool_max_conns; give a pool passed to OpenPool at least as many.

@@ -48,7 +48,7 @@ func (v volumeDeltas) apply(ctx context.Context, tx *sql.Tx) error {
 // status classes and a time range, in buckets of whole multiples of 10
 // seconds, is counted from the volume table: a few thousand of its rows,
 // and the rows themselves only for the parts of its range that are not
-// whole buckets of 10 s. Other views are counted on the rows, under the
+// whole buckets of 10 s, and those past its row-ID bound. Other views are counted on the rows, under the
 // same limits as their pages: by SQL on the filters' indexes, or in the
 // scan that tests a broad search in Go.
 func (s *Store) CountVolume(ctx context.Context, q apilog.Query, b apilog.Buckets) ([]apilog.ClassCounts, error) {
@@ -161,9 +161,8 @@ func scanGroups(ctx context.Context, tx *sql.Tx, query string, args []any, each 
 
 // volumeFromCounts counts an unfiltered view (q may name status classes)
 // from the volume table into out, and reports whether it could: b's steps
-// must be whole buckets of a level, and no more than maxExcess rows may
-// have come since the view's row-ID bound, which are taken off one by
-// one.
+// must be whole buckets of a level. The rows past the view's row-ID bound
+// are taken off.
 func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Query, b apilog.Buckets, last int64, out []apilog.ClassCounts) (bool, error) {
 	start, step := b.Start.UnixNano(), int64(b.Step)
 	top := -1 // the largest level b's buckets are made of
@@ -203,16 +202,16 @@ func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Quer
 		scopeSQL, scopeArgs, index = " WHERE 1", nil, idxTimeAll
 	}
 	if q.MaxID > 0 && q.MaxID < last {
-		type past struct{ acct, ts, status int64 }
-		rows, err := queryAll(ctx, tx, "SELECT account, ts, status FROM entries WHERE id > ? LIMIT ?", []any{q.MaxID, maxExcess + 1},
-			func(sc scanFunc) (p past, err error) { return p, sc(&p.acct, &p.ts, &p.status) })
-		if err != nil || len(rows) > maxExcess {
-			return false, err
+		// The rows past the pin are taken off, found on the row ID's own
+		// range: the cost is the rows given since, not the chart's.
+		query, args := "SELECT ? + (ts - ?) / ? * ?, status, count(*) FROM entries NOT INDEXED WHERE id > ? AND ts >= ? AND ts < ?",
+			[]any{start, start, step, step, q.MaxID, q.From.UnixNano(), q.To.UnixNano()}
+		if acct != allAccounts {
+			query, args = query+" AND account = ?", append(args, acct)
 		}
-		for _, p := range rows {
-			if (acct == allAccounts || p.acct == acct) && p.ts >= q.From.UnixNano() && p.ts < q.To.UnixNano() {
-				add(p.ts, int64(apilog.ClassOf(int(p.status))), -1)
-			}
+		err := scanGroups(ctx, tx, query+" GROUP BY 1, 2", args, func(ts, status, n int64) { add(ts, int64(apilog.ClassOf(int(status))), -n) })
+		if err != nil {
+			return false, err
 		}
 	}
 	for _, p := range cover(q.From.UnixNano(), q.To.UnixNano(), volumeLevels[:top+1]) {

@@ -97,6 +97,8 @@
     if (livePending) livePending.abort();
     liveWait = 2000; // a slow view's back-off is not this one's
     if (controller) controller.abort();
+    // A chart still being counted would hold a turn these rows wait for.
+    if (volCtl) { volCtl.abort(); volCtl = null; volKey = null; }
     const mine = controller = new AbortController();
     // Dimming the table repaints it: only for a load slow enough to see.
     const dim = setTimeout(() => root.classList.add("loading"), 300);
@@ -186,8 +188,9 @@
   let renders = 0;
   // render shows body, the view of params. With fresh, the count of its
   // first rows that are new above the rows shown (a live page's), only
-  // those are added and as many are dropped from the end.
-  function render(body, params, fresh = 0) {
+  // those are added and as many are dropped from the end; live says Live
+  // brought the rows.
+  function render(body, params, fresh = 0, live = false) {
     shown = { params, total: body.total_rows, maxID: body.max_id };
     liveSince = body.max_id;
     liveShow.hidden = true;
@@ -260,7 +263,7 @@
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
     // The chart of these rows; a live page's catches up now and then.
-    if (!fresh || Date.now() - volAt > 10000) loadVolume(withPin(params, body.pin, true));
+    if (!live || (!volCtl && Date.now() - volAsked > 10000)) loadVolume(withPin(params, body.pin, true));
     liveSchedule();
   }
 
@@ -319,7 +322,7 @@
       const ids = Array.from(tbody.rows, (tr) => tr.dataset.id), k = body.rows.findIndex((r) => r.id <= shown.maxID);
       const fits = k > 0 && body.rows.slice(k).every((r, i) => String(r.id) === ids[i]);
       const same = location.search.slice(1) === shown.params.toString();
-      render(body, view, fits ? k : 0);
+      render(body, view, fits ? k : 0, true);
       if (same) history.replaceState(history.state, "", view.toString() ? "?" + view.toString() : location.pathname);
       return;
     }
@@ -367,24 +370,20 @@
     for (const h of $$("input[type=hidden]", filters)) h.remove();
     for (const k of ["key", "sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
   }
-  // The chart: the view's requests over time, stacked by status class,
-  // counted by the server (api/volume) for the rows the table shows (the
-  // view and its pin), asked for once those rows are drawn, so that they
-  // never wait for it, and again only when the view's filters, range or
-  // pin change (a page of it or a sort does not). Hover, or the arrow
-  // keys, show a bar's counts; a click, a drag, or Enter (Shift and the
-  // arrows take several bars) make their span the view's range, which
-  // Back undoes.
+  // The chart of the rows the table shows (the view and its pin), counted
+  // by the server: asked for once the rows are drawn, so that they never
+  // wait for it, and again only when the view or its pin change (not for
+  // another page of it). A click, a drag, or Enter on bars picked with the
+  // arrow keys makes their span the view's range.
   const plot = $("#chart-plot"), tip = $("#chart-tip"), said = $("#chart-said"), NS = "http://www.w3.org/2000/svg";
-  let vol = null, volKey = null, volCtl = null, volAt = 0, pick = -1, anchor = -1, drag = null;
+  let vol = null, volKey = null, volCtl = null, volAsked = 0, pick = -1, anchor = -1, drag = null;
   const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
   const sum = (c) => c.reduce((a, b) => a + b, 0);
   const order = [1, 2, 3, 4, 0]; // 2xx at the bottom, "other" on top
   const fmts = {};
-  // Bars start at UTC midnight; labels are the viewer's clock (or UTC),
-  // to the minute, with the year when the chart spans two.
+  // Bars start at UTC midnight; labels are local (or UTC) to the minute.
   const fmtTick = (d) => {
-    const utc = utcBox && utcBox.checked, year = vol.years, k = +utc + 2 * year;
+    const utc = utcBox && utcBox.checked, year = vol.years, k = +utc + 2 * !!year;
     return (fmts[k] ||= new Intl.DateTimeFormat(undefined, { year: year ? "numeric" : undefined, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: utc ? "UTC" : undefined })).format(d);
   };
   const at = (i) => new Date(Date.parse(vol.start) + i * vol.step_ms);
@@ -397,16 +396,25 @@
     volKey = key;
     if (volCtl) volCtl.abort();
     const mine = volCtl = new AbortController();
+    volAsked = Date.now();
     fetch("api/volume?" + key, { signal: mine.signal, headers: { Accept: "application/json" } })
       .then(async (res) => {
         const body = await res.json();
-        if (!res.ok) throw new Error(body.error);
-        vol = body; volAt = Date.now();
-        vol.years = new Date(vol.from).getFullYear() !== new Date(vol.to).getFullYear();
+        if (volCtl !== mine) return;
+        volCtl = null;
+        if (!res.ok) throw new Error(body.error || "the server answered " + res.status);
+        // New bars: a pick or drag of the old means nothing.
+        if (!vol || vol.start !== body.start || vol.step_ms !== body.step_ms) {
+          pick = anchor = -1;
+          if (drag) drag.sel.remove();
+          drag = null;
+        }
+        vol = body;
         drawVolume();
       })
       .catch((err) => {
         if (err.name === "AbortError") return;
+        if (volCtl === mine) volCtl = null;
         volKey = null; vol = null; pick = anchor = -1;
         $("#chart-total").textContent = "The chart could not be drawn: " + (err instanceof TypeError ? "the server did not answer" : err instanceof SyntaxError ? "the server's answer could not be read" : err.message);
         for (const e of [$("#chart-legend"), $("#chart-axis"), $("#chart-table")]) e.replaceChildren();
@@ -417,8 +425,10 @@
   const picked = () => [Math.min(anchor, pick), Math.max(anchor, pick)];
   function drawVolume() {
     const n = vol.counts.length, max = Math.max(1, ...vol.counts.map(sum));
+    const year = (d) => utcBox && utcBox.checked ? d.getUTCFullYear() : d.getFullYear();
+    vol.years = n > 0 && year(at(0)) !== year(at(n));
     const svg = svgEl("svg", { viewBox: "0 0 " + n + " 100", preserveAspectRatio: "none", "aria-hidden": "true" });
-    if (pick >= n) pick = anchor = -1;
+    if (Math.max(pick, anchor) >= n) pick = anchor = -1;
     if (pick >= 0) { const [a, b] = picked(); svg.append(svgEl("rect", { class: "chart-pick", x: a, y: 0, width: b - a + 1, height: 100 })); }
     vol.counts.forEach((c, i) => {
       let y = 100;
@@ -430,6 +440,7 @@
       }
     });
     plot.replaceChildren(svg, tip);
+    if (drag) plot.append(drag.sel);
     if (!vol.total) plot.append(el("div", { class: "chart-empty", text: vol.empty }));
     const step = vol.step_ms;
     $("#chart-total").textContent = vol.total.toLocaleString() + " requests, " + (step >= 864e5 ? step / 864e5 + " d" : step >= 36e5 ? step / 36e5 + " h" : step / 6e4 + " min") + " a bar";
@@ -441,8 +452,7 @@
     $("#chart-table").replaceChildren(el("caption", { text: "Requests over time, " + vol.total + " in all" }), head, ...rows.filter(Boolean));
     if (pick >= 0) showTip(...picked());
   }
-  // showTip shows the counts of bars a to b over them, and returns them
-  // as text.
+  // showTip shows bars a to b's counts, and returns them as text.
   function showTip(a, b = a) {
     const c = [0, 0, 0, 0, 0];
     for (const bar of vol.counts.slice(a, b + 1)) bar.forEach((v, k) => { c[k] += v; });
@@ -487,7 +497,7 @@
     });
     plot.addEventListener("pointercancel", () => { if (drag) drag.sel.remove(); drag = null; });
     plot.addEventListener("pointerup", () => {
-      if (!drag) return;
+      if (!drag || !vol) return;
       const d = drag, a = Math.min(d.from, d.to), b = Math.max(d.from, d.to);
       drag = null;
       d.sel.remove();
@@ -499,7 +509,12 @@
       if (step) {
         pick = Math.max(0, Math.min(n - 1, (pick < 0 ? n : pick) + step));
         if (!e.shiftKey || anchor < 0) anchor = pick;
-      } else if ((e.key === "Enter" || e.key === " ") && pick >= 0) return e.preventDefault(), choose(...picked());
+      } else if ((e.key === "Enter" || e.key === " ") && pick >= 0) {
+        e.preventDefault();
+        const [a, b] = picked();
+        if (sum(vol.counts.slice(a, b + 1).flat())) choose(a, b); // as a click: no span without requests
+        return;
+      }
       else if (e.key === "Escape" && pick >= 0) pick = anchor = -1;
       else return;
       e.preventDefault();

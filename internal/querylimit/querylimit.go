@@ -1,7 +1,7 @@
 // Package querylimit bounds a store's queries the same way in every SQL
-// store: filtered queries (a search, a filter) run a few at a time, so
-// that the unfiltered views, answered from indexes and counts, always
-// find a connection; and every query ends at a timeout, so that none holds
+// store: searches (a query with a search or a filter, or any that reads
+// every row it matches) run a few at a time, so that the unfiltered
+// views, answered from indexes and counts, always find a connection; and every query ends at a timeout, so that none holds
 // a connection, or a snapshot that keeps the log from being trimmed, for
 // long.
 package querylimit
@@ -21,8 +21,8 @@ type Limiter struct {
 	timeout time.Duration
 }
 
-// New returns a Limiter that runs at most max filtered queries at once and
-// ends every query after timeout.
+// New returns a Limiter that runs at most max searches at once and ends
+// every query after timeout.
 func New(max int, timeout time.Duration) *Limiter {
 	return &Limiter{slots: make(chan struct{}, max), timeout: timeout}
 }
