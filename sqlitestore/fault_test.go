@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/internal/race"
 	"github.com/apilog/apilog/sqlitestore"
 	"github.com/google/go-cmp/cmp"
 	"github.com/mattn/go-sqlite3"
@@ -126,21 +126,6 @@ func pragma(tb testing.TB, q interface {
 		tb.Fatalf("PRAGMA %s: %v", name, err)
 	}
 	return v
-}
-
-// raceEnabled reports whether the test binary was built with -race, which
-// slows the tests that run for a fixed time or a fixed number of trials.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 // snapshot returns the SHA-256 of every regular file under dir, by path
@@ -470,7 +455,7 @@ func TestDiskFull(t *testing.T) {
 func TestConcurrentAppendQuery(t *testing.T) {
 	const appenders, queriers = 8, 8
 	run := 3 * time.Second
-	if raceEnabled() {
+	if race.Enabled {
 		run = 2 * time.Second
 	}
 	s := openStore(t, filepath.Join(t.TempDir(), "logs.db"), nil)
