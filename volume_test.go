@@ -2,6 +2,7 @@ package apilog_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -87,4 +88,38 @@ func TestBucketsValidate(t *testing.T) {
 			t.Errorf("%v.Validate() = %v, want ok %v", c.b, err, c.ok)
 		}
 	}
+}
+
+// FuzzChartBuckets: for any range, the chart's buckets are valid, at most
+// MaxChartBuckets, aligned, and cover the range within the times a row
+// can hold (but for a last bucket that would end past 2262).
+func FuzzChartBuckets(f *testing.F) {
+	f.Add(int64(0), int64(1))
+	f.Add(int64(1790812800000000000), int64(1790833400000000000))
+	f.Add(int64(math.MinInt64), int64(math.MaxInt64))
+	f.Add(int64(math.MaxInt64-int64(time.Minute)), int64(math.MaxInt64))
+	f.Fuzz(func(t *testing.T, a, b int64) {
+		from, to := time.Unix(0, a), time.Unix(0, b)
+		bk := apilog.ChartBuckets(from, to)
+		if err := bk.Validate(); err != nil || bk.N < 0 || bk.N > apilog.MaxChartBuckets {
+			t.Fatalf("ChartBuckets(%d, %d) = %v: %v", a, b, bk, err)
+		}
+		start := bk.Start.UnixNano()
+		if start%int64(bk.Step) != 0 {
+			t.Fatalf("ChartBuckets(%d, %d) = %v: not aligned", a, b, bk)
+		}
+		lo, hi := max(a, 0), max(b, 0)
+		if hi <= lo {
+			if bk.N != 0 {
+				t.Fatalf("ChartBuckets(%d, %d) = %v: buckets for an empty range", a, b, bk)
+			}
+			return
+		}
+		if start > lo {
+			t.Fatalf("ChartBuckets(%d, %d) = %v: starts after the range", a, b, bk)
+		}
+		if end := bk.End().UnixNano(); end < hi && end <= math.MaxInt64-int64(bk.Step) {
+			t.Fatalf("ChartBuckets(%d, %d) = %v: ends before the range", a, b, bk)
+		}
+	})
 }
