@@ -37,13 +37,9 @@ func (s *Store) countVolume(ctx context.Context, q apilog.Query, b apilog.Bucket
 	}
 	x.From = max(x.From, b.Start.UnixNano())
 	x.last = min(x.last, b.End().UnixNano()-1)
-	var class [apilog.MaxStatus + 1]apilog.StatusClass
-	for code := range class {
-		class[code] = apilog.ClassOf(code)
-	}
 	err = s.scan(ctx, x, func(c *chunk, _ uint32, j int) {
 		if i, ok := b.Index(c.time[j]); ok {
-			out[i][class[c.status[j]]]++
+			out[i][apilog.ClassOf(int(c.status[j]))]++
 		}
 	})
 	return out, err

@@ -113,8 +113,8 @@ func (s *Store) insert(ctx context.Context, tx *sql.Tx, in *interner, entries []
 	return s.summarize(ctx, tx, entries, ids, in)
 }
 
-// summarize adds the batch to the time-bucket counts, the chart's counts (volume) and to each account's
-// last row ID; ids are the rows' IDs.
+// summarize adds the batch to the time-bucket counts, the chart's counts
+// (volume) and each account's last row ID; ids are the rows' IDs.
 func (s *Store) summarize(ctx context.Context, tx *sql.Tx, entries []apilog.Entry, ids []int64, in *interner) error {
 	deltas := map[timecount.Key]int64{}
 	vol := volumeDeltas{}

@@ -48,9 +48,9 @@ func (v volumeDeltas) apply(ctx context.Context, tx *sql.Tx) error {
 // status classes and a time range, in buckets of whole multiples of 10
 // seconds, is counted from the volume table: a few thousand of its rows,
 // and the rows themselves only for the parts of its range that are not
-// whole buckets of 10 s, and those past its row-ID bound. Other views are counted on the rows, under the
-// same limits as their pages: by SQL on the filters' indexes, or in the
-// scan that tests a broad search in Go.
+// whole buckets of 10 s, and those past its row-ID bound. Other views are
+// counted on the rows, under the same limits as their pages: by SQL on
+// the filters' indexes, or in the scan that tests a broad search in Go.
 func (s *Store) CountVolume(ctx context.Context, q apilog.Query, b apilog.Buckets) ([]apilog.ClassCounts, error) {
 	if err := b.Validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: count volume: %w", err)
@@ -112,14 +112,14 @@ func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.C
 		explain(StrategyNone)
 		return out, nil
 	}
-	add := func(ts, status int64) {
+	add := func(ts, status, n int64) {
 		if i, ok := b.Index(ts); ok {
-			out[i][apilog.ClassOf(int(status))]++
+			out[i][apilog.ClassOf(int(status))] += int(n)
 		}
 	}
 	if pl.masked {
 		explain(StrategyMask)
-		pl.most, pl.visit = 0, add
+		pl.most, pl.visit = 0, func(ts, status int64) { add(ts, status, 1) }
 		_, _, err := pl.maskPage(r, last)
 		return out, err
 	}
@@ -129,17 +129,20 @@ func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.C
 	// (no row is) could overflow the arithmetic: their rows are counted
 	// one by one.
 	where, args := pl.whereSQL(false)
-	start, step := b.Start.UnixNano(), int64(b.Step)
-	query := "SELECT ? + (e.ts - ?) / ? * ?, e.status, count(*) FROM entries e" + where + " GROUP BY 1, 2"
-	args = append([]any{start, start, step, step}, args...)
-	if start < 0 {
-		query, args = "SELECT e.ts, e.status, 1 FROM entries e"+where, args[4:]
+	if b.Start.UnixNano() < 0 {
+		return out, scanGroups(ctx, tx, "SELECT e.ts, e.status, 1 FROM entries e"+where, args, add)
 	}
-	return out, scanGroups(ctx, tx, query, args, func(ts, status, n int64) {
-		if i, ok := b.Index(ts); ok {
-			out[i][apilog.ClassOf(int(status))] += int(n)
-		}
-	})
+	bucket, bucketArgs := bucketSQL("e.ts", b)
+	return out, scanGroups(ctx, tx, "SELECT "+bucket+", e.status, count(*) FROM entries e"+where+" GROUP BY 1, 2", append(bucketArgs, args...), add)
+}
+
+// bucketSQL is the SQL of the start of the bucket of b that holds the time
+// col, with its arguments, for a col at or after b's start (which must be
+// 1970 or later, for the arithmetic not to overflow): grouped by it, rows
+// are counted a bucket at a time.
+func bucketSQL(col string, b apilog.Buckets) (string, []any) {
+	start, step := b.Start.UnixNano(), int64(b.Step)
+	return "? + (" + col + " - ?) / ? * ?", []any{start, start, step, step}
 }
 
 // scanGroups runs a query of (time, status, count) rows and calls each.
@@ -196,6 +199,10 @@ func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Quer
 			out[i][class] += int(n)
 		}
 	}
+	// byStatus adds rows read with their status, times sign.
+	byStatus := func(sign int64) func(ts, status, n int64) {
+		return func(ts, status, n int64) { add(ts, int64(apilog.ClassOf(int(status))), sign*n) }
+	}
 	scopeSQL, scopeArgs := " WHERE account = ?", []any{acct}
 	index := idxTime
 	if acct == allAccounts {
@@ -204,12 +211,13 @@ func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Quer
 	if q.MaxID > 0 && q.MaxID < last {
 		// The rows past the pin are taken off, found on the row ID's own
 		// range: the cost is the rows given since, not the chart's.
-		query, args := "SELECT ? + (ts - ?) / ? * ?, status, count(*) FROM entries NOT INDEXED WHERE id > ? AND ts >= ? AND ts < ?",
-			[]any{start, start, step, step, q.MaxID, q.From.UnixNano(), q.To.UnixNano()}
+		bucket, args := bucketSQL("ts", b)
+		query := "SELECT " + bucket + ", status, count(*) FROM entries NOT INDEXED WHERE id > ? AND ts >= ? AND ts < ?"
+		args = append(args, q.MaxID, q.From.UnixNano(), q.To.UnixNano())
 		if acct != allAccounts {
 			query, args = query+" AND account = ?", append(args, acct)
 		}
-		err := scanGroups(ctx, tx, query+" GROUP BY 1, 2", args, func(ts, status, n int64) { add(ts, int64(apilog.ClassOf(int(status))), -n) })
+		err := scanGroups(ctx, tx, query+" GROUP BY 1, 2", args, byStatus(-1))
 		if err != nil {
 			return false, err
 		}
@@ -218,7 +226,7 @@ func (s *Store) volumeFromCounts(ctx context.Context, tx *sql.Tx, q *apilog.Quer
 		if p.size == 0 {
 			// Less than the smallest bucket: the rows themselves.
 			err := scanGroups(ctx, tx, "SELECT ts, status, 1 FROM entries INDEXED BY "+index+scopeSQL+" AND ts >= ? AND ts < ?",
-				append(scopeArgs, p.lo, p.hi), func(ts, status, n int64) { add(ts, int64(apilog.ClassOf(int(status))), n) })
+				append(scopeArgs, p.lo, p.hi), byStatus(1))
 			if err != nil {
 				return false, err
 			}

@@ -388,11 +388,11 @@
   };
   const at = (i) => new Date(Date.parse(vol.start) + i * vol.step_ms);
   const spanText = (a, b) => fmtTick(at(a)) + " – " + fmtTick(at(b + 1));
-  function loadVolume(params, force) {
+  function loadVolume(params) {
     const p = new URLSearchParams(params);
     for (const k of ["page", "sort", "dir", "live", "since", "id"]) p.delete(k);
     const key = p.toString();
-    if (!plot || (key === volKey && !force)) return;
+    if (!plot || key === volKey) return;
     volKey = key;
     if (volCtl) volCtl.abort();
     const mine = volCtl = new AbortController();
@@ -465,9 +465,10 @@
     return spanText(a, b) + ": " + text;
   }
   const indexAt = (e) => { const r = plot.getBoundingClientRect(); return Math.max(0, Math.min(vol.counts.length - 1, Math.floor((e.clientX - r.left) / r.width * vol.counts.length))); };
-  // choose makes bars a to b the view's range, within the range counted:
-  // the first and last bars may reach past it.
+  // choose makes bars a to b the view's range, within the range counted
+  // (the first and last bars may reach past it); not bars without requests.
   function choose(a, b) {
+    if (!sum(vol.counts.slice(a, b + 1).flat())) return;
     const p = new URLSearchParams(shown.params);
     for (const k of ["page", "max_id", "asof"]) p.delete(k);
     const from = Math.max(+at(a), Date.parse(vol.from)), to = Math.min(+at(b + 1), Date.parse(vol.to));
@@ -501,7 +502,7 @@
       const d = drag, a = Math.min(d.from, d.to), b = Math.max(d.from, d.to);
       drag = null;
       d.sel.remove();
-      if (sum(vol.counts.slice(a, b + 1).flat())) choose(a, b);
+      choose(a, b);
     });
     plot.addEventListener("keydown", (e) => {
       if (!vol || !vol.counts.length) return;
@@ -509,12 +510,7 @@
       if (step) {
         pick = Math.max(0, Math.min(n - 1, (pick < 0 ? n : pick) + step));
         if (!e.shiftKey || anchor < 0) anchor = pick;
-      } else if ((e.key === "Enter" || e.key === " ") && pick >= 0) {
-        e.preventDefault();
-        const [a, b] = picked();
-        if (sum(vol.counts.slice(a, b + 1).flat())) choose(a, b); // as a click: no span without requests
-        return;
-      }
+      } else if ((e.key === "Enter" || e.key === " ") && pick >= 0) return e.preventDefault(), choose(...picked());
       else if (e.key === "Escape" && pick >= 0) pick = anchor = -1;
       else return;
       e.preventDefault();

@@ -1,9 +1,9 @@
 // Package querylimit bounds a store's queries the same way in every SQL
 // store: searches (a query with a search or a filter, or any that reads
 // every row it matches) run a few at a time, so that the unfiltered
-// views, answered from indexes and counts, always find a connection; and every query ends at a timeout, so that none holds
-// a connection, or a snapshot that keeps the log from being trimmed, for
-// long.
+// views, answered from indexes and counts, always find a connection; and
+// every query ends at a timeout, so that none holds a connection, or a
+// snapshot that keeps the log from being trimmed, for long.
 package querylimit
 
 import (
