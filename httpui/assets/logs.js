@@ -262,8 +262,10 @@
     const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
     empty.hidden = body.total_rows !== 0;
     empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
-    // The chart of these rows; a live page's catches up now and then.
-    if (!live || (!volCtl && Date.now() - volAsked > 10000)) loadVolume(withPin(params, body.pin, true));
+    // The chart of these rows, once they are painted (its drawing would
+    // delay their frame); a live page's catches up now and then.
+    const pinned = withPin(params, body.pin, true);
+    if (!live || (!volCtl && Date.now() - volAsked > 10000)) requestAnimationFrame(() => setTimeout(() => loadVolume(pinned)));
     liveSchedule();
   }
 
