@@ -368,6 +368,9 @@ func BenchVolume(b *testing.B, s apilog.Store, rows int) {
 		{"method-delete", apilog.Query{Methods: []string{"DELETE"}}},
 		{"search-flux", apilog.Query{Search: search(b, "flux")}},
 		{"search-401", apilog.Query{Search: search(b, "401")}},
+		{"search-slow", apilog.Query{Search: search(b, "duration:>1s")}},
+		{"last-hour-slow", apilog.Query{From: end.Add(-time.Hour), To: end, Search: search(b, "duration:>1s")}},
+		{"last-hour-flux", apilog.Query{From: end.Add(-time.Hour), To: end, Search: search(b, "flux")}},
 		{"search-worst", apilog.Query{Search: search(b, WorstSearch)}},
 	}
 	for _, c := range cases {

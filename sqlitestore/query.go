@@ -702,10 +702,6 @@ func (pl *exec) fast() bool { return len(pl.where) == 0 && !pl.masked }
 func (pl *exec) conds(acct int64) ([]string, []any) {
 	var conds []string
 	var args []any
-	if acct != 0 {
-		conds = append(conds, "e.account = ?")
-		args = append(args, acct)
-	}
 	if !pl.FromOpen {
 		conds = append(conds, "e.ts >= ?")
 		args = append(args, pl.From)
@@ -714,6 +710,20 @@ func (pl *exec) conds(acct int64) ([]string, []any) {
 		conds = append(conds, "e.ts < ?")
 		args = append(args, pl.To)
 	}
+	return pl.condsWith(acct, conds, args)
+}
+
+// condsWith is conds with the time range tested by the given conditions
+// instead: a test of ts >> 30, which the value indexes hold, lets SQLite
+// answer off an index alone where a test of ts would read the table.
+func (pl *exec) condsWith(acct int64, timeConds []string, timeArgs []any) ([]string, []any) {
+	var conds []string
+	var args []any
+	if acct != 0 {
+		conds = append(conds, "e.account = ?")
+		args = append(args, acct)
+	}
+	conds, args = append(conds, timeConds...), append(args, timeArgs...)
 	if pl.bounded {
 		conds = append(conds, "e.id <= ?")
 		args = append(args, pl.Query.MaxID)

@@ -9,21 +9,22 @@ import (
 // SchemaVersion is the version of the schema this package writes: the
 // number of the last file in migrations/. A database with a newer version is
 // refused rather than downgraded.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // The indexes that queries name in INDEXED BY, as the migrations create
-// them (0001_init.sql, 0002_duration_last_id.sql, 0003_time_all.sql).
+// them (0001_init.sql, 0002_duration_last_id.sql, 0003_time_all.sql,
+// 0005_status_in_indexes.sql).
 const (
 	idxTime    = "entries_time" // (account, ts)
 	idxTimeAll = "entries_ts"   // (ts): every account's rows
 
 	idxStatus   = "entries_status"   // (account, status, ts >> 30)
-	idxKey      = "entries_key"      // (key, ts >> 30)
-	idxMethod   = "entries_method"   // (method, ts >> 30)
-	idxEndpoint = "entries_endpoint" // (endpoint, ts >> 30)
-	idxError    = "entries_error"    // (error, ts >> 30)
-	idxIP       = "entries_ip"       // (ip, ts >> 30)
-	idxDuration = "entries_duration" // (account, durationGroup, ts, duration)
+	idxKey      = "entries_key"      // (key, ts >> 30, status)
+	idxMethod   = "entries_method"   // (method, ts >> 30, status)
+	idxEndpoint = "entries_endpoint" // (endpoint, ts >> 30, status)
+	idxError    = "entries_error"    // (error, ts >> 30, status)
+	idxIP       = "entries_ip"       // (ip, ts >> 30, status)
+	idxDuration = "entries_duration" // (account, durationGroup, ts, duration, status)
 )
 
 // Kinds of interned values in the strs table.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"strings"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/plan"
 )
 
 var _ apilog.VolumeCounter = (*Store)(nil)
@@ -124,16 +127,156 @@ func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.C
 		return out, err
 	}
 	explain(StrategyVolumeGroups)
-	// Counted in groups of a bucket and a status code, so that what
-	// crosses to Go is a few thousand rows. Buckets from before 1970
-	// (no row is) could overflow the arithmetic: their rows are counted
-	// one by one.
-	where, args := pl.whereSQL(false)
 	if b.Start.UnixNano() < 0 {
+		// Buckets from before 1970 (no row is) could overflow the
+		// arithmetic: their rows are counted one by one.
+		where, args := pl.whereSQL(false)
 		return out, scanGroups(ctx, tx, "SELECT e.ts, e.status, 1 FROM entries e"+where, args, add)
 	}
-	bucket, bucketArgs := bucketSQL("e.ts", b)
-	return out, scanGroups(ctx, tx, "SELECT "+bucket+", e.status, count(*) FROM entries e"+where+" GROUP BY 1, 2", append(bucketArgs, args...), add)
+	return out, pl.volumeGroups(ctx, tx, b, out, add)
+}
+
+// volumeGroups counts the matches into out, b's buckets, off the indexes
+// alone where the filters allow: the value indexes hold the status and the
+// time to the second (ts >> 30), not to the nanosecond. A second wholly
+// inside one bucket and the range is counted there by SQL; the few that
+// straddle a bucket's edge or the range's (one per bucket at most, and the
+// two ends: under 1/28 of the rows, as a bucket is a minute or more) are
+// named instead, and their matching rows read from the table, off the time
+// index. SQLite groups by sorting, the larger part of the cost: the groups
+// are buckets alone, a single number, with the classes counted by FILTER.
+func (pl *exec) volumeGroups(ctx context.Context, tx *sql.Tx, b apilog.Buckets, out []apilog.ClassCounts, add func(ts, status, n int64)) error {
+	query, args, err := pl.volumeGroupsSQL(ctx, b)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var straddle []int64
+	var row [1 + len(apilog.ClassCounts{})]int64 // the bucket, the matches, classes 1 on
+	dest := make([]any, len(row))
+	for i := range row {
+		dest[i] = &row[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		k, other := row[0], row[1]
+		if k < 0 {
+			straddle = append(straddle, -1-k)
+			continue
+		}
+		i, ok := b.Index(k)
+		if !ok {
+			return fmt.Errorf("a bucket at %d, outside the chart", k)
+		}
+		for c := 1; c < len(out[i]); c++ {
+			out[i][c] += int(row[1+c])
+			other -= row[1+c]
+		}
+		out[i][apilog.StatusOther] += int(other)
+	}
+	if err := rows.Err(); err != nil || len(straddle) == 0 {
+		return err
+	}
+	// CROSS JOIN keeps the seconds as the outer loop: each is a short range
+	// of the time index, whatever the filters' indexes.
+	conds, condArgs := pl.conds(pl.acct)
+	// The second's bounds first: SQLite seeks on them. Its last instant is
+	// written so, as (u + 1) << 30 overflows for the last second there is.
+	conds = append([]string{"e.ts >= j.value << 30", "e.ts <= (j.value << 30) | 1073741823"}, conds...)
+	query = "SELECT e.ts, e.status, 1 FROM json_each(?) j CROSS JOIN entries e INDEXED BY " + pl.timeIndex() +
+		" WHERE " + strings.Join(conds, " AND ")
+	return scanGroups(ctx, tx, query, append([]any{jsonIDs(straddle)}, condArgs...), add)
+}
+
+// volumeGroupsSQL is the query of volumeGroups's counts by bucket: rows of
+// the start of a bucket, or -1 - u for a second u to read row by row, then
+// the number of matches and of each status class but StatusOther.
+func (pl *exec) volumeGroupsSQL(ctx context.Context, b apilog.Buckets) (string, []any, error) {
+	const sec = 1 << 30        // a second as the indexes hold it, ts >> 30
+	from, to := pl.From, pl.To // set: volume closes the range at b's ends
+	// The seconds wholly inside the range: [inLo, inHi].
+	inLo, inHi := (from+sec-1)/sec, to/sec-1
+	first, firstArgs := bucketSQL("(u << 30)", b)
+	last, lastArgs := bucketSQL("((u << 30) | 1073741823)", b) // the second's last instant
+	query := "SELECT CASE WHEN u BETWEEN ? AND ? AND " + first + " = " + last + " THEN " + first + " ELSE -1 - u END AS k, count(*)"
+	args := append([]any{inLo, inHi}, firstArgs...)
+	args = append(append(args, lastArgs...), firstArgs...)
+	for c := 1; c < len(apilog.ClassCounts{}); c++ {
+		cond, condArgs := statusSQL(plan.Ranges(func(code int) bool { return apilog.ClassOf(code) == apilog.StatusClass(c) }))
+		query += ", count(*) FILTER (WHERE " + cond + ")"
+		args = append(args, condArgs...)
+	}
+	wide := pl.indexed()
+	if !wide {
+		// Without such an index, a range that holds most of the scope's
+		// rows is read off whatever index holds the status (the duration's,
+		// the status's): one that holds little, off the time index.
+		in, err := pl.inRange(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		all, err := pl.counts.Between(ctx, 0, math.MaxInt64, true)
+		if err != nil {
+			return "", nil, err
+		}
+		wide = 2*in >= all
+	}
+	var conds []string
+	var condArgs []any
+	if wide {
+		// Tested to the second: a test of ts would make SQLite read the
+		// table for every match, or walk the time index.
+		acct := pl.acct
+		if pl.implied {
+			acct = 0
+		}
+		conds, condArgs = pl.condsWith(acct, []string{"e.ts >> 30 BETWEEN ? AND ?"}, []any{from / sec, (to - 1) / sec})
+	} else {
+		conds, condArgs = pl.conds(pl.acct)
+	}
+	// The seconds come from a subquery that SQLite does not merge into the
+	// grouping: merged, its reference to ts (in ts >> 30) would make it read
+	// the table for every match.
+	query += " FROM (SELECT e.ts >> 30 AS u, e.status AS status FROM entries e WHERE " + strings.Join(conds, " AND ") + " LIMIT -1) AS e GROUP BY k"
+	return query, append(args, condArgs...), nil
+}
+
+// indexed reports whether a filter must hold that one index serves with
+// the time to the second and the status: a key, a method, or a search term
+// that matches one column alone (several make SQLite read the table for
+// each match, and do not narrow the time), and not a duration (its index
+// holds the exact time, but not first).
+func (pl *exec) indexed() bool {
+	if pl.Methods != nil || pl.Slots != nil {
+		return true
+	}
+	for _, t := range pl.Terms {
+		if t.Negate || t.Duration != nil {
+			continue
+		}
+		cols := 0
+		if len(t.Slots) > 0 {
+			cols++
+		}
+		for _, ids := range t.Values {
+			if len(ids) > 0 {
+				cols++
+			}
+		}
+		if len(t.Status) > 0 {
+			cols++
+		}
+		if cols == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // bucketSQL is the SQL of the start of the bucket of b that holds the time

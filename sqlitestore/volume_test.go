@@ -2,7 +2,9 @@ package sqlitestore
 
 import (
 	"context"
+	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +26,23 @@ func TestVolumeStrategies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, last := joined[0].Time, joined[0].Time
-	for _, r := range joined {
+	// Statuses of no class but StatusOther, and rows in the last second
+	// there is (past 2262: the end of a second there overflows).
+	hour := p.Start.Add(time.Hour)
+	extra := []apilog.Entry{}
+	for i, code := range []int{0, 101, 999} {
+		extra = append(extra, apilog.Entry{Account: "acct_a", KeyID: p.Keys[0].ID, Method: "GET", Status: code, Time: hour.Add(time.Duration(i)*time.Minute + 30*time.Second)})
+	}
+	for _, ns := range []int64{math.MaxInt64 - 100, math.MaxInt64 - 2e9, math.MaxInt64 - 10} {
+		extra = append(extra, apilog.Entry{Account: "acct_a", KeyID: p.Keys[0].ID, Method: "GET", Status: 200, Time: time.Unix(0, ns)})
+	}
+	if err := s.Append(context.Background(), extra); err != nil {
+		t.Fatal(err)
+	}
+	chartRows := joined
+	joined = apilogtest.Join(append(slices.Clip(p.Entries), extra...), p.Keys, p.Now)
+	first, last := chartRows[0].Time, chartRows[0].Time
+	for _, r := range chartRows {
 		if r.Time.Before(first) {
 			first = r.Time
 		}
@@ -34,7 +51,15 @@ func TestVolumeStrategies(t *testing.T) {
 		}
 	}
 	chart := apilog.ChartBuckets(first, last.Add(time.Nanosecond))
-	hour := p.Start.Add(time.Hour)
+	end := apilog.Buckets{Start: time.Unix(0, math.MaxInt64-60e9-1), Step: 20 * time.Second, N: 3}
+	// A bucket edge in the second (as the indexes hold it, ts >> 30) of
+	// the thousand rows just after the hour.
+	u := hour.UnixNano() >> 30
+	edge := time.Unix(0, (max(hour.UnixNano(), u<<30)+min(hour.UnixNano()+1e9, (u+1)<<30))/2)
+	keys := []string{}
+	for _, k := range p.Keys {
+		keys = append(keys, k.ID)
+	}
 	odd := apilog.Buckets{Start: p.Start.Add(7 * time.Second), Step: 7 * time.Minute, N: 100}
 	minutes := apilog.Buckets{Start: hour.Add(-10 * time.Minute), Step: 10 * time.Second, N: 200}
 	a := func(q apilog.Query) apilog.Query { q.Account = "acct_a"; return q }
@@ -55,6 +80,20 @@ func TestVolumeStrategies(t *testing.T) {
 		{"unaligned buckets", a(apilog.Query{}), odd, StrategyVolumeGroups},
 		{"key", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID, p.Keys[3].ID}}), chart, StrategyVolumeGroups},
 		{"search", a(apilog.Query{Search: search(t, "flux status:4xx")}), chart, StrategyVolumeGroups},
+		// The value indexes hold the second, not the time: the seconds at a
+		// bucket's edge and the range's are read from the table.
+		{"key, the second of a thousand rows", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID}, From: hour.Add(-1), To: hour.Add(time.Second / 2)}), minutes, StrategyVolumeGroups},
+		{"key, the range's start in that second", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID}}), apilog.Buckets{Start: hour.Add(-time.Second / 3), Step: time.Minute, N: 5}, StrategyVolumeGroups},
+		{"keys, a bucket edge in that second", a(apilog.Query{KeyIDs: keys}), apilog.Buckets{Start: edge.Add(-time.Minute), Step: time.Minute, N: 5}, StrategyVolumeGroups},
+		{"key, the last second there is", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID}}), end, StrategyVolumeGroups},
+		{"the last second there is", a(apilog.Query{}), end, StrategyVolumeGroups},
+		{"pinned, unaligned", a(apilog.Query{MaxID: 11_000}), odd, StrategyVolumeGroups},
+		{"duration, a day", a(apilog.Query{Search: search(t, "duration:>100ms"), From: p.Start.Add(24*time.Hour + 5), To: p.Start.Add(48 * time.Hour)}), chart, StrategyVolumeGroups},
+		{"a negated search, a day", a(apilog.Query{Search: search(t, "-flux"), From: p.Start.Add(24 * time.Hour), To: p.Start.Add(48*time.Hour - 5)}), chart, StrategyVolumeGroups},
+		{"search, unaligned", a(apilog.Query{Search: search(t, "flux"), From: p.Start.Add(2*24*time.Hour + 999), To: p.Start.Add(5*24*time.Hour - 1)}), chart, StrategyVolumeGroups},
+		{"search, pinned", a(apilog.Query{Search: search(t, "flux"), MaxID: 11_000}), chart, StrategyVolumeGroups},
+		{"every account, search", apilog.Query{AllAccounts: true, Search: search(t, "flux")}, chart, StrategyVolumeGroups},
+		{"duration", a(apilog.Query{Search: search(t, "duration:>100ms")}), chart, StrategyVolumeGroups},
 		{"broad search", apilog.Query{AllAccounts: true, Search: worst}, chart, StrategyMask},
 		{"broad search by ID", apilog.Query{AllAccounts: true, Search: worst, MaxID: 9_000}, chart, StrategyMask},
 		{"broad search, unaligned", a(apilog.Query{Search: worst, StatusClasses: classes}), odd, StrategyMask},
@@ -122,5 +161,54 @@ func TestCover(t *testing.T) {
 		if diff := cmp.Diff(c.want, cover(c.lo, c.hi, sizes), cmp.AllowUnexported(piece{})); diff != "" {
 			t.Errorf("cover(%d, %d) (-want +got):\n%s", c.lo, c.hi, diff)
 		}
+	}
+}
+
+// TestVolumeGroupsOffIndex checks that a filtered chart counts its matches
+// off one index alone, as SQLite plans it: read from the table, each match
+// was a random read, and the chart took three times as long (0.3 s for
+// 167,000 matches of a million rows).
+func TestVolumeGroupsOffIndex(t *testing.T) {
+	var got []Strategy
+	s, p, _ := pathsStore(t, 2_000, &got)
+	b := apilog.Buckets{Start: p.Start, Step: time.Hour, N: 1000}
+	for _, c := range []struct {
+		name  string
+		q     apilog.Query
+		index string
+	}{
+		{"key", apilog.Query{KeyIDs: []string{p.Keys[0].ID}}, idxKey},
+		{"method", apilog.Query{Methods: []string{"DELETE"}}, idxMethod},
+		{"search", apilog.Query{Search: search(t, "flux")}, idxEndpoint},
+		{"duration", apilog.Query{Search: search(t, "duration:>100ms")}, idxDuration},
+		{"status", apilog.Query{Search: search(t, "status:404")}, idxStatus},
+		{"pinned", apilog.Query{Search: search(t, "flux"), MaxID: 1000}, idxEndpoint},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.q.Account, c.q.Now, c.q.From, c.q.To = "acct_a", p.Now, b.Start, b.End()
+			var steps []string
+			err := s.read(context.Background(), c.q, 0, func(r *reader, q *apilog.Query) error {
+				pl, err := s.compile(r.ctx, r.tx, q, 2_000)
+				if err != nil || pl.None || pl.masked {
+					t.Fatalf("compiled: none %v, masked %v, %v", pl.None, pl.masked, err)
+				}
+				query, args, err := pl.volumeGroupsSQL(r.ctx, b)
+				if err != nil {
+					return err
+				}
+				steps, err = queryAll(r.ctx, r.tx, "EXPLAIN QUERY PLAN "+query, args, func(sc scanFunc) (d string, err error) {
+					var id, parent, unused int64
+					return d, sc(&id, &parent, &unused, &d)
+				})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "USING COVERING INDEX " + c.index + " "
+			if !slices.ContainsFunc(steps, func(d string) bool { return strings.Contains(d, want) }) {
+				t.Errorf("the chart's plan %q does not read %s alone", steps, c.index)
+			}
+		})
 	}
 }

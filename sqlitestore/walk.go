@@ -150,7 +150,10 @@ func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 	if err != nil {
 		return nil, err
 	}
-	from := "entries e"
+	// Named: SQLite would rather use a filter's index (or the row ID's, for
+	// the bound) and sort the group, or, for a status, the duration index,
+	// which holds the account, the status and the exact time.
+	from := "entries e INDEXED BY " + pl.sort.index
 	var filter string
 	var fargs []any
 	if filtered {
@@ -160,9 +163,6 @@ func (pl *exec) walkPage(ctx context.Context, tx *sql.Tx, off, limit int, filter
 		if conds, args := pl.conds(0); len(conds) > 0 {
 			filter, fargs = " AND ("+strings.Join(conds, " AND ")+")", args
 		}
-		// SQLite would rather use a filter's index (or the row ID's, for
-		// the bound) and sort the group.
-		from += " INDEXED BY " + pl.sort.index
 	}
 	var out []int64
 	skip := off
