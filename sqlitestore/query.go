@@ -204,8 +204,11 @@ const (
 	// status classes.
 	StrategyVolumeCounts Strategy = "volume-counts"
 	// StrategyVolumeGroups: by SQL, grouping the matches found on the
-	// filters' indexes by bucket and status.
+	// filters' indexes by bucket.
 	StrategyVolumeGroups Strategy = "volume-groups"
+	// StrategyVolumeBars: a duration range's matches counted bar by bar,
+	// each bar a few ranges of the duration index.
+	StrategyVolumeBars Strategy = "volume-bars"
 )
 
 // find answers q but for its rows: the page without them, and the IDs of

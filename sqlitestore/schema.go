@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/apilog/apilog"
 )
@@ -63,6 +64,25 @@ const (
 // decimal digits of the duration and its first digit. It must be written as
 // the migration writes it for SQLite to use the index.
 const durationGroup = "(length(duration) * 10 + substr(duration, 1, 1))"
+
+// durationGroups returns the values of durationGroup that the durations
+// from lo to hi take, ascending: d digits and a first digit f are the
+// durations from f·10^(d-1) to (f+1)·10^(d-1) - 1.
+func durationGroups(lo, hi int64) []int64 {
+	var out []int64
+	for d, p := int64(1), int64(1); d <= 19; d, p = d+1, p*10 {
+		for f := int64(min(d-1, 1)); f <= 9; f++ {
+			first, last := f*p, int64(math.MaxInt64)
+			if f+1 <= math.MaxInt64/p {
+				last = (f+1)*p - 1
+			}
+			if first <= hi && last >= lo {
+				out = append(out, d*10+f)
+			}
+		}
+	}
+	return out
+}
 
 // sortColumn is a column of apilog.Columns as this schema sorts it.
 type sortColumn struct {

@@ -3,7 +3,9 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,5 +124,52 @@ func TestMigrate(t *testing.T) {
 	}
 	if p, err := s.Query(ctx, apilog.Query{AllAccounts: true, PageSize: 10}); err != nil || p.TotalRows != 115 || len(p.Rows) != 10 || p.Rows[0].ID != 100 {
 		t.Errorf("every account after the migration: %d rows, %d on the page, %v", p.TotalRows, len(p.Rows), err)
+	}
+}
+
+// TestDurationGroups checks the groups of durations that a duration
+// range's chart reads against SQLite's own durationGroup of each duration.
+func TestDurationGroups(t *testing.T) {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	group := func(d int64) (g int64) {
+		if err := db.QueryRow("SELECT "+durationGroup+" FROM (SELECT ? AS duration)", d).Scan(&g); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	var ds []int64
+	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
+		for f := int64(1); f <= 10; f++ {
+			ds = append(ds, f*p-1, f*p, f*p+1)
+		}
+	}
+	ds = append(ds, 0, math.MaxInt64-1, math.MaxInt64, 9e18, 1e18*9-1)
+	for _, d := range ds {
+		if got, want := durationGroups(d, d), []int64{group(d)}; !slices.Equal(got, want) {
+			t.Errorf("durationGroups(%d, %d) = %v, want %v", d, d, got, want)
+		}
+	}
+	// A span's groups are those of its durations, in order, each once.
+	for _, s := range [][2]int64{{0, math.MaxInt64}, {1e9 + 1, math.MaxInt64}, {0, 99_999_999}, {15, 2000}, {1e8, 1e8}} {
+		var want []int64
+		for _, d := range ds {
+			if d >= s[0] && d <= s[1] && !slices.Contains(want, group(d)) {
+				want = append(want, group(d))
+			}
+		}
+		slices.Sort(want)
+		got := durationGroups(s[0], s[1])
+		for _, g := range want {
+			if !slices.Contains(got, g) {
+				t.Errorf("durationGroups(%d, %d) = %v, lacks %d", s[0], s[1], got, g)
+			}
+		}
+		if !slices.IsSorted(got) || len(slices.Compact(slices.Clone(got))) != len(got) {
+			t.Errorf("durationGroups(%d, %d) = %v, not ascending once each", s[0], s[1], got)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -126,6 +127,10 @@ func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.C
 		_, _, err := pl.maskPage(r, last)
 		return out, err
 	}
+	if span := pl.durationSpan(); span != nil && !pl.indexed() && pl.acct != 0 && b.Start.UnixNano() >= 0 {
+		explain(StrategyVolumeBars)
+		return out, pl.volumeBars(ctx, tx, b, *span, out)
+	}
 	explain(StrategyVolumeGroups)
 	if b.Start.UnixNano() < 0 {
 		// Buckets from before 1970 (no row is) could overflow the
@@ -165,20 +170,13 @@ func (pl *exec) volumeGroups(ctx context.Context, tx *sql.Tx, b apilog.Buckets, 
 		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		k, other := row[0], row[1]
-		if k < 0 {
+		if k := row[0]; k < 0 {
 			straddle = append(straddle, -1-k)
-			continue
-		}
-		i, ok := b.Index(k)
-		if !ok {
+		} else if i, ok := b.Index(k); ok {
+			addCounts(&out[i], row[1:])
+		} else {
 			return fmt.Errorf("a bucket at %d, outside the chart", k)
 		}
-		for c := 1; c < len(out[i]); c++ {
-			out[i][c] += int(row[1+c])
-			other -= row[1+c]
-		}
-		out[i][apilog.StatusOther] += int(other)
 	}
 	if err := rows.Err(); err != nil || len(straddle) == 0 {
 		return err
@@ -194,6 +192,72 @@ func (pl *exec) volumeGroups(ctx context.Context, tx *sql.Tx, b apilog.Buckets, 
 	return scanGroups(ctx, tx, query, append([]any{jsonIDs(straddle)}, condArgs...), add)
 }
 
+// durationSpan returns the durations that a positive duration: term
+// matches, if the query has one: with no filter that an index of its own
+// serves (see indexed), its matches are found on the duration index.
+func (pl *exec) durationSpan() *plan.Span {
+	for _, t := range pl.Terms {
+		if !t.Negate && t.Duration != nil {
+			return t.Duration
+		}
+	}
+	return nil
+}
+
+// volumeBars counts the matches of a query with a duration range (span)
+// into out bar by bar. Grouped in one query, the matches were sorted, the
+// larger part of the cost when most rows match (0.33 s of 667,000); bar by
+// bar, each bar is a range of the duration index for each group of
+// durations in span, and the counts need no sort. The index holds the
+// time and the status: the table is read only for the query's other
+// filters. One account's index: every account's would be ranges for each.
+func (pl *exec) volumeBars(ctx context.Context, tx *sql.Tx, b apilog.Buckets, span plan.Span, out []apilog.ClassCounts) error {
+	query, args := pl.volumeBarsSQL(b, span)
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i int
+		var text string
+		if err := rows.Scan(&i, &text); err != nil {
+			return err
+		}
+		var n [1 + len(apilog.ClassCounts{})]int64
+		if err := json.Unmarshal([]byte(text), &n); err != nil {
+			return err
+		}
+		addCounts(&out[i], n[:])
+	}
+	return rows.Err()
+}
+
+// volumeBarsSQL is the query of volumeBars: rows of a bar's index and its
+// counts as a JSON array.
+func (pl *exec) volumeBarsSQL(b apilog.Buckets, span plan.Span) (string, []any) {
+	// Each bar as [lo, hi), within the range, which is tested so alone:
+	// tested again, SQLite may seek on it instead, and read the range for
+	// every bar.
+	var bars strings.Builder
+	bars.WriteByte('[')
+	for i := range b.N {
+		if i > 0 {
+			bars.WriteByte(',')
+		}
+		fmt.Fprintf(&bars, "[%d,%d]", max(b.At(i).UnixNano(), pl.From), min(b.At(i+1).UnixNano(), pl.To))
+	}
+	bars.WriteByte(']')
+	counts, args := classCountsSQL()
+	conds, condArgs := pl.condsWith(pl.acct, []string{durationGroup + " IN (SELECT value FROM json_each(?))", "e.ts >= j.value ->> 0", "e.ts < j.value ->> 1"},
+		[]any{jsonIDs(durationGroups(span.Lo, span.Hi))})
+	// One value a bar, so that the counts are one scan of its ranges: the
+	// counts as a JSON array.
+	query := "SELECT j.key, (SELECT json_array(" + counts + ") FROM entries e INDEXED BY " + idxDuration +
+		" WHERE " + strings.Join(conds, " AND ") + ") FROM json_each(?) j"
+	return query, append(append(args, condArgs...), bars.String())
+}
+
 // volumeGroupsSQL is the query of volumeGroups's counts by bucket: rows of
 // the start of a bucket, or -1 - u for a second u to read row by row, then
 // the number of matches and of each status class but StatusOther.
@@ -204,14 +268,10 @@ func (pl *exec) volumeGroupsSQL(ctx context.Context, b apilog.Buckets) (string, 
 	inLo, inHi := (from+sec-1)/sec, to/sec-1
 	first, firstArgs := bucketSQL("(u << 30)", b)
 	last, lastArgs := bucketSQL("((u << 30) | 1073741823)", b) // the second's last instant
-	query := "SELECT CASE WHEN u BETWEEN ? AND ? AND " + first + " = " + last + " THEN " + first + " ELSE -1 - u END AS k, count(*)"
+	counts, countArgs := classCountsSQL()
+	query := "SELECT CASE WHEN u BETWEEN ? AND ? AND " + first + " = " + last + " THEN " + first + " ELSE -1 - u END AS k, " + counts
 	args := append([]any{inLo, inHi}, firstArgs...)
-	args = append(append(args, lastArgs...), firstArgs...)
-	for c := 1; c < len(apilog.ClassCounts{}); c++ {
-		cond, condArgs := statusSQL(plan.Ranges(func(code int) bool { return apilog.ClassOf(code) == apilog.StatusClass(c) }))
-		query += ", count(*) FILTER (WHERE " + cond + ")"
-		args = append(args, condArgs...)
-	}
+	args = append(append(append(args, lastArgs...), firstArgs...), countArgs...)
 	wide := pl.indexed()
 	if !wide {
 		// Without such an index, a range that holds most of the scope's
@@ -279,7 +339,31 @@ func (pl *exec) indexed() bool {
 	return false
 }
 
-// bucketSQL is the SQL of the start of the bucket of b that holds the time
+// classCountsSQL is the SQL of what a chart counts of rows with a status
+// (e.status): the rows, then those of each class but StatusOther (the
+// rest), with its arguments. addCounts adds such counts to a bar's.
+func classCountsSQL() (string, []any) {
+	cols := []string{"count(*)"}
+	var args []any
+	for c := 1; c < len(apilog.ClassCounts{}); c++ {
+		cond, condArgs := statusSQL(plan.Ranges(func(code int) bool { return apilog.ClassOf(code) == apilog.StatusClass(c) }))
+		cols = append(cols, "count(*) FILTER (WHERE "+cond+")")
+		args = append(args, condArgs...)
+	}
+	return strings.Join(cols, ", "), args
+}
+
+// addCounts adds n, counts as classCountsSQL gives them, to cc.
+func addCounts(cc *apilog.ClassCounts, n []int64) {
+	other := n[0]
+	for c := 1; c < len(cc); c++ {
+		cc[c] += int(n[c])
+		other -= n[c]
+	}
+	cc[apilog.StatusOther] += int(other)
+}
+
+// bucketSQL isQL is the SQL of the start of the bucket of b that holds the time
 // col, with its arguments, for a col at or after b's start (which must be
 // 1970 or later, for the arithmetic not to overflow): grouped by it, rows
 // are counted a bucket at a time.

@@ -36,6 +36,10 @@ func TestVolumeStrategies(t *testing.T) {
 	for _, ns := range []int64{math.MaxInt64 - 100, math.MaxInt64 - 2e9, math.MaxInt64 - 10} {
 		extra = append(extra, apilog.Entry{Account: "acct_a", KeyID: p.Keys[0].ID, Method: "GET", Status: 200, Time: time.Unix(0, ns)})
 	}
+	// Slow rows on bar edges, for the charts counted bar by bar.
+	for _, at := range []time.Time{p.Start.Add(24 * time.Hour), p.Start.Add(7*time.Second + 21*time.Minute)} {
+		extra = append(extra, apilog.Entry{Account: "acct_a", KeyID: p.Keys[0].ID, Method: "GET", Status: 200, Time: at, Duration: 500 * time.Millisecond})
+	}
 	if err := s.Append(context.Background(), extra); err != nil {
 		t.Fatal(err)
 	}
@@ -88,12 +92,16 @@ func TestVolumeStrategies(t *testing.T) {
 		{"key, the last second there is", a(apilog.Query{KeyIDs: []string{p.Keys[0].ID}}), end, StrategyVolumeGroups},
 		{"the last second there is", a(apilog.Query{}), end, StrategyVolumeGroups},
 		{"pinned, unaligned", a(apilog.Query{MaxID: 11_000}), odd, StrategyVolumeGroups},
-		{"duration, a day", a(apilog.Query{Search: search(t, "duration:>100ms"), From: p.Start.Add(24*time.Hour + 5), To: p.Start.Add(48 * time.Hour)}), chart, StrategyVolumeGroups},
+		{"duration, a day", a(apilog.Query{Search: search(t, "duration:>100ms"), From: p.Start.Add(24*time.Hour + 5), To: p.Start.Add(48 * time.Hour)}), chart, StrategyVolumeBars},
 		{"a negated search, a day", a(apilog.Query{Search: search(t, "-flux"), From: p.Start.Add(24 * time.Hour), To: p.Start.Add(48*time.Hour - 5)}), chart, StrategyVolumeGroups},
 		{"search, unaligned", a(apilog.Query{Search: search(t, "flux"), From: p.Start.Add(2*24*time.Hour + 999), To: p.Start.Add(5*24*time.Hour - 1)}), chart, StrategyVolumeGroups},
 		{"search, pinned", a(apilog.Query{Search: search(t, "flux"), MaxID: 11_000}), chart, StrategyVolumeGroups},
 		{"every account, search", apilog.Query{AllAccounts: true, Search: search(t, "flux")}, chart, StrategyVolumeGroups},
-		{"duration", a(apilog.Query{Search: search(t, "duration:>100ms")}), chart, StrategyVolumeGroups},
+		{"duration", a(apilog.Query{Search: search(t, "duration:>100ms")}), chart, StrategyVolumeBars},
+		{"duration, unaligned", a(apilog.Query{Search: search(t, "duration:10ms-2s"), From: p.Start.Add(5), To: p.Start.Add(3 * 24 * time.Hour)}), odd, StrategyVolumeBars},
+		{"duration and a key", a(apilog.Query{Search: search(t, "duration:10ms-2s"), KeyIDs: []string{p.Keys[0].ID}}), odd, StrategyVolumeGroups},
+		{"duration, the last second there is", a(apilog.Query{Search: search(t, "duration:<1s")}), end, StrategyVolumeBars},
+		{"every account, duration", apilog.Query{AllAccounts: true, Search: search(t, "duration:>100ms")}, chart, StrategyVolumeGroups},
 		{"broad search", apilog.Query{AllAccounts: true, Search: worst}, chart, StrategyMask},
 		{"broad search by ID", apilog.Query{AllAccounts: true, Search: worst, MaxID: 9_000}, chart, StrategyMask},
 		{"broad search, unaligned", a(apilog.Query{Search: worst, StatusClasses: classes}), odd, StrategyMask},
@@ -176,13 +184,15 @@ func TestVolumeGroupsOffIndex(t *testing.T) {
 		name  string
 		q     apilog.Query
 		index string
+		bars  bool
 	}{
-		{"key", apilog.Query{KeyIDs: []string{p.Keys[0].ID}}, idxKey},
-		{"method", apilog.Query{Methods: []string{"DELETE"}}, idxMethod},
-		{"search", apilog.Query{Search: search(t, "flux")}, idxEndpoint},
-		{"duration", apilog.Query{Search: search(t, "duration:>100ms")}, idxDuration},
-		{"status", apilog.Query{Search: search(t, "status:404")}, idxStatus},
-		{"pinned", apilog.Query{Search: search(t, "flux"), MaxID: 1000}, idxEndpoint},
+		{"key", apilog.Query{KeyIDs: []string{p.Keys[0].ID}}, idxKey, false},
+		{"method", apilog.Query{Methods: []string{"DELETE"}}, idxMethod, false},
+		{"search", apilog.Query{Search: search(t, "flux")}, idxEndpoint, false},
+		{"duration", apilog.Query{Search: search(t, "duration:>100ms")}, idxDuration, false},
+		{"duration, bar by bar", apilog.Query{Search: search(t, "duration:>100ms")}, idxDuration, true},
+		{"status", apilog.Query{Search: search(t, "status:404")}, idxStatus, false},
+		{"pinned", apilog.Query{Search: search(t, "flux"), MaxID: 1000}, idxEndpoint, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.q.Account, c.q.Now, c.q.From, c.q.To = "acct_a", p.Now, b.Start, b.End()
@@ -193,6 +203,9 @@ func TestVolumeGroupsOffIndex(t *testing.T) {
 					t.Fatalf("compiled: none %v, masked %v, %v", pl.None, pl.masked, err)
 				}
 				query, args, err := pl.volumeGroupsSQL(r.ctx, b)
+				if c.bars {
+					query, args = pl.volumeBarsSQL(b, *pl.durationSpan())
+				}
 				if err != nil {
 					return err
 				}
@@ -206,6 +219,10 @@ func TestVolumeGroupsOffIndex(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := "USING COVERING INDEX " + c.index + " "
+			if c.bars {
+				// Each bar's ranges of the index, not a scan of it.
+				want = "USING COVERING INDEX " + idxDuration + " (account=? AND <expr>=? AND ts>? AND ts<?)"
+			}
 			if !slices.ContainsFunc(steps, func(d string) bool { return strings.Contains(d, want) }) {
 				t.Errorf("the chart's plan %q does not read %s alone", steps, c.index)
 			}
