@@ -127,9 +127,9 @@ func (s *Store) volume(r *reader, q *apilog.Query, b apilog.Buckets) ([]apilog.C
 		_, _, err := pl.maskPage(r, last)
 		return out, err
 	}
-	if span := pl.durationSpan(); span != nil && !pl.indexed() && pl.acct != 0 && b.Start.UnixNano() >= 0 {
+	if span, ok := pl.durationSpan(); ok && !pl.indexed() && pl.acct != 0 {
 		explain(StrategyVolumeBars)
-		return out, pl.volumeBars(ctx, tx, b, *span, out)
+		return out, pl.volumeBars(ctx, tx, b, span, out)
 	}
 	explain(StrategyVolumeGroups)
 	if b.Start.UnixNano() < 0 {
@@ -192,16 +192,17 @@ func (pl *exec) volumeGroups(ctx context.Context, tx *sql.Tx, b apilog.Buckets, 
 	return scanGroups(ctx, tx, query, append([]any{jsonIDs(straddle)}, condArgs...), add)
 }
 
-// durationSpan returns the durations that a positive duration: term
-// matches, if the query has one: with no filter that an index of its own
-// serves (see indexed), its matches are found on the duration index.
-func (pl *exec) durationSpan() *plan.Span {
+// durationSpan returns the durations that every positive duration: term
+// matches, and whether there is one: with no filter that an index of its
+// own serves (see indexed), the matches are found on the duration index.
+func (pl *exec) durationSpan() (plan.Span, bool) {
+	span, ok := plan.Span{Lo: 0, Hi: math.MaxInt64}, false
 	for _, t := range pl.Terms {
 		if !t.Negate && t.Duration != nil {
-			return t.Duration
+			span.Lo, span.Hi, ok = max(span.Lo, t.Duration.Lo), min(span.Hi, t.Duration.Hi), true
 		}
 	}
-	return nil
+	return span, ok
 }
 
 // volumeBars counts the matches of a query with a duration range (span)
@@ -212,7 +213,28 @@ func (pl *exec) durationSpan() *plan.Span {
 // time and the status: the table is read only for the query's other
 // filters. One account's index: every account's would be ranges for each.
 func (pl *exec) volumeBars(ctx context.Context, tx *sql.Tx, b apilog.Buckets, span plan.Span, out []apilog.ClassCounts) error {
-	query, args := pl.volumeBarsSQL(b, span)
+	// The groups the account's rows are in bound those read: a range up to
+	// the largest duration would be ranges of 172 groups a bar, most empty.
+	var lo, hi sql.NullInt64
+	for _, q := range []struct {
+		agg string
+		to  *sql.NullInt64
+	}{{"min", &lo}, {"max", &hi}} { // one each, for SQLite to read each off the index's end
+		err := tx.QueryRowContext(ctx, "SELECT "+q.agg+"("+durationGroup+") FROM entries INDEXED BY "+idxDuration+" WHERE account = ?", pl.acct).Scan(q.to)
+		if err != nil {
+			return err
+		}
+	}
+	var groups []int64
+	for _, g := range durationGroups(span.Lo, span.Hi) {
+		if lo.Valid && g >= lo.Int64 && g <= hi.Int64 {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	query, args := pl.volumeBarsSQL(b, groups)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -224,7 +246,7 @@ func (pl *exec) volumeBars(ctx context.Context, tx *sql.Tx, b apilog.Buckets, sp
 		if err := rows.Scan(&i, &text); err != nil {
 			return err
 		}
-		var n [1 + len(apilog.ClassCounts{})]int64
+		var n [len(apilog.ClassCounts{})]int64
 		if err := json.Unmarshal([]byte(text), &n); err != nil {
 			return err
 		}
@@ -233,27 +255,31 @@ func (pl *exec) volumeBars(ctx context.Context, tx *sql.Tx, b apilog.Buckets, sp
 	return rows.Err()
 }
 
-// volumeBarsSQL is the query of volumeBars: rows of a bar's index and its
-// counts as a JSON array.
-func (pl *exec) volumeBarsSQL(b apilog.Buckets, span plan.Span) (string, []any) {
+// volumeBarsSQL is the query of volumeBars over the given duration groups:
+// rows of a bar's index and its counts as a JSON array.
+func (pl *exec) volumeBarsSQL(b apilog.Buckets, groups []int64) (string, []any) {
 	// Each bar as [lo, hi), within the range, which is tested so alone:
 	// tested again, SQLite may seek on it instead, and read the range for
 	// every bar.
 	var bars strings.Builder
 	bars.WriteByte('[')
 	for i := range b.N {
-		if i > 0 {
+		lo, hi := max(b.At(i).UnixNano(), pl.From), min(b.At(i+1).UnixNano(), pl.To)
+		if lo >= hi {
+			continue // outside the range
+		}
+		if bars.Len() > 1 {
 			bars.WriteByte(',')
 		}
-		fmt.Fprintf(&bars, "[%d,%d]", max(b.At(i).UnixNano(), pl.From), min(b.At(i+1).UnixNano(), pl.To))
+		fmt.Fprintf(&bars, "[%d,%d,%d]", i, lo, hi)
 	}
 	bars.WriteByte(']')
 	counts, args := classCountsSQL()
-	conds, condArgs := pl.condsWith(pl.acct, []string{durationGroup + " IN (SELECT value FROM json_each(?))", "e.ts >= j.value ->> 0", "e.ts < j.value ->> 1"},
-		[]any{jsonIDs(durationGroups(span.Lo, span.Hi))})
+	conds, condArgs := pl.condsWith(pl.acct, []string{durationGroup + " IN (SELECT value FROM json_each(?))", "e.ts >= j.value ->> 1", "e.ts < j.value ->> 2"},
+		[]any{jsonIDs(groups)})
 	// One value a bar, so that the counts are one scan of its ranges: the
 	// counts as a JSON array.
-	query := "SELECT j.key, (SELECT json_array(" + counts + ") FROM entries e INDEXED BY " + idxDuration +
+	query := "SELECT j.value ->> 0, (SELECT json_array(" + counts + ") FROM entries e INDEXED BY " + idxDuration +
 		" WHERE " + strings.Join(conds, " AND ") + ") FROM json_each(?) j"
 	return query, append(append(args, condArgs...), bars.String())
 }
@@ -363,7 +389,7 @@ func addCounts(cc *apilog.ClassCounts, n []int64) {
 	cc[apilog.StatusOther] += int(other)
 }
 
-// bucketSQL isQL is the SQL of the start of the bucket of b that holds the time
+// bucketSQL is the SQL of the start of the bucket of b that holds the time
 // col, with its arguments, for a col at or after b's start (which must be
 // 1970 or later, for the arithmetic not to overflow): grouped by it, rows
 // are counted a bucket at a time.

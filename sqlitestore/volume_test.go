@@ -101,6 +101,8 @@ func TestVolumeStrategies(t *testing.T) {
 		{"duration, unaligned", a(apilog.Query{Search: search(t, "duration:10ms-2s"), From: p.Start.Add(5), To: p.Start.Add(3 * 24 * time.Hour)}), odd, StrategyVolumeBars},
 		{"duration and a key", a(apilog.Query{Search: search(t, "duration:10ms-2s"), KeyIDs: []string{p.Keys[0].ID}}), odd, StrategyVolumeGroups},
 		{"duration, the last second there is", a(apilog.Query{Search: search(t, "duration:<1s")}), end, StrategyVolumeBars},
+		{"two durations, pinned, classes", a(apilog.Query{Search: search(t, "duration:>100ms duration:<1.5s"), MaxID: 11_000, StatusClasses: classes}), chart, StrategyVolumeBars},
+		{"durations no row has", a(apilog.Query{Search: search(t, "duration:>1000h")}), chart, ""},
 		{"every account, duration", apilog.Query{AllAccounts: true, Search: search(t, "duration:>100ms")}, chart, StrategyVolumeGroups},
 		{"broad search", apilog.Query{AllAccounts: true, Search: worst}, chart, StrategyMask},
 		{"broad search by ID", apilog.Query{AllAccounts: true, Search: worst, MaxID: 9_000}, chart, StrategyMask},
@@ -202,11 +204,12 @@ func TestVolumeGroupsOffIndex(t *testing.T) {
 				if err != nil || pl.None || pl.masked {
 					t.Fatalf("compiled: none %v, masked %v, %v", pl.None, pl.masked, err)
 				}
-				query, args, err := pl.volumeGroupsSQL(r.ctx, b)
+				var query string
+				var args []any
 				if c.bars {
-					query, args = pl.volumeBarsSQL(b, *pl.durationSpan())
-				}
-				if err != nil {
+					span, _ := pl.durationSpan()
+					query, args = pl.volumeBarsSQL(b, durationGroups(span.Lo, span.Hi))
+				} else if query, args, err = pl.volumeGroupsSQL(r.ctx, b); err != nil {
 					return err
 				}
 				steps, err = queryAll(r.ctx, r.tx, "EXPLAIN QUERY PLAN "+query, args, func(sc scanFunc) (d string, err error) {
