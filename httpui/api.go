@@ -1,6 +1,7 @@
 package httpui
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -89,7 +90,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		}
 		if head.MaxID <= v.Since {
 			w.Header().Set("Cache-Control", "no-store")
-			writeJSON(w, http.StatusOK, struct {
+			writeJSON(w, r, http.StatusOK, struct {
 				Unchanged bool  `json:"unchanged"`
 				MaxID     int64 `json:"max_id"`
 			}{true, head.MaxID})
@@ -141,7 +142,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, r, http.StatusOK, out)
 }
 
 // serveExport writes the current page, or the rows of it whose IDs the
@@ -164,7 +165,9 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, viewer Vie
 	w.Header().Set("Content-Type", f.ContentType())
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+"."+string(f)+`"`)
 	w.Header().Set("Cache-Control", "no-store")
-	if err := apilog.Export(w, f, rows); err != nil {
+	out, end := compress(w, r)
+	defer end()
+	if err := apilog.Export(out, f, rows); err != nil {
 		h.log.Error("httpui: export", "err", err)
 	}
 }
@@ -228,11 +231,19 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
+	// Compressed as the page's export is (see compress), but decided here:
+	// until its first bytes the answer may be an error, which compresses
+	// itself.
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
 	download := func() {
 		hdr := w.Header()
 		hdr.Set("Content-Type", f.ContentType())
 		hdr.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="logs-%s-all.%s"`, v.at.UTC().Format("20060102T150405Z"), f))
 		hdr.Set("Cache-Control", "no-store")
+		hdr.Set("Vary", "Accept-Encoding")
+		if gz {
+			hdr.Set("Content-Encoding", "gzip")
+		}
 	}
 	if r.Method == http.MethodHead {
 		download()
@@ -246,6 +257,17 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	}
 	defer done()
 	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
+	var zw *gzip.Writer
+	if gz {
+		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed) // writes nothing until the first row
+		out.w = zw
+		// The first rows go out at once, as they would plain: the download
+		// begins, rather than when the compressor's buffer fills.
+		out.begun = func() {
+			zw.Flush()
+			http.NewResponseController(w).Flush()
+		}
+	}
 	// Before the first byte: the wait for a turn and finding the rows may
 	// take QueryTimeout each, and the server's WriteTimeout must not end
 	// the response meanwhile.
@@ -271,6 +293,9 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	defer found()
 	out.first = func() { found(); download() }
 	n, err := apilog.ExportQuery(ctx, out, f, h.store, q, h.opt.ExportLimit)
+	if zw != nil && out.first == nil { // the download began: end its stream
+		zw.Close()
+	}
 	var tooMany *apilog.TooManyRowsError
 	switch {
 	case err == nil:
@@ -298,6 +323,7 @@ type idleWriter struct {
 	w     io.Writer
 	rc    *http.ResponseController
 	first func() // called before the first write, once
+	begun func() // called after the first write, once, if set
 	err   error  // the first write's error: the client is gone
 }
 
@@ -310,6 +336,10 @@ func (d *idleWriter) Write(p []byte) (int, error) {
 	n, err := d.w.Write(p)
 	if err != nil && d.err == nil {
 		d.err = err
+	}
+	if d.begun != nil {
+		d.begun()
+		d.begun = nil
 	}
 	return n, err
 }

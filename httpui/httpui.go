@@ -12,6 +12,7 @@
 package httpui
 
 import (
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -398,7 +400,7 @@ func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *View
 		}
 		h.renderPage(w, r, status, d)
 	case strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
-		writeJSON(w, status, apiError{Error: msg, Param: param})
+		writeJSON(w, r, status, apiError{Error: msg, Param: param})
 	case p == "/":
 		d := &pageData{Error: msg, Title: "Logs"}
 		if viewer != nil {
@@ -524,12 +526,28 @@ func (h *Handler) within(r *http.Request, viewer Viewer, f func(ctx context.Cont
 	return f(ctx)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	out, end := compress(w, r)
+	defer end()
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v) // the client is gone if this fails
+}
+
+// compress returns where to write the body of the response to r: w, or a
+// gzip writer over it when r accepts gzip (a page of 500 rows as JSON is
+// about 6 times smaller), setting the headers that say so; end finishes
+// the body. Call it before the status is written.
+func compress(w http.ResponseWriter, r *http.Request) (out io.Writer, end func()) {
+	w.Header().Set("Vary", "Accept-Encoding")
+	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		return w, func() {}
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	return gz, func() { gz.Close() }
 }
 
 // turns lets each viewer run a few queries at once.

@@ -1,6 +1,7 @@
 package httpui_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/csv"
@@ -22,6 +23,7 @@ import (
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/httpui"
 	"github.com/apilog/apilog/memstore"
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 )
 
@@ -538,22 +540,57 @@ func TestPage(t *testing.T) {
 	}
 }
 
+// TestGzip: the page, its JSON and its exports are compressed when the
+// client accepts gzip, and decompress to exactly the plain answer; an
+// error of an export of all rows, before its first byte, is not announced
+// as gzip while plain.
 func TestGzip(t *testing.T) {
 	h := newHandler(t, newStore(t), nil)
-	w := get(t, h, "/", "Accept-Encoding", "gzip, br")
-	if w.Header().Get("Content-Encoding") != "gzip" {
-		t.Fatalf("Content-Encoding %q", w.Header().Get("Content-Encoding"))
+	for _, target := range []string{"/", "/api/logs", "/api/volume", "/export.csv", "/export.json?id=3", "/export-all.csv", "/export-all.json?q=flux", "/api/logs?q=status:abc"} {
+		plain := get(t, h, target)
+		w := get(t, h, target, "Accept-Encoding", "gzip, br")
+		if w.Code != plain.Code || w.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("%s: %d, Vary %q; plain: %d", target, w.Code, w.Header().Get("Vary"), plain.Code)
+		}
+		if w.Header().Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s: Content-Encoding %q", target, w.Header().Get("Content-Encoding"))
+			continue
+		}
+		compressed := w.Body.Len()
+		zr, err := gzip.NewReader(w.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(body, plain.Body.Bytes()) {
+			t.Errorf("%s: gzip body (%v) differs from the plain one:\n%.300s\n%.300s", target, err, body, plain.Body.Bytes())
+		}
+		t.Logf("%s: %d bytes, %d gzip-compressed", target, len(body), compressed)
 	}
-	compressed := w.Body.Len()
-	zr, err := gzip.NewReader(w.Body)
-	if err != nil {
-		t.Fatal(err)
+	// Refused before its first byte: the error is what it says it is.
+	h = newHandler(t, newStore(t), &httpui.Options{Authorize: asViewer("acct_a"), ExportLimit: 1})
+	w := get(t, h, "/export-all.csv", "Accept-Encoding", "gzip")
+	if w.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("export over the limit: %d", w.Code)
 	}
-	html, err := io.ReadAll(zr)
-	if err != nil || !strings.Contains(string(html), "<title>Logs</title>") {
-		t.Errorf("gzip body: %v", err)
+	if enc := w.Header().Get("Content-Encoding"); enc == "gzip" {
+		if _, err := gzip.NewReader(bytes.NewReader(w.Body.Bytes())); err != nil {
+			t.Errorf("export over the limit: announced as gzip, but %v", err)
+		}
 	}
-	t.Logf("500-row page: %d bytes, %d gzip-compressed", len(html), compressed)
+}
+
+// TestPageByteStable: the same request over the same rows gives the same
+// bytes (hidden fields once came out in map order).
+func TestPageByteStable(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	const target = "/?q=flux&status=4xx&status=5xx&method=GET&sort=status&dir=asc&range=24h&page=2"
+	first := get(t, h, target).Body.String()
+	for range 50 {
+		if got := get(t, h, target).Body.String(); got != first {
+			t.Fatalf("two bodies for one request:\n%s", cmp.Diff(first, got))
+		}
+	}
 }
 
 func TestMountedUnderAPrefix(t *testing.T) {

@@ -2,9 +2,9 @@ package httpui
 
 import (
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -189,17 +189,10 @@ func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Vary", "Accept-Encoding")
-	if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		w.WriteHeader(status)
-		w.Write(buf.Bytes())
-		return
-	}
-	w.Header().Set("Content-Encoding", "gzip")
+	out, end := compress(w, r)
+	defer end()
 	w.WriteHeader(status)
-	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	gz.Write(buf.Bytes())
-	gz.Close()
+	out.Write(buf.Bytes())
 }
 
 // href is a link to the page with the view v, relative to the page.
@@ -254,15 +247,15 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	if p.Number < p.TotalPages {
 		d.Pager.Next, d.Pager.Last = at(p.Number+1), at(p.TotalPages)
 	}
-	for k, vals := range v.values(pin) {
-		for _, val := range vals {
+	values := v.values(pin)
+	for _, k := range slices.Sorted(maps.Keys(values)) { // in order: the same view, the same bytes
+		for _, val := range values[k] {
 			d.Hidden = append(d.Hidden, hidden{k, val})
 			if k == "sort" || k == "dir" {
 				d.Sorting = append(d.Sorting, hidden{k, val})
 			}
 		}
 	}
-	slices.SortFunc(d.Hidden, func(a, b hidden) int { return strings.Compare(a.Name, b.Name) })
 	for _, c := range []apilog.StatusClass{apilog.StatusSuccess, apilog.StatusRedirect, apilog.StatusClientError, apilog.StatusServerError} {
 		d.Statuses = append(d.Statuses, choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())})
 	}

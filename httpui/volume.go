@@ -67,5 +67,5 @@ func (h *Handler) serveVolume(w http.ResponseWriter, r *http.Request, viewer Vie
 		out.Empty = "No requests in this range"
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, r, http.StatusOK, out)
 }
