@@ -113,7 +113,7 @@ var exampleRows = []apilog.Row{
 // an example's output is compared with its comment as text.
 func ExampleExport() {
 	var b strings.Builder
-	if err := apilog.Export(&b, apilog.CSV, exampleRows); err != nil {
+	if err := apilog.Export(&b, apilog.CSV, exampleRows, false); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -125,7 +125,7 @@ func ExampleExport() {
 }
 
 func ExampleExport_json() {
-	if err := apilog.Export(os.Stdout, apilog.JSON, exampleRows[:1]); err != nil {
+	if err := apilog.Export(os.Stdout, apilog.JSON, exampleRows[:1], false); err != nil {
 		fmt.Println(err)
 	}
 	// Output:

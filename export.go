@@ -42,7 +42,9 @@ func (f Format) ContentType() string {
 }
 
 // ExportColumns are the columns of an export, in order, by their CSV header
-// and JSON names. It is a copy: changing it changes nothing.
+// and JSON names; an export of every account's rows (see
+// [Exporter.WithAccounts]) begins with one more, "account". It is a copy:
+// changing it changes nothing.
 var ExportColumns = slices.Clone(exportColumns[:])
 
 var exportColumns = [...]string{
@@ -53,6 +55,7 @@ var exportColumns = [...]string{
 // exportRow is one row of a JSON export; its field order and names are
 // ExportColumns.
 type exportRow struct {
+	Account     string      `json:"account,omitempty"` // set WithAccounts; never empty then (Entry.Validate)
 	Time        string      `json:"time"`
 	KeyName     string      `json:"key_name"`
 	KeyPrefix   string      `json:"key_prefix"`
@@ -79,6 +82,8 @@ type Exporter struct {
 	n      int
 	err    error
 	closed bool
+
+	accounts bool // see WithAccounts
 }
 
 // exportTime is RFC 3339 in UTC with all nine fraction digits, so that the
@@ -99,6 +104,14 @@ func NewExporter(w io.Writer, f Format) (*Exporter, error) {
 	return e, nil
 }
 
+// WithAccounts makes e begin each row with its account, as an export of
+// every account's rows needs (Query.AllAccounts: an operator's), and
+// returns e. Call it before the first row.
+func (e *Exporter) WithAccounts() *Exporter {
+	e.accounts = true
+	return e
+}
+
 // Write adds one row. After an error every call returns it.
 func (e *Exporter) Write(r *Row) error {
 	if e.err != nil {
@@ -115,19 +128,27 @@ func (e *Exporter) Write(r *Row) error {
 	t := r.Time.UTC().Format(exportTime)
 	switch e.format {
 	case CSV:
-		e.csvRecord(t, cell(r.KeyName), cell(r.KeyPrefix), r.KeyStatus.String(), cell(r.Method),
+		fields := []string{t, cell(r.KeyName), cell(r.KeyPrefix), r.KeyStatus.String(), cell(r.Method),
 			cell(r.Endpoint), strconv.Itoa(r.Status), ClassOf(r.Status).String(),
-			cell(r.ErrorCode), cell(r.IPHash), cell(r.RequestID), dur)
+			cell(r.ErrorCode), cell(r.IPHash), cell(r.RequestID), dur}
+		if e.accounts {
+			fields = append([]string{cell(r.Account)}, fields...)
+		}
+		e.csvRecord(fields...)
 	case JSON:
 		if e.n > 1 {
 			e.w.WriteString(",\n")
 		}
 		e.buf.Reset()
-		e.err = e.json.Encode(exportRow{
+		row := exportRow{
 			Time: t, KeyName: r.KeyName, KeyPrefix: r.KeyPrefix, KeyStatus: r.KeyStatus,
 			Method: r.Method, Endpoint: r.Endpoint, Status: r.Status, StatusClass: ClassOf(r.Status),
 			ErrorCode: r.ErrorCode, IPHash: r.IPHash, RequestID: r.RequestID, DurationMS: json.Number(dur),
-		})
+		}
+		if e.accounts {
+			row.Account = r.Account
+		}
+		e.err = e.json.Encode(row)
 		if e.err == nil {
 			_, e.err = e.w.Write(bytes.TrimSuffix(e.buf.Bytes(), []byte("\n")))
 		}
@@ -138,10 +159,18 @@ func (e *Exporter) Write(r *Row) error {
 func (e *Exporter) begin() {
 	switch e.format {
 	case CSV:
-		e.csvRecord(exportColumns[:]...)
+		e.csvRecord(e.columns()...)
 	case JSON:
 		_, e.err = e.w.WriteString("[\n")
 	}
+}
+
+// columns are the export's columns, in order.
+func (e *Exporter) columns() []string {
+	if e.accounts {
+		return append([]string{"account"}, exportColumns[:]...)
+	}
+	return exportColumns[:]
 }
 
 // csvRecord writes one RFC 4180 record. encoding/csv is not used because,
@@ -209,7 +238,7 @@ func (e *Exporter) CloseWithError(err error) error {
 	e.n++
 	switch e.format {
 	case CSV:
-		fields := make([]string, len(exportColumns))
+		fields := make([]string, len(e.columns()))
 		fields[0] = cell("ERROR: " + err.Error())
 		e.csvRecord(fields...)
 	case JSON:
@@ -252,6 +281,9 @@ func ExportQuery(ctx context.Context, w io.Writer, f Format, s Store, q Query, l
 	e, err := NewExporter(w, f)
 	if err != nil {
 		return 0, err
+	}
+	if q.AllAccounts {
+		e.WithAccounts()
 	}
 	var failed error // the writer's: nothing more can reach it
 	err = Stream(ctx, s, q, limit, func(rows []Row) error {
@@ -297,11 +329,16 @@ func cutReason(ctx context.Context, err error) string {
 }
 
 // Export writes rows to w in format f: the rows a user selected, or the
-// whole current page when none are.
-func Export(w io.Writer, f Format, rows []Row) error {
+// whole current page when none are; with accounts set, each row begins
+// with its account, as an export of every account's rows needs (see
+// [Exporter.WithAccounts]).
+func Export(w io.Writer, f Format, rows []Row, accounts bool) error {
 	e, err := NewExporter(w, f)
 	if err != nil {
 		return err
+	}
+	if accounts {
+		e.WithAccounts()
 	}
 	for i := range rows {
 		if err := e.Write(&rows[i]); err != nil {

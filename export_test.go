@@ -44,10 +44,44 @@ const csvHeader = "time,key_name,key_prefix,key_status,method,endpoint,status,st
 func export(t *testing.T, f apilog.Format, rows []apilog.Row) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := apilog.Export(&b, f, rows); err != nil {
+	if err := apilog.Export(&b, f, rows, false); err != nil {
 		t.Fatalf("Export(%s): %v", f, err)
 	}
 	return b.String()
+}
+
+// TestExportAccounts: an export of every account's rows begins each row,
+// and the header, with the account, formula-safe like every text cell; an
+// error row keeps the width; a tenant's export has no such column.
+func TestExportAccounts(t *testing.T) {
+	rows := slices.Clone(exportRows)
+	rows[1].Account = "=acct_2"
+	var b bytes.Buffer
+	if err := apilog.Export(&b, apilog.CSV, rows, true); err != nil {
+		t.Fatal(err)
+	}
+	want := "account," + csvHeader +
+		"acct_1,2025-03-14T15:09:26.535897932Z,Production-API,bye_AB12,active,POST,/v1/flux-pro,201,success,,9f86d081,req_1,1.235\r\n" +
+		"'=acct_2,2025-03-14T15:09:27.000000000Z,,,unknown,GET,/v1/models,503,server_error,BSE5003,,req_2,2000.500\r\n"
+	if b.String() != want {
+		t.Errorf("Export(csv, accounts) =\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	if err := apilog.Export(&b, apilog.JSON, rows[:1], true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), `[`+"\n"+`{"account":"acct_1","time":`) {
+		t.Errorf("Export(json, accounts) = %s, want each object to begin with its account", b.String())
+	}
+	b.Reset()
+	e, _ := apilog.NewExporter(&b, apilog.CSV)
+	e.WithAccounts().CloseWithError(errors.New("cut"))
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\r\n"); len(lines) != 2 || strings.Count(lines[1], ",") != strings.Count(lines[0], ",") {
+		t.Errorf("an error row with accounts: %q, want as many cells as the header", lines)
+	}
+	if got := export(t, apilog.CSV, rows); strings.Contains(got, "acct_") {
+		t.Errorf("a tenant's export shows accounts: %q", got)
+	}
 }
 
 func TestExportCSV(t *testing.T) {
@@ -362,7 +396,7 @@ func TestNewExporterBadFormat(t *testing.T) {
 		if !errors.Is(err, apilog.ErrBadQuery) || e != nil {
 			t.Errorf("NewExporter(%q) = %v, %v; want nil and an error wrapping ErrBadQuery", f, e, err)
 		}
-		if err := apilog.Export(&b, f, exportRows); !errors.Is(err, apilog.ErrBadQuery) {
+		if err := apilog.Export(&b, f, exportRows, false); !errors.Is(err, apilog.ErrBadQuery) {
 			t.Errorf("Export(%q) = %v, want an error wrapping ErrBadQuery", f, err)
 		}
 		if b.Len() != 0 {
@@ -505,7 +539,7 @@ func TestExporterCloseError(t *testing.T) {
 			if err := e.Write(&exportRows[0]); !errors.Is(err, errDiskFull) {
 				t.Errorf("%s: Write after a failed Close = %v, want errDiskFull", f, err)
 			}
-			err = apilog.Export(&failWriter{}, f, rows)
+			err = apilog.Export(&failWriter{}, f, rows, false)
 			if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "export "+string(f)) {
 				t.Errorf("Export(%s) to a failing writer = %v, want an error wrapping errDiskFull naming the format", f, err)
 			}

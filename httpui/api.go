@@ -167,7 +167,7 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request, viewer Vie
 	w.Header().Set("Cache-Control", "no-store")
 	out, end := compress(w, r)
 	defer end()
-	if err := apilog.Export(out, f, rows); err != nil {
+	if err := apilog.Export(out, f, rows, viewer.AllAccounts); err != nil {
 		h.log.Error("httpui: export", "err", err)
 	}
 }

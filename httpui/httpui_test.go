@@ -868,9 +868,25 @@ func TestAccountColumn(t *testing.T) {
 		t.Errorf("operator's JSON rows by account cell: %v; want acct_a's and acct_b's, none without", accounts)
 	}
 
+	// The exports, of the page and of all rows, begin with the account.
+	for _, target := range []string{"/export.csv", "/export-all.csv?q=other-tenant-key", "/export.json", "/export-all.json"} {
+		body := get(t, operator, target).Body.String()
+		if !strings.HasPrefix(body, "account,") && !strings.HasPrefix(body, "[\n{\"account\":\"acct_") {
+			t.Errorf("operator's %s begins %.80q, want the account first", target, body)
+		}
+		if strings.HasSuffix(target, "other-tenant-key") && !strings.Contains(body, "\r\nacct_b,") {
+			t.Errorf("operator's %s lacks acct_b's rows: %.200q", target, body)
+		}
+	}
+
 	tenant := newHandler(t, s, nil)
 	if body := get(t, tenant, "/").Body.String(); strings.Contains(body, `data-col="account"`) || strings.Contains(body, `data-col=account`) {
 		t.Error("a tenant's page has an account column")
+	}
+	for _, target := range []string{"/export.csv", "/export-all.csv", "/export.json", "/export-all.json"} {
+		if body := get(t, tenant, target).Body.String(); strings.Contains(body, "account") {
+			t.Errorf("a tenant's %s has an account column: %.80q", target, body)
+		}
 	}
 	for _, r := range decodeAPI(t, get(t, tenant, "/api/logs")).Rows {
 		if _, ok := r.Cells["account"]; ok {
