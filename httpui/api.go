@@ -1,7 +1,6 @@
 package httpui
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -231,19 +230,17 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	// Compressed as the page's export is (see compress), but decided here:
-	// until its first bytes the answer may be an error, which compresses
-	// itself.
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
+	// end finishes the body once the download has begun. Until then the
+	// answer may be an error, which compresses itself: the download's
+	// compression and its headers come with its first bytes.
+	end := func() {}
 	download := func() {
 		hdr := w.Header()
 		hdr.Set("Content-Type", f.ContentType())
 		hdr.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="logs-%s-all.%s"`, v.at.UTC().Format("20060102T150405Z"), f))
 		hdr.Set("Cache-Control", "no-store")
-		hdr.Set("Vary", "Accept-Encoding")
-		if gz {
-			hdr.Set("Content-Encoding", "gzip")
-		}
+		out.w, end = compress(w, r)
 	}
 	if r.Method == http.MethodHead {
 		download()
@@ -256,17 +253,13 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 		return
 	}
 	defer done()
-	out := &idleWriter{w: w, rc: http.NewResponseController(w)}
-	var zw *gzip.Writer
-	if gz {
-		zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed) // writes nothing until the first row
-		out.w = zw
-		// The first rows go out at once, as they would plain: the download
-		// begins, rather than when the compressor's buffer fills.
-		out.begun = func() {
-			zw.Flush()
-			http.NewResponseController(w).Flush()
+	// The first rows go out at once: compressed, they would wait until the
+	// compressor's buffer filled, and the download would not begin.
+	out.begun = func() {
+		if z, ok := out.w.(interface{ Flush() error }); ok {
+			z.Flush()
 		}
+		http.NewResponseController(w).Flush()
 	}
 	// Before the first byte: the wait for a turn and finding the rows may
 	// take QueryTimeout each, and the server's WriteTimeout must not end
@@ -293,9 +286,7 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	defer found()
 	out.first = func() { found(); download() }
 	n, err := apilog.ExportQuery(ctx, out, f, h.store, q, h.opt.ExportLimit)
-	if zw != nil && out.first == nil { // the download began: end its stream
-		zw.Close()
-	}
+	end()
 	var tooMany *apilog.TooManyRowsError
 	switch {
 	case err == nil:

@@ -538,7 +538,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 
 // compress returns where to write the body of the response to r: w, or a
 // gzip writer over it when r accepts gzip (a page of 500 rows as JSON is
-// about 6 times smaller), setting the headers that say so; end finishes
+// several times smaller), setting the headers that say so; end finishes
 // the body. Call it before the status is written.
 func compress(w http.ResponseWriter, r *http.Request) (out io.Writer, end func()) {
 	w.Header().Set("Vary", "Accept-Encoding")

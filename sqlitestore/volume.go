@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/apilog/apilog"
@@ -215,26 +216,25 @@ func (pl *exec) durationSpan() (plan.Span, bool) {
 func (pl *exec) volumeBars(ctx context.Context, tx *sql.Tx, b apilog.Buckets, span plan.Span, out []apilog.ClassCounts) error {
 	// The groups the account's rows are in bound those read: a range up to
 	// the largest duration would be ranges of 172 groups a bar, most empty.
+	// One query each, for SQLite to read each off an end of the index.
 	var lo, hi sql.NullInt64
-	for _, q := range []struct {
-		agg string
-		to  *sql.NullInt64
-	}{{"min", &lo}, {"max", &hi}} { // one each, for SQLite to read each off the index's end
-		err := tx.QueryRowContext(ctx, "SELECT "+q.agg+"("+durationGroup+") FROM entries INDEXED BY "+idxDuration+" WHERE account = ?", pl.acct).Scan(q.to)
-		if err != nil {
-			return err
-		}
+	const groups = durationGroup + ") FROM entries INDEXED BY " + idxDuration + " WHERE account = ?"
+	if err := tx.QueryRowContext(ctx, "SELECT min("+groups, pl.acct).Scan(&lo); err != nil {
+		return err
 	}
-	var groups []int64
+	if err := tx.QueryRowContext(ctx, "SELECT max("+groups, pl.acct).Scan(&hi); err != nil {
+		return err
+	}
+	var in []int64
 	for _, g := range durationGroups(span.Lo, span.Hi) {
 		if lo.Valid && g >= lo.Int64 && g <= hi.Int64 {
-			groups = append(groups, g)
+			in = append(in, g)
 		}
 	}
-	if len(groups) == 0 {
+	if len(in) == 0 {
 		return nil
 	}
-	query, args := pl.volumeBarsSQL(b, groups)
+	query, args := pl.volumeBarsSQL(b, in)
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -274,12 +274,12 @@ func (pl *exec) volumeBarsSQL(b apilog.Buckets, groups []int64) (string, []any) 
 		fmt.Fprintf(&bars, "[%d,%d,%d]", i, lo, hi)
 	}
 	bars.WriteByte(']')
-	counts, args := classCountsSQL()
+	args := slices.Clone(classCountArgs)
 	conds, condArgs := pl.condsWith(pl.acct, []string{durationGroup + " IN (SELECT value FROM json_each(?))", "e.ts >= j.value ->> 1", "e.ts < j.value ->> 2"},
 		[]any{jsonIDs(groups)})
 	// One value a bar, so that the counts are one scan of its ranges: the
 	// counts as a JSON array.
-	query := "SELECT j.value ->> 0, (SELECT json_array(" + counts + ") FROM entries e INDEXED BY " + idxDuration +
+	query := "SELECT j.value ->> 0, (SELECT json_array(" + classCounts + ") FROM entries e INDEXED BY " + idxDuration +
 		" WHERE " + strings.Join(conds, " AND ") + ") FROM json_each(?) j"
 	return query, append(append(args, condArgs...), bars.String())
 }
@@ -294,10 +294,9 @@ func (pl *exec) volumeGroupsSQL(ctx context.Context, b apilog.Buckets) (string, 
 	inLo, inHi := (from+sec-1)/sec, to/sec-1
 	first, firstArgs := bucketSQL("(u << 30)", b)
 	last, lastArgs := bucketSQL("((u << 30) | 1073741823)", b) // the second's last instant
-	counts, countArgs := classCountsSQL()
-	query := "SELECT CASE WHEN u BETWEEN ? AND ? AND " + first + " = " + last + " THEN " + first + " ELSE -1 - u END AS k, " + counts
+	query := "SELECT CASE WHEN u BETWEEN ? AND ? AND " + first + " = " + last + " THEN " + first + " ELSE -1 - u END AS k, " + classCounts
 	args := append([]any{inLo, inHi}, firstArgs...)
-	args = append(append(append(args, lastArgs...), firstArgs...), countArgs...)
+	args = append(append(append(args, lastArgs...), firstArgs...), classCountArgs...)
 	wide := pl.indexed()
 	if !wide {
 		// Without such an index, a range that holds most of the scope's
@@ -365,9 +364,12 @@ func (pl *exec) indexed() bool {
 	return false
 }
 
-// classCountsSQL is the SQL of what a chart counts of rows with a status
+// classCounts is the SQL of what a chart counts of rows with a status
 // (e.status): the rows, then those of each class but StatusOther (the
-// rest), with its arguments. addCounts adds such counts to a bar's.
+// rest); classCountArgs are its arguments. addCounts adds such counts to a
+// bar's. Made once: the classes are apilog's, fixed.
+var classCounts, classCountArgs = classCountsSQL()
+
 func classCountsSQL() (string, []any) {
 	cols := []string{"count(*)"}
 	var args []any
@@ -379,7 +381,7 @@ func classCountsSQL() (string, []any) {
 	return strings.Join(cols, ", "), args
 }
 
-// addCounts adds n, counts as classCountsSQL gives them, to cc.
+// addCounts adds n, counts as classCounts gives them, to cc.
 func addCounts(cc *apilog.ClassCounts, n []int64) {
 	other := n[0]
 	for c := 1; c < len(cc); c++ {
