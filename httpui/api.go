@@ -72,6 +72,14 @@ type apiKey struct {
 	Label  string `json:"label"` // the icon's text equivalent, "Revoked or inactive"
 }
 
+// head returns the last row ID of q's scope, from its counts (the cost of
+// a total): a live page's poll compares it with the bound of what it shows,
+// so that a page with nothing new does not run its search.
+func (h *Handler) head(r *http.Request, viewer Viewer, q apilog.Query) (int64, error) {
+	p, err := h.query(r, viewer, apilog.Query{Account: q.Account, AllAccounts: q.AllAccounts, PageSize: 1, Now: q.Now})
+	return p.MaxID, err
+}
+
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer) {
 	v, q, err := h.parse(r, viewer)
 	if err != nil {
@@ -79,20 +87,18 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, viewer Viewer
 		return
 	}
 	if v.Since > 0 {
-		// A live page's poll: the scope's last row ID (from its counts, the
-		// cost of a total) says whether any row came after what it shows,
-		// so that a page with nothing new does not run its search.
-		head, err := h.query(r, viewer, apilog.Query{Account: q.Account, AllAccounts: q.AllAccounts, PageSize: 1, Now: q.Now})
+		// A live page's poll: nothing new, no search.
+		head, err := h.head(r, viewer, q)
 		if err != nil {
 			h.queryFailed(w, r, viewer, err)
 			return
 		}
-		if head.MaxID <= v.Since {
+		if head <= v.Since {
 			w.Header().Set("Cache-Control", "no-store")
 			writeJSON(w, r, http.StatusOK, struct {
 				Unchanged bool  `json:"unchanged"`
 				MaxID     int64 `json:"max_id"`
-			}{true, head.MaxID})
+			}{true, head})
 			return
 		}
 	}
@@ -249,7 +255,7 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	done, status, msg := h.exports.start(viewer)
 	if done == nil {
 		w.Header().Set("Retry-After", "30")
-		h.failParam(w, r, &viewer, status, msg, "")
+		h.failParam(w, r, &viewer, status, msg, nil)
 		return
 	}
 	defer done()
@@ -293,7 +299,7 @@ func (h *Handler) serveExportAll(w http.ResponseWriter, r *http.Request, viewer 
 	case n == 0 && errors.As(err, &tooMany):
 		// Nothing was written (ExportQuery's rule): still an answer.
 		text, _ := exportAllText(tooMany.Rows, tooMany.Limit)
-		h.failParam(w, r, &viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", "")
+		h.failParam(w, r, &viewer, http.StatusUnprocessableEntity, text+": narrow the search or the time range, or export page by page", nil)
 	case n == 0:
 		if errors.Is(context.Cause(ctx), errFindTimeout) {
 			err = fmt.Errorf("%w: %w", apilog.ErrTimeout, err)

@@ -258,6 +258,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveAsset(w, r)
 	case path == "/":
 		h.servePage(w, r, viewer)
+	case path == "/rows":
+		h.serveRows(w, r, viewer)
 	case path == "/api/logs":
 		h.serveAPI(w, r, viewer)
 	case path == "/api/volume":
@@ -375,20 +377,23 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request) {
 // state for the page, text otherwise. msg is shown as is: never an
 // internal error's text.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h.failParam(w, r, nil, status, msg, "")
+	h.failParam(w, r, nil, status, msg, nil)
 }
 
 // apiError is the JSON body of an error. Param names the URL parameter a
-// 400 is about, so that a client can point at it without reading msg.
+// 400 is about, so that a client can point at it without reading msg, and
+// Message says what is wrong with it, for a page that shows it beside
+// that parameter's field.
 type apiError struct {
-	Error string       `json:"error"`
-	Param apilog.Param `json:"param,omitempty"`
+	Error   string       `json:"error"`
+	Param   apilog.Param `json:"param,omitempty"`
+	Message string       `json:"message,omitempty"`
 }
 
-// failParam is fail for an error about the URL parameter param ("" for
+// failParam is fail for an error about a URL parameter (bad, or nil for
 // none), for viewer when the request is authorized (nil before), whose
 // error page keeps the header: the name, the host's way back.
-func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *Viewer, status int, msg string, param apilog.Param) {
+func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *Viewer, status int, msg string, bad *apilog.QueryError) {
 	w.Header().Set("Cache-Control", "no-store")
 	switch p := r.URL.Path; {
 	case (strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all.")) && navigation(r):
@@ -399,8 +404,12 @@ func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *View
 			d.Viewer, d.Nav = *viewer, h.nav(r, *viewer)
 		}
 		h.renderPage(w, r, status, d)
-	case strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
-		writeJSON(w, r, status, apiError{Error: msg, Param: param})
+	case p == "/rows" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
+		e := apiError{Error: msg}
+		if bad != nil {
+			e.Param, e.Message = bad.Param, bad.Message
+		}
+		writeJSON(w, r, status, e)
 	case p == "/":
 		d := &pageData{Error: msg, Title: "Logs"}
 		if viewer != nil {
@@ -449,7 +458,7 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 	var badURL *urlError
 	switch {
 	case errors.As(err, &badURL):
-		h.failParam(w, r, &viewer, badURL.status, badURL.msg, "")
+		h.failParam(w, r, &viewer, badURL.status, badURL.msg, nil)
 	case errors.As(err, &bad):
 		// The message is written for the person who typed the value, and
 		// the parameter comes as a value: nothing to cut out of a
@@ -458,16 +467,16 @@ func (h *Handler) queryFailed(w http.ResponseWriter, r *http.Request, viewer Vie
 		if label := paramLabels[bad.Param]; label != "" {
 			msg = label + " (" + string(bad.Param) + "): " + bad.Message
 		}
-		h.failParam(w, r, &viewer, http.StatusBadRequest, msg, bad.Param)
+		h.failParam(w, r, &viewer, http.StatusBadRequest, msg, bad)
 	case r.Context().Err() != nil:
 		// The client left.
 	case errors.Is(err, apilog.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		// Trying again would take as long: say what answers sooner.
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(h.opt.QueryTimeout.Round(time.Second)/time.Second))))
-		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped: narrow it (a time range, a status, longer or fewer terms) and try again", "")
+		h.failParam(w, r, &viewer, http.StatusServiceUnavailable, "this search took too long and was stopped: narrow it (a time range, a status, longer or fewer terms) and try again", nil)
 	default:
 		h.log.Error("httpui: query failed", "err", err)
-		h.failParam(w, r, &viewer, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists", "")
+		h.failParam(w, r, &viewer, http.StatusInternalServerError, "the logs could not be read; try again, and tell the operator if it persists", nil)
 	}
 }
 

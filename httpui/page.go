@@ -29,7 +29,6 @@ type pageData struct {
 	AccountColumn bool
 	Rows          []rowData
 	Columns       []columnData
-	DefaultSort   apilog.Sort // a link to it leaves sort and dir out
 	Pager         pager
 	Hidden        []hidden // the view as form fields, for the export form
 	ExportAll     string   // the "export all" buttons' text; "" hides them
@@ -47,6 +46,8 @@ type pageData struct {
 	From, To      string // datetime-local values, UTC
 	Custom        bool
 	Empty         string
+	LastHref      string // past the last page: a link to it
+	Newest        string // the URL query of the view's first page, unpinned: what Live polls
 	ClearHref     string
 }
 
@@ -154,6 +155,33 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 	h.renderPage(w, r, http.StatusOK, d)
 }
 
+// serveRows answers the page's script with the template "view": the parts
+// of the page a new view changes, which it puts in place. A live page's
+// poll (since) with nothing new gets 204 No Content.
+func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewer) {
+	v, q, err := h.parse(r, viewer)
+	if err == nil && v.Since > 0 {
+		var head int64
+		if head, err = h.head(r, viewer, q); err == nil && head <= v.Since {
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	var p apilog.Page
+	if err == nil {
+		p, err = h.query(r, viewer, q)
+	}
+	if err != nil {
+		h.queryFailed(w, r, viewer, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	d := buildPage(v, p, viewer, h.columns, h.plain)
+	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
+	h.render(w, r, http.StatusOK, "view", d)
+}
+
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above
 // 0, or, when gzip is not listed, * with a q above 0.
 func acceptsGzip(header string) bool {
@@ -181,9 +209,14 @@ func acceptsGzip(header string) bool {
 
 // renderPage writes the page, gzip-compressed when r accepts it.
 func (h *Handler) renderPage(w http.ResponseWriter, r *http.Request, status int, d *pageData) {
+	h.render(w, r, status, "page.html", d)
+}
+
+// render writes the template name of d, gzip-compressed when r accepts it.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
 	d.Version = h.version
 	var buf bytes.Buffer
-	if err := h.page.Execute(&buf, d); err != nil {
+	if err := h.page.ExecuteTemplate(&buf, name, d); err != nil {
 		h.log.Error("httpui: render", "err", err)
 		http.Error(w, "the page could not be shown", http.StatusInternalServerError)
 		return
@@ -203,8 +236,15 @@ func href(v url.Values) string {
 	return "./"
 }
 
+func pages(n int) string {
+	if n == 1 {
+		return " page"
+	}
+	return " pages"
+}
+
 func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Column) *pageData {
-	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./", DefaultSort: apilog.DefaultSort}
+	d := &pageData{Title: "Logs", Viewer: viewer, Search: v.Q, ClearHref: "./"}
 	if v.Live {
 		d.ClearHref = href(view{Live: true, Sort: apilog.DefaultSort}.values(nil)) // a mode, not a filter: Clear keeps it
 	}
@@ -283,7 +323,13 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	}
 	d.Slow, d.SlowLabel = v.Slow, "Slow (> "+slowOver.String()+")"
 	d.Live, d.TotalRows, d.MaxID = v.Live, p.TotalRows, p.MaxID
+	d.Newest = v.values(map[string][]string{"page": nil}).Encode()
 	filtered := v.Q != "" || v.Slow || len(v.Statuses) > 0 || len(v.Methods) > 0 || len(v.Keys) > 0 || v.Range != "" || !v.From.IsZero() || !v.To.IsZero()
+	if p.TotalRows > 0 && len(p.Rows) == 0 {
+		// A link kept from a fuller view, or a page number typed in.
+		d.Empty = "There is no page " + apilog.FormatCount(p.Number) + ": this view has " + apilog.FormatCount(p.TotalPages) + pages(p.TotalPages) + "."
+		d.LastHref = at(p.TotalPages)
+	}
 	if p.TotalRows == 0 {
 		d.Empty = "No API requests yet"
 		if filtered {

@@ -124,20 +124,8 @@ func TestBrowserChart(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ctx := browserContext(t, path)
-	eval := func(js string) string { t.Helper(); return evalString(t, ctx, js) }
-	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
-	waitFor := func(what, js string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v; the chart says %q, the URL is %q", what, js, err,
-				eval(`document.querySelector("#chart-total").textContent`), eval(`location.search`))
-		}
-	}
+	pg := &browserPage{t, ctx}
+	run, eval, waitFor := pg.run, pg.eval, pg.waitFor
 	var all volumeBody
 	if err := json.Unmarshal(get(t, h, "/api/volume").Body.Bytes(), &all); err != nil {
 		t.Fatal(err)
@@ -197,7 +185,7 @@ func TestBrowserChart(t *testing.T) {
 	// turn (the viewer's, a search's) that the rows wait for.
 	order := eval(`(() => {
 		const last = (s) => performance.getEntriesByType("resource").filter(e => e.name.includes(s)).pop();
-		const rows = last("/api/logs?"), chart = last("/api/volume?");
+		const rows = last("/rows?"), chart = last("/api/volume?");
 		return rows.responseEnd <= chart.startTime ? "rows first" : "chart asked at " + chart.startTime + ", rows in at " + rows.responseEnd;
 	})()`)
 	if order != "rows first" {

@@ -1,37 +1,23 @@
-// apilog Logs page: updates the table in place from the JSON API, so that
-// search, filters, sort, paging, selection and export work without a page
-// load (and so without leaving fullscreen). Data only ever reaches the page
-// through textContent and attribute setters, never as HTML.
+// apilog Logs page. A new view (a search, a filter, a sort, a page) is
+// asked of the server's "rows" route, which answers with the parts of the
+// page it changes, drawn by the same templates as the page: the script puts
+// each in place of its old self. It draws no row of its own, and data only
+// ever reaches the page as the server escaped it or through textContent.
 (() => {
   "use strict";
   document.documentElement.classList.add("js");
   const $ = (s, el = document) => el.querySelector(s);
   const $$ = (s, el = document) => Array.from(el.querySelectorAll(s));
-  const root = $("#logs"), filters = $("#filters"), rowsForm = $("#rows"), tbody = $("#tbody");
+  const root = $("#logs"), filters = $("#filters"), rowsForm = $("#rows"), bar = $("#bar");
   const fmtLocal = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
   const fmtUTC = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" });
   const utcBox = $("#utc");
 
-  // Copy buttons for the IP hashes: added here, since without script
-  // they could not work, and 500 of them would weigh on the page.
-  function addCopyButtons(scope) {
-    for (const code of $$("td[data-col=ip] code[title]", scope)) {
-      if (!code.title) continue;
-      const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg"), use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-      use.setAttribute("href", "#i-copy");
-      svg.append(use);
-      const b = document.createElement("button");
-      b.type = "button"; b.className = "copy"; b.title = "Copy IP hash"; b.setAttribute("aria-label", "Copy IP hash");
-      b.append(svg);
-      code.after(b);
-    }
-  }
-
   function showTimes(scope = document) {
-    const utc = utcBox && utcBox.checked;
+    const fmt = utcBox && utcBox.checked ? fmtUTC : fmtLocal;
     for (const t of $$("time[datetime]", scope)) {
       const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = (utc ? fmtUTC : fmtLocal).format(d);
+      if (!isNaN(d)) t.textContent = fmt.format(d);
     }
   }
   if (utcBox) {
@@ -39,7 +25,6 @@
     utcBox.addEventListener("change", () => { localStorage.setItem("apilog-utc", utcBox.checked ? "1" : "0"); showTimes(); });
   }
   showTimes();
-  if ($("#tbody")) addCopyButtons($("#tbody"));
 
   // Fullscreen, with a CSS fallback where the API is refused.
   const fsButton = $("#fullscreen");
@@ -52,27 +37,53 @@
       }
       try { await root.requestFullscreen(); } catch { root.classList.add("fullscreen-fallback"); }
     });
-    document.addEventListener("keydown", (e) => { if (e.key === "Escape") root.classList.remove("fullscreen-fallback"); });
   }
   if (!filters || !rowsForm) return; // the error state
 
-  // Selection of the current page's rows.
-  const selectAll = $("#select-all"), selected = $("#selected");
+  // The column headers stick under the toolbar, whose height changes with
+  // the window's width.
+  new ResizeObserver(() => root.style.setProperty("--bar-h", bar.offsetHeight + "px")).observe(bar);
+
+  const sayBox = $("#said");
+  const say = (text) => { sayBox.textContent = ""; requestAnimationFrame(() => { sayBox.textContent = text; }); };
+
+  // Selection of the current page's rows; Shift and a click select the
+  // rows from the last one clicked.
+  const selected = $("#selected"), boxes = () => $$("#tbody input[name=id]");
+  let lastBox = null;
   function updateSelection() {
-    const boxes = $$("input[name=id]", tbody), n = boxes.filter((b) => b.checked).length;
+    const all = boxes(), n = all.filter((b) => b.checked).length, head = $("#select-all");
     selected.textContent = n.toLocaleString() + " selected";
-    selectAll.checked = n > 0 && n === boxes.length;
-    selectAll.indeterminate = n > 0 && n < boxes.length;
+    head.checked = n > 0 && n === all.length;
+    head.indeterminate = n > 0 && n < all.length;
   }
-  selectAll.addEventListener("change", () => {
-    for (const b of $$("input[name=id]", tbody)) b.checked = selectAll.checked;
+  rowsForm.addEventListener("click", (e) => {
+    const box = e.target.closest("#tbody input[name=id]");
+    if (box) {
+      if (e.shiftKey && lastBox && lastBox !== box && lastBox.isConnected) {
+        const all = boxes(), a = all.indexOf(lastBox), b = all.indexOf(box);
+        for (const x of all.slice(Math.min(a, b), Math.max(a, b) + 1)) x.checked = box.checked;
+      }
+      lastBox = box;
+      return;
+    }
+    const ip = e.target.closest("td[data-col=ip] code[title]");
+    if (ip) copyText(ip.parentNode, ip.title);
+  });
+  rowsForm.addEventListener("change", (e) => {
+    if (e.target.id === "select-all") for (const b of boxes()) b.checked = e.target.checked;
     updateSelection();
   });
-  tbody.addEventListener("change", (e) => { if (e.target.name === "id") updateSelection(); });
-  tbody.addEventListener("click", (e) => {
-    const b = e.target.closest("button.copy");
-    if (b && navigator.clipboard) navigator.clipboard.writeText(b.previousElementSibling.title);
-  });
+  // copyText copies text, and says so beside el.
+  function copyText(el, text) {
+    const done = (ok) => {
+      el.classList.toggle("copied", ok);
+      say(ok ? "Copied" : "Could not copy: select the text and copy it");
+      setTimeout(() => el.classList.remove("copied"), 1500);
+    };
+    if (!navigator.clipboard) return done(false);
+    navigator.clipboard.writeText(text).then(() => done(true), () => done(false));
+  }
 
   // The view's state is the URL's query.
   function stateFromFilters() {
@@ -91,6 +102,23 @@
     return p;
   }
 
+  // view fetches the parts of the page of params; "" for a live poll's
+  // nothing new. Its errors say what a person can do about them.
+  async function view(params, signal) {
+    let res;
+    try {
+      res = await fetch("rows?" + params.toString(), { signal, headers: { Accept: "text/html" } });
+    } catch (err) {
+      if (err.name === "AbortError") throw err;
+      throw Object.assign(new Error("The server did not answer."), { retry: true });
+    }
+    if (res.status === 204) return "";
+    const type = res.headers.get("Content-Type") || "";
+    if (res.ok && type.startsWith("text/html")) return res.text();
+    const body = type.startsWith("application/json") ? await res.json().catch(() => ({})) : {};
+    throw Object.assign(new Error(body.error || "The server answered " + res.status + "."), { param: body.param, message: body.message, retry: res.status >= 500 || !body.error });
+  }
+
   let controller = null, timer = 0;
   async function load(params, push) {
     clearTimeout(timer); // a pending search must not undo this view
@@ -103,21 +131,18 @@
     // Dimming the table repaints it: only for a load slow enough to see.
     const dim = setTimeout(() => root.classList.add("loading"), 300);
     try {
-      const res = await fetch("api/logs?" + params.toString(), { signal: mine.signal, headers: { Accept: "application/json" } });
-      if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) {
-        throw new Error("the logs could not be read (HTTP " + res.status + "); reload the page");
-      }
-      const body = await res.json();
-      if (!res.ok) throw new Error(body.error || "the logs could not be read");
-      render(body, params);
+      const html = await view(params, mine.signal);
+      place(html);
       clearError();
+      // A new view shows its first rows: up to the table's top.
+      if (rowsForm.getBoundingClientRect().top < bar.getBoundingClientRect().bottom - 1) rowsForm.scrollIntoView();
       const url = params.toString() ? "?" + params.toString() : location.pathname;
       // A burst of typing is one history entry: the first search of it
       // pushes an entry marked as typed, the next ones replace it.
       if (push === "typed" && history.state && history.state.typed) history.replaceState({ typed: true }, "", url);
       else if (push) history.pushState(push === "typed" ? { typed: true } : null, "", url);
     } catch (err) {
-      if (err.name !== "AbortError") showError(err.message);
+      if (err.name !== "AbortError") showError(err, () => load(params, push));
     } finally {
       if (controller === mine) controller = null;
       clearTimeout(dim);
@@ -125,16 +150,162 @@
     }
   }
 
-  function showError(msg) {
-    let bar = $("#js-error");
-    if (!bar) {
-      bar = document.createElement("div");
-      bar.id = "js-error"; bar.className = "error"; bar.setAttribute("role", "alert");
-      filters.after(bar);
+  // showError shows a failed view's error: beside the search box when the
+  // search is what is wrong, else above the rows, with a way to try again
+  // when trying again may help. The rows shown are not the view asked for
+  // any more: they are dimmed until one is.
+  const search = filters.elements.q, searchError = $("#search-error");
+  function showError(err, retry) {
+    clearError();
+    root.classList.add("stale");
+    if (err.param === "q") {
+      search.setAttribute("aria-invalid", "true");
+      searchError.textContent = err.message;
+      searchError.hidden = false;
+      return;
     }
-    bar.textContent = msg;
+    const box = document.createElement("div");
+    box.id = "js-error"; box.className = "error"; box.setAttribute("role", "alert");
+    box.textContent = err.message + " ";
+    if (err.retry && retry) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = "Try again";
+      b.addEventListener("click", retry);
+      box.append(b);
+    }
+    bar.append(box);
   }
-  function clearError() { const bar = $("#js-error"); if (bar) bar.remove(); }
+  function clearError() {
+    root.classList.remove("stale");
+    search.removeAttribute("aria-invalid");
+    searchError.hidden = true;
+    const box = $("#js-error");
+    if (box) box.remove();
+  }
+
+  // place puts the parts of a view (the route rows' answer) in place. With
+  // fresh, the count of its first rows that are new above the rows shown
+  // (a live page's), only those go in, and as many go from the end; live
+  // says Live brought them.
+  let renders = 0, shown = null;
+  const first = () => Math.ceil(innerHeight / 25) + 10;
+  function place(html, fresh = 0, live = false) {
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    const parts = t.content;
+    showTimes(parts);
+    renders++;
+    const rows = parts.getElementById("tbody"), n = rows.rows.length;
+    let rest = null;
+    if (fresh) {
+      const tbody = $("#tbody");
+      tbody.prepend(...Array.from(rows.rows).slice(0, fresh));
+      while (tbody.rows.length > n) tbody.lastElementChild.remove();
+      rows.remove();
+    } else if (n > first()) {
+      // The rows in view now, the others once those are painted: the
+      // browser lays out 500 rows in about 100 ms on 2 slow cores, and
+      // a new view should show within 100 ms of the click.
+      const r = document.createRange();
+      r.setStartBefore(rows.rows[first()]);
+      r.setEndAfter(rows.lastChild);
+      rest = r.extractContents();
+      rows.setAttribute("aria-busy", "true");
+    }
+    for (const part of $$("[data-region]", parts)) document.getElementById(part.id).replaceWith(part);
+    lastBox = null;
+    updateSelection();
+    if (rest) {
+      const gen = renders;
+      requestAnimationFrame(() => setTimeout(function more() {
+        if (gen !== renders) return; // a newer view replaced this one
+        const some = document.createDocumentFragment(), all = $("#select-all").checked;
+        for (let i = 0; i < 150 && rest.firstChild; i++) some.append(rest.firstChild);
+        if (all) for (const b of $$("input[name=id]", some)) b.checked = true;
+        $("#tbody").append(some);
+        if (rest.firstChild) return void setTimeout(more); // a click between two batches is not kept waiting
+        $("#tbody").removeAttribute("aria-busy");
+        updateSelection();
+      }));
+    }
+    readState();
+    // The chart of these rows, once they are painted (its drawing would
+    // delay their frame); a live page's catches up now and then.
+    if (!live || (!volCtl && Date.now() - volAsked > 10000)) requestAnimationFrame(() => setTimeout(() => loadVolume(new FormData(rowsForm))));
+    liveSchedule();
+  }
+  // readState reads the view shown from the page's state part.
+  function readState() {
+    const st = $("#state").dataset;
+    shown = { total: +st.totalRows, maxID: +st.maxId, newest: st.newest };
+    liveSince = shown.maxID;
+    liveShow.hidden = true;
+  }
+
+  // Live: new rows as they are recorded. The page polls its view's first
+  // page with since=, the row-ID bound of what it shows; the server answers
+  // 204 from the scope's last row ID when nothing came, at the cost of a
+  // total. New rows go in only where that moves nothing: the newest-first
+  // view's first page, scrolled to its top, with nothing selected.
+  // Elsewhere a bar counts them, and shows them on a click. A poll waits
+  // 2 s, or 20 times as long as the last one took, so that a slow search
+  // costs the server at most a twentieth of its time per page; none runs
+  // while the tab is hidden.
+  const liveShow = $("#live-show"), liveBox = filters.elements.live;
+  let liveSince = 0, liveTimer = 0, liveWait = 2000, liveView = null, livePending = null, liveFailed = false;
+  readState();
+  const scroller = () => document.fullscreenElement || (root.classList.contains("fullscreen-fallback") ? root : document.scrollingElement);
+  function liveSchedule() {
+    clearTimeout(liveTimer);
+    if (liveBox.checked && !document.hidden) liveTimer = setTimeout(livePoll, liveWait);
+  }
+  async function livePoll() {
+    const q = new URLSearchParams(shown.newest), newest = shown.newest;
+    if (liveSince > 0) q.set("since", String(liveSince));
+    const t0 = performance.now(), gen = renders, ac = livePending = new AbortController();
+    try {
+      const html = await view(q, ac.signal);
+      liveWait = Math.max(2000, 20 * (performance.now() - t0));
+      // Not if the view changed meanwhile: this poll was of the old one.
+      if (html && liveBox.checked && gen === renders && !controller) liveArrived(html, newest);
+      if (liveFailed) { liveFailed = false; clearError(); }
+    } catch (err) {
+      // Later each time, up to a minute: a server that is down is not
+      // asked many times a second by every open page.
+      liveWait = Math.min(60000, Math.max(2000, 2 * liveWait));
+      if (err.name !== "AbortError") { liveFailed = true; showError(Object.assign(new Error("Live is paused: " + err.message + " Trying again shortly."), { param: "" })); }
+    }
+    if (livePending === ac) livePending = null;
+    liveSchedule();
+  }
+  function liveArrived(html, newest) {
+    const t = document.createElement("template");
+    t.innerHTML = html;
+    const st = t.content.getElementById("state").dataset, ids = Array.from(t.content.getElementById("tbody").rows, (tr) => +tr.dataset.id);
+    liveSince = +st.maxId;
+    const n = Math.max(+st.totalRows - shown.total, ids.filter((id) => id > shown.maxID).length);
+    if (n <= 0) return;
+    const here = new URLSearchParams(location.search), first = new URLSearchParams(newest);
+    here.sort(); first.sort();
+    const atTop = first.toString() === here.toString() && !here.has("sort") && scroller().scrollTop < 40 && !boxes().some((b) => b.checked);
+    if (atTop) {
+      // Prepended when the rows shown follow the new ones, else redrawn.
+      const was = Array.from($("#tbody").rows, (tr) => +tr.dataset.id), k = ids.findIndex((id) => id <= shown.maxID);
+      place(html, k > 0 && ids.slice(k).every((id, i) => id === was[i]) ? k : 0, true);
+      return;
+    }
+    liveView = new URLSearchParams(newest);
+    liveShow.textContent = n.toLocaleString() + (n === 1 ? " new request" : " new requests") + " — show";
+    liveShow.hidden = false;
+  }
+  liveShow.addEventListener("click", async () => {
+    scroller().scrollTo(0, 0);
+    // Focus stays on the table, not on the button that goes.
+    rowsForm.tabIndex = -1;
+    rowsForm.focus({ preventScroll: true });
+    await load(liveView, liveView.toString() !== location.search.slice(1));
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) liveWait = 0; liveSchedule(); });
 
   function el(tag, props = {}, ...children) {
     const e = document.createElement(tag);
@@ -144,202 +315,6 @@
     for (const c of children) if (c) e.append(c);
     return e;
   }
-
-  // The table's columns, in order, as the server rendered the header:
-  // [data-col] names each, [data-dir] is its first click's direction.
-  const heads = $$("thead th[data-col]"), table = $("table.table");
-  // The cells with markup of their own, drawn as the server's "cell"
-  // template draws them (the browser test compares the two). Every other
-  // column is the text the server sends in the row's cells.
-  const draw = {
-    api: (r) => r.key.name
-      ? [el("span", { class: "ks k-" + r.key.color + " i-" + r.key.icon, role: "img", title: r.key.label }), " ", r.key.name, " ", el("code", { class: "prefix", text: r.key.prefix })]
-      : [el("span", { class: "muted", text: "No key" })],
-    endpoint: (r) => [el("code", { text: r.endpoint })],
-    status: (r) => [el("span", { class: "b b-" + r.status_color, text: String(r.status) }, el("span", { class: "visually-hidden", text: " " + r.status_meaning }))],
-    ip: (r) => [el("code", { title: r.ip_hash, text: r.ip_hash.slice(0, 12) })],
-    time: (r) => [el("time", { datetime: r.time, title: "request " + r.request_id, text: r.time })],
-  };
-
-  function row(r) {
-    const tr = el("tr", { "data-id": String(r.id) });
-    tr.append(el("td", {}, el("input", { type: "checkbox", name: "id", value: String(r.id), "aria-label": "Select row " + r.id })));
-    for (const th of heads) {
-      const col = th.dataset.col, td = el("td", { "data-col": col });
-      // hasOwn: a column named like an Object method is still a column.
-      if (Object.hasOwn(draw, col)) td.append(...draw[col](r));
-      else {
-        td.textContent = r.cells && Object.hasOwn(r.cells, col) ? r.cells[col] : "";
-        if (th.classList.contains("num")) td.className = "num";
-      }
-      tr.append(td);
-    }
-    return tr;
-  }
-
-  // withPin returns params with the pin of a page set (links to its other
-  // pages, its exports) or, with no pin, removed (a new view).
-  function withPin(params, pin, keep) {
-    const p = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(pin)) if (keep && v) p.set(k, v); else p.delete(k);
-    return p;
-  }
-
-  let renders = 0;
-  // render shows body, the view of params. With fresh, the count of its
-  // first rows that are new above the rows shown (a live page's), only
-  // those are added and as many are dropped from the end; live says Live
-  // brought the rows.
-  function render(body, params, fresh = 0, live = false) {
-    shown = { params, total: body.total_rows, maxID: body.max_id };
-    liveSince = body.max_id;
-    liveShow.hidden = true;
-    const gen = ++renders;
-    if (fresh) {
-      const frag = document.createDocumentFragment();
-      frag.append(...body.rows.slice(0, fresh).map(row));
-      showTimes(frag);
-      addCopyButtons(frag);
-      tbody.prepend(frag);
-      while (tbody.rows.length > body.rows.length) tbody.lastElementChild.remove();
-    } else {
-      // The first screenful now, the rest in the next frame: a sort or a
-      // page change shows as soon as the rows in view are drawn.
-      const rows = body.rows.map(row), first = 60;
-      tbody.replaceChildren(...rows.slice(0, first));
-      showTimes(tbody);
-      addCopyButtons(tbody);
-      const rest = rows.slice(first);
-      if (rest.length) requestAnimationFrame(() => {
-        if (gen !== renders) return; // a newer view replaced this one
-        const frag = document.createDocumentFragment();
-        frag.append(...rest);
-        showTimes(frag);
-        addCopyButtons(frag);
-        if (selectAll.checked) for (const b of $$("input[name=id]", frag)) b.checked = true;
-        tbody.append(frag);
-        updateSelection();
-      });
-    }
-    updateSelection();
-    // The export form carries the view and its pin, so an export is of
-    // this page as it is shown.
-    for (const h of $$("input[type=hidden]", rowsForm)) h.remove();
-    for (const [k, v] of withPin(params, body.pin, true)) if (k !== "id") rowsForm.prepend(el("input", { type: "hidden", name: k, value: v }));
-    const all = $("#export-all");
-    all.hidden = !body.export_all;
-    $("#export-all-text", all).textContent = body.export_all;
-    for (const b of $$("button", all)) b.disabled = !body.export_all_ok;
-    // Sort headers: a click sorts by the column, a second flips it. A sort
-    // is a new view, of the newest rows: no page, no pin.
-    for (const th of heads) {
-      const a = $("a.sort", th), col = th.dataset.col;
-      if (!a) continue; // not sortable: an operator's account column
-      const on = body.sort === col;
-      th.setAttribute("aria-sort", on ? (body.dir === "asc" ? "ascending" : "descending") : "none");
-      $(".arrow", a).textContent = on ? (body.dir === "asc" ? "▲" : "▼") : "";
-      const p = withPin(params, body.pin, false);
-      p.delete("page");
-      const dir = on ? (body.dir === "asc" ? "desc" : "asc") : th.dataset.dir;
-      if (col === table.dataset.defaultSort && dir === table.dataset.defaultDir) { p.delete("sort"); p.delete("dir"); } else { p.set("sort", col); p.set("dir", dir); }
-      a.setAttribute("href", "?" + p.toString());
-    }
-    // Pager: the other pages of this view, page 1 included, keep its pin.
-    const pager = $(".pager");
-    const link = (label, rel, page) => {
-      if (!page) return el("span", { class: "disabled", text: label });
-      const p = withPin(params, body.pin, true);
-      if (page > 1) p.set("page", String(page)); else p.delete("page");
-      return el("a", { href: "?" + p.toString(), rel, text: label });
-    };
-    const n = body.page, last = body.total_pages;
-    pager.replaceChildren(
-      link("« First", "first", n > 1 && 1), link("‹ Previous", "prev", n > 1 && Math.min(n - 1, last)),
-      el("span", { id: "page-text", text: body.page_text }),
-      link("Next ›", "next", n < last && n + 1), link("Last »", "last", n < last && last),
-      el("span", { id: "range-text", class: "muted", text: body.range_text + " rows" }));
-    const empty = $("#empty");
-    const filtered = ["q", "slow", "status", "method", "key", "range", "from", "to"].some((k) => params.has(k));
-    empty.hidden = body.total_rows !== 0;
-    empty.textContent = !filtered ? "No API requests yet" : params.get("q") && !params.has("slow") ? "No rows match “" + params.get("q") + "”" : "No rows match these filters";
-    // The chart of these rows, once they are painted (its drawing would
-    // delay their frame); a live page's catches up now and then.
-    const pinned = withPin(params, body.pin, true);
-    if (!live || (!volCtl && Date.now() - volAsked > 10000)) requestAnimationFrame(() => setTimeout(() => loadVolume(pinned)));
-    liveSchedule();
-  }
-
-  // Live: new rows as they are recorded. The page polls its view's first
-  // page with since=, the row-ID bound of what it shows; the server answers
-  // "unchanged" from the scope's last row ID when nothing came, at the
-  // cost of a total. New rows go in only where that moves nothing: the
-  // newest-first view's first page, scrolled to its top, with nothing
-  // selected. Elsewhere a bar counts them, and shows them on a click. A
-  // poll waits 2 s, or 20 times as long as the last one took, so that a
-  // slow search costs the server at most a twentieth of its time per
-  // page; none runs while the tab is hidden.
-  const liveShow = $("#live-show"), liveBox = filters.elements.live;
-  let shown = { params: new URLSearchParams(location.search), total: +table.dataset.totalRows, maxID: +table.dataset.maxId };
-  let liveSince = shown.maxID, liveTimer = 0, liveWait = 2000, liveView = null, livePending = null, liveFailed = false;
-  const scroller = () => document.fullscreenElement || (root.classList.contains("fullscreen-fallback") ? root : document.scrollingElement);
-  function liveSchedule() {
-    clearTimeout(liveTimer);
-    if (liveBox.checked && !document.hidden) liveTimer = setTimeout(livePoll, liveWait);
-  }
-  async function livePoll() {
-    const view = withPin(shown.params, { max_id: "", asof: "" }, false);
-    view.delete("page");
-    const q = new URLSearchParams(view);
-    if (liveSince > 0) q.set("since", String(liveSince));
-    const t0 = performance.now(), gen = renders, ac = livePending = new AbortController();
-    try {
-      const res = await fetch("api/logs?" + q.toString(), { signal: ac.signal, headers: { Accept: "application/json" } });
-      if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) throw new Error("not JSON");
-      const body = await res.json();
-      // An error (a session ended, a search stopped) is shown, and tried
-      // again later; the page's own errors are the loads'.
-      if (!res.ok) throw new Error("Live is paused: " + (body.error || "the server answered " + res.status));
-      liveWait = Math.max(2000, 20 * (performance.now() - t0));
-      // Not if the view changed meanwhile: this poll was of the old one.
-      if (!body.unchanged && liveBox.checked && gen === renders && !controller) liveArrived(body, view);
-      if (liveFailed) { liveFailed = false; clearError(); }
-    } catch (err) {
-      // Later each time, up to a minute: a server that is down is not
-      // asked many times a second by every open page.
-      liveWait = Math.min(60000, Math.max(2000, 2 * liveWait));
-      if (err.name !== "AbortError") { liveFailed = true; showError(err.message.startsWith("Live") ? err.message : "Live is paused: the server did not answer; trying again"); }
-    }
-    if (livePending === ac) livePending = null;
-    liveSchedule();
-  }
-  function liveArrived(body, view) {
-    liveSince = body.max_id;
-    const fresh = body.rows.filter((r) => r.id > shown.maxID).length;
-    const n = Math.max(body.total_rows - shown.total, fresh);
-    if (n <= 0) return;
-    const atTop = !shown.params.has("page") && !shown.params.has("sort") && scroller().scrollTop < 40 &&
-      !$$("input[name=id]", tbody).some((b) => b.checked);
-    if (atTop) {
-      // Prepended when the rows shown follow the new ones, else redrawn.
-      const ids = Array.from(tbody.rows, (tr) => tr.dataset.id), k = body.rows.findIndex((r) => r.id <= shown.maxID);
-      const fits = k > 0 && body.rows.slice(k).every((r, i) => String(r.id) === ids[i]);
-      const same = location.search.slice(1) === shown.params.toString();
-      render(body, view, fits ? k : 0, true);
-      if (same) history.replaceState(history.state, "", view.toString() ? "?" + view.toString() : location.pathname);
-      return;
-    }
-    liveView = view;
-    liveShow.textContent = n.toLocaleString() + (n === 1 ? " new request" : " new requests") + " — show";
-    liveShow.hidden = false;
-  }
-  liveShow.addEventListener("click", async () => {
-    scroller().scrollTo(0, 0);
-    // Focus stays on the table, not on the button that goes.
-    table.tabIndex = -1;
-    table.focus({ preventScroll: true });
-    await load(liveView, liveView.toString() !== location.search.slice(1));
-  });
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) liveWait = 0; liveSchedule(); });
 
   // The custom range's inputs are in the user's zone; the URL and the
   // server's first render are in UTC.
@@ -471,8 +446,7 @@
   // (the first and last bars may reach past it); not bars without requests.
   function choose(a, b) {
     if (!sum(vol.counts.slice(a, b + 1).flat())) return;
-    const p = new URLSearchParams(shown.params);
-    for (const k of ["page", "max_id", "asof"]) p.delete(k);
+    const p = new URLSearchParams(shown.newest);
     const from = Math.max(+at(a), Date.parse(vol.from)), to = Math.min(+at(b + 1), Date.parse(vol.to));
     p.set("range", "custom"); p.set("from", new Date(from).toISOString()); p.set("to", new Date(to).toISOString());
     pick = anchor = -1;
@@ -532,7 +506,7 @@
     if (e.target.name !== "q") return;
     clearTimeout(timer);
     // One history entry for a burst of typing, not one per pause.
-    timer = setTimeout(() => load(stateFromFilters(), "typed"), 250);
+    timer = setTimeout(() => load(stateFromFilters(), "typed"), 150);
   });
   filters.addEventListener("change", (e) => {
     if (e.target.name === "q") return;
@@ -548,12 +522,24 @@
     load(p, true);
   });
   document.addEventListener("click", (e) => {
-    const a = e.target.closest("thead a.sort, .pager a");
+    const a = e.target.closest("thead a.sort, .pager a, #empty a");
     if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
     e.preventDefault();
-    const p = new URLSearchParams(a.getAttribute("href").slice(1));
+    const p = new URL(a.href).searchParams;
     setControls(p);
     load(p, true);
+  });
+  // Keys: / searches, p goes to the pager, Esc clears the search (or
+  // leaves the fullscreen fallback).
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const typing = e.target.closest("input, select, textarea, [contenteditable]");
+    if (e.key === "Escape") {
+      if (root.classList.contains("fullscreen-fallback")) root.classList.remove("fullscreen-fallback");
+      else if (e.target === search && search.value) { search.value = ""; load(stateFromFilters(), true); }
+    } else if (typing && e.target.type !== "checkbox") return;
+    else if (e.key === "/") { e.preventDefault(); search.focus(); search.select(); }
+    else if (e.key === "p") { const a = $("#pager a[rel=next]") || $("#pager a"); if (a) { e.preventDefault(); a.focus(); } }
   });
   window.addEventListener("popstate", () => {
     const p = new URLSearchParams(location.search);
