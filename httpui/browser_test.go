@@ -619,7 +619,7 @@ func TestBrowserNavigation(t *testing.T) {
 			return err
 		})
 	}
-	run("slash", chromedp.Click(chromedp.CSS(`#tbody tr:nth-child(2) td[data-col=method]`)), press("/", "Slash", 191))
+	run("slash", chromedp.Click(chromedp.CSS(`h1`)), press("/", "Slash", 191))
 	if got := eval(`document.activeElement.name`); got != "q" {
 		t.Errorf("after /, the focus is on %q, want the search box", got)
 	}
@@ -630,7 +630,7 @@ func TestBrowserNavigation(t *testing.T) {
 	}
 	run("Esc", chromedp.KeyEvent(kb.Escape))
 	waitFor("the search cleared and its error gone", `document.querySelector("input[name=q]").value === "" && document.querySelector("#search-error").hidden && !document.querySelector("input[name=q]").hasAttribute("aria-invalid") && location.search === ""`)
-	run("p", chromedp.Click(chromedp.CSS(`#tbody tr:nth-child(2) td[data-col=method]`)), press("p", "KeyP", 80))
+	run("p", chromedp.Click(chromedp.CSS(`h1`)), press("p", "KeyP", 80))
 	if got := eval(`document.activeElement.closest("#pager") !== null && document.activeElement.rel`); got != "next" {
 		t.Errorf("after p, the focus is on %q, want the pager's Next", got)
 	}
@@ -663,5 +663,76 @@ func TestBrowserNavigation(t *testing.T) {
 	}
 	if got := eval(`(() => { const h = document.querySelector("#bar").getBoundingClientRect().height; return h < 844 / 4 ? "ok" : "the toolbar is " + h + " px tall"; })()`); got != "ok" {
 		t.Errorf("at 390 px: %s", got)
+	}
+}
+
+// TestBrowserDetail: a click on a row, or Enter on its checkbox, opens its
+// detail panel, drawn by the server and escaped; Esc closes it; its
+// permalink opens the page with the panel; a permalink to another
+// tenant's row shows nothing of it.
+func TestBrowserDetail(t *testing.T) {
+	path := browserPath(t)
+	h := newHandler(t, newStore(t), &httpui.Options{
+		Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := browserContext(t, path)
+	pg := &browserPage{t, ctx}
+	run, eval, waitFor := pg.run, pg.eval, pg.waitFor
+	run("grant the clipboard", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		for _, name := range []string{"clipboard-read", "clipboard-write"} {
+			if _, err := chromedp.Call(ctx, browser.SetPermission, browser.SetPermissionParams{
+				Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: srv.URL,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	panel := `document.querySelector("#detail")`
+	run("load", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+
+	// The newest row is the hostile one: its panel shows its text as text.
+	run("click the first row", chromedp.Click(chromedp.CSS(`#tbody tr:first-child td[data-col=status]`)))
+	waitFor("the panel", `!`+panel+`.hidden && document.activeElement.id === "detail-title"`)
+	text := eval(panel + `.innerText`)
+	for _, want := range []string{"POST /v1/" + xss[0], "500 Internal Server Error · Server error", xss[2], "req-xss", xss[1], "bye_XSS0", "Revoked or inactive", "2026-11-25 12:00:01.000 UTC"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the panel does not say %q:\n%s", want, text)
+		}
+	}
+	if got := eval(`String(window.pwned) + " " + document.querySelectorAll("#detail img, #detail script").length`); got != "undefined 0" {
+		t.Errorf("hostile row in the panel: window.pwned, injected elements = %q", got)
+	}
+	permalink := eval(`document.querySelector("#detail .permalink").href`)
+	if got := eval(`location.href`); got != permalink {
+		t.Errorf("with the panel open the URL is %q, want its permalink %q", got, permalink)
+	}
+	run("copy the request ID", chromedp.Click(chromedp.CSS(`#detail button[data-copy="req-xss"]`)))
+	waitFor("Copied", `document.querySelector('#detail button[data-copy="req-xss"]').textContent === "Copied"`)
+	if got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise)); err != nil || got != "req-xss" {
+		t.Errorf("the clipboard holds %q (%v), want req-xss", got, err)
+	}
+	run("Esc", chromedp.KeyEvent(kb.Escape))
+	waitFor("the panel closed", panel+`.hidden && location.search === "" && document.activeElement === document.querySelector("#tbody tr:first-child input")`)
+
+	// By keyboard: Enter on a row's checkbox.
+	run("focus row 3", chromedp.Focus(chromedp.CSS(`#tbody tr:nth-child(3) input[name=id]`)), chromedp.KeyEvent(kb.Enter))
+	waitFor("row 3's panel", `!`+panel+`.hidden && new URLSearchParams(location.search).get("row") === document.querySelector("#tbody tr:nth-child(3)").dataset.id`)
+	if got := eval(`document.querySelector("#tbody tr:nth-child(3) input").checked + ""`); got != "false" {
+		t.Error("Enter on a row's checkbox ticked it")
+	}
+
+	// The permalink opens the page with the panel, drawn by the server.
+	run("open the permalink", chromedp.Navigate(permalink), chromedp.WaitVisible(chromedp.CSS("#detail dl")))
+	if got := eval(`document.querySelector("#detail").innerText.includes("req-xss") + ""`); got != "true" {
+		t.Errorf("the permalink's panel is not the hostile row's: %q", eval(panel+`.innerText`))
+	}
+
+	// Another tenant's row (acct_b's first, ID 1202): nothing of it.
+	run("another tenant's permalink", chromedp.Navigate(srv.URL+"/?row=1202&at=2026-11-25T12:00:00Z"), chromedp.WaitVisible(chromedp.CSS("#detail")))
+	if got := eval(`[document.querySelector("#detail-title").textContent, document.body.innerText.includes("secret-of-b"), document.body.innerHTML.includes("req-b")].join(" ")`); got != "Request not found false false" {
+		t.Errorf("a permalink to another tenant's row shows %q", got)
 	}
 }

@@ -260,6 +260,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.servePage(w, r, viewer)
 	case path == "/rows":
 		h.serveRows(w, r, viewer)
+	case path == "/row":
+		h.serveDetail(w, r, viewer)
 	case path == "/api/logs":
 		h.serveAPI(w, r, viewer)
 	case path == "/api/volume":
@@ -404,7 +406,7 @@ func (h *Handler) failParam(w http.ResponseWriter, r *http.Request, viewer *View
 			d.Viewer, d.Nav = *viewer, h.nav(r, *viewer)
 		}
 		h.renderPage(w, r, status, d)
-	case p == "/rows" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
+	case p == "/rows" || p == "/row" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/export.") || strings.HasPrefix(p, "/export-all."):
 		e := apiError{Error: msg}
 		if bad != nil {
 			e.Param, e.Message = bad.Param, bad.Message
@@ -440,7 +442,7 @@ var paramLabels = map[apilog.Param]string{
 	apilog.ParamSort: "Sort column", apilog.ParamDir: "Sort direction", apilog.ParamPage: "Page",
 	apilog.ParamPageSize: "Page size", apilog.ParamMaxID: "Pinned rows", paramAsOf: "Time range anchor",
 	paramID: "Selection", apilog.ParamFormat: "Format", apilog.ParamAccount: "Account", paramSlow: "Slow filter",
-	paramLive: "Live", paramSince: "Live bound",
+	paramLive: "Live", paramSince: "Live bound", paramRow: "Request", paramAt: "Request time",
 }
 
 // nav is the host's links for the page of v (Options.Nav), if any.

@@ -46,8 +46,9 @@ type pageData struct {
 	From, To      string // datetime-local values, UTC
 	Custom        bool
 	Empty         string
-	LastHref      string // past the last page: a link to it
-	Newest        string // the URL query of the view's first page, unpinned: what Live polls
+	LastHref      string      // past the last page: a link to it
+	Newest        string      // the URL query of the view's first page, unpinned: what Live polls
+	Detail        *detailData // the open detail panel, if any
 	ClearHref     string
 }
 
@@ -148,8 +149,14 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	d := buildPage(v, p, viewer, h.columns, h.plain)
+	if v.Row > 0 {
+		if d.Detail, err = h.detail(r, viewer, v); err != nil {
+			h.queryFailed(w, r, viewer, err)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
 	d.Nav = h.nav(r, viewer)
 	h.renderPage(w, r, http.StatusOK, d)
@@ -176,8 +183,14 @@ func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewe
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	d := buildPage(v, p, viewer, h.columns, h.plain)
+	if v.Row > 0 {
+		if d.Detail, err = h.detail(r, viewer, v); err != nil {
+			h.queryFailed(w, r, viewer, err)
+			return
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
 	h.render(w, r, http.StatusOK, "view", d)
 }
@@ -341,14 +354,17 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 	}
 	d.Rows = make([]rowData, len(p.Rows))
 	for i := range p.Rows {
-		r := &p.Rows[i]
-		c := apilog.ClassOf(r.Status)
-		d.Rows[i] = rowData{
-			Row:   r,
-			Color: c.Color(), Means: c.Meaning(),
-			IPShort: r.IPHash[:min(12, len(r.IPHash))],
-			TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
-		}
+		d.Rows[i] = newRowData(&p.Rows[i])
 	}
 	return d
+}
+
+func newRowData(r *apilog.Row) rowData {
+	c := apilog.ClassOf(r.Status)
+	return rowData{
+		Row:   r,
+		Color: c.Color(), Means: c.Meaning(),
+		IPShort: r.IPHash[:min(12, len(r.IPHash))],
+		TimeISO: r.Time.UTC().Format(time.RFC3339Nano), TimeUTC: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"),
+	}
 }

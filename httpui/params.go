@@ -33,6 +33,8 @@ const (
 	paramSlow  apilog.Param = "slow"  // the Slow quick filter: 1 or absent
 	paramLive  apilog.Param = "live"  // new rows shown as they come: 1 or absent
 	paramSince apilog.Param = "since" // a live page's bound: answer only if rows came after it
+	paramRow   apilog.Param = "row"   // the row whose detail panel is open: its ID
+	paramAt    apilog.Param = "at"    // and its time, which finds it on the time index of every store
 )
 
 // slowOver is the Slow quick filter's bound: it adds the search term
@@ -53,6 +55,12 @@ type view struct {
 	Sort     apilog.Sort
 	Page     int
 	IDs      []int64 // a selection, for exports
+
+	// Row and RowAt are the row whose detail panel is open (a permalink):
+	// its ID and its time. The time finds the row on every store's time
+	// index; the ID tells it from the rows of the same instant.
+	Row   int64
+	RowAt time.Time
 
 	// MaxID pins the view's rows (Query.MaxID): the links to the other
 	// pages of a view, and its exports, carry the first page's bound, so
@@ -220,6 +228,17 @@ func parseView(v url.Values) (view, error) {
 		}
 	}
 	w.IDs = ids.list
+	if row, at := v.Get(string(paramRow)), v.Get(string(paramAt)); row != "" || at != "" {
+		n, err := strconv.ParseInt(row, 10, 64)
+		if err != nil || n < 1 || row[0] == '+' {
+			return view{}, badParam(paramRow, "%q: want a row ID, a whole number from 1", row)
+		}
+		t, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			return view{}, badParam(paramAt, "%q: want the row's time, in RFC 3339", at)
+		}
+		w.Row, w.RowAt = n, t.UTC()
+	}
 	return w, nil
 }
 
