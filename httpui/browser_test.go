@@ -635,6 +635,20 @@ func TestBrowserNavigation(t *testing.T) {
 		t.Errorf("after p, the focus is on %q, want the pager's Next", got)
 	}
 
+	// Typing status:4xx ticks the 4xx chip; a click on a chip keeps the
+	// focus on it though the chips are redrawn.
+	run("search status:4xx", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "status:4xx"))
+	waitFor("the 4xx chip ticked by the search", `(b => b.checked && b.disabled)(document.querySelector("input[name=status][value='4xx']")) && document.querySelector("#range-text").textContent.includes("of 300 rows")`)
+	run("clear", chromedp.Click(chromedp.CSS("a.clear")))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,221 rows") && !document.querySelector("input[name=status][value='4xx']").checked`)
+	run("5xx chip", chromedp.Click(chromedp.CSS(`input[name=status][value="5xx"]`)))
+	waitFor("the 5xx rows", `document.querySelector("#range-text").textContent === "1–1 of 1 rows"`)
+	if got := eval(`document.activeElement.name + " " + document.activeElement.value + " " + document.activeElement.checked`); got != "status 5xx true" {
+		t.Errorf("after a click on the 5xx chip the focus is on %q, want the chip", got)
+	}
+	run("5xx chip off", chromedp.Click(chromedp.CSS(`input[name=status][value="5xx"]`)))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,221 rows")`)
+
 	// A server that does not answer: said, with a way to try again.
 	down.Store(true)
 	run("sort while down", chromedp.Click(chromedp.CSS(`thead th[data-col=status] a`)))

@@ -500,6 +500,7 @@ func (h *Handler) parse(r *http.Request, viewer Viewer) (view, apilog.Query, err
 		v.at = v.AsOf
 	}
 	q, err := v.query(viewer, h.opt.Hasher, v.at)
+	v.search = q.Search
 	return v, q, err
 }
 

@@ -160,6 +160,12 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/", 200, "text/html; charset=utf-8", "", "no-store"},
 		{"HEAD", "/", 200, "text/html; charset=utf-8", "", "no-store"},
 		{"GET", "/api/logs", 200, "application/json", "", "no-store"},
+		{"GET", "/rows?status=4xx&page=2", 200, "text/html; charset=utf-8", "", "no-store"},
+		{"GET", "/rows?q=%22", 400, "application/json", "", "no-store"},
+		{"GET", "/rows?since=999999", 204, "", "", "no-store"},
+		{"GET", "/row?row=1&at=2026-11-25T12:00:00Z", 200, "text/html; charset=utf-8", "", "no-store"},
+		{"GET", "/row", 400, "application/json", "", "no-store"},
+		{"GET", "/row?row=1&at=yesterday", 400, "application/json", "", "no-store"},
 		{"GET", "/api/volume?status=4xx", 200, "application/json", "", "no-store"},
 		{"GET", "/api/volume?q=%22", 400, "application/json", "", "no-store"},
 		{"GET", "/api/nope", 404, "application/json", "", "no-store"},
@@ -342,6 +348,7 @@ func TestTenantScope(t *testing.T) {
 		t.Fatal(err)
 	}
 	idB := pb.Rows[0].ID
+	rowB := "row=" + itoa(idB) + "&at=" + url.QueryEscape(pb.Rows[0].Time.Format(time.RFC3339Nano))
 	h := newHandler(t, s, nil)
 	for _, target := range []string{
 		"/", "/api/logs", "/api/logs?key=k1", "/api/logs?q=secret-of-b", "/api/logs?method=DELETE",
@@ -350,6 +357,7 @@ func TestTenantScope(t *testing.T) {
 		"/api/logs?live=1&since=1", "/api/logs?live=1&q=secret-of-b&since=1", "/?live=1",
 		"/api/volume", "/api/volume?q=secret-of-b", "/api/volume?key=k1",
 		"/?q=other-tenant-key", "/api/logs?account=acct_b",
+		"/rows", "/rows?q=DELETE", "/rows?key=k1&live=1&since=1", "/row?" + rowB, "/?" + rowB, "/rows?" + rowB,
 	} {
 		w := get(t, h, target)
 		body := w.Body.String()
@@ -376,6 +384,37 @@ func TestTenantScope(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestStatusChips: a search term of a whole status class ticks its chip,
+// which says why and cannot be unticked apart from the search.
+func TestStatusChips(t *testing.T) {
+	h := newHandler(t, newStore(t), nil)
+	bySearch := func(class string) string {
+		return `title="Set by the search: status:` + class + `"><input type="checkbox" name="status" value="` + class + `" checked disabled>`
+	}
+	for _, tt := range []struct {
+		target    string
+		ticked    string // the chip ticked by the search, or ""
+		notTicked []string
+	}{
+		{"/?q=status:4xx", "4xx", []string{"2xx", "5xx"}},
+		{"/rows?q=status%3A500-599+flux", "5xx", []string{"4xx"}},
+		{"/?q=-status:4xx", "", []string{"4xx"}},
+		{"/?q=status:401", "", []string{"4xx"}},
+		{"/?q=status:400-450", "", []string{"4xx"}},
+		{"/?q=status:4xx&status=4xx", "4xx", nil},
+	} {
+		body := get(t, h, tt.target).Body.String()
+		if tt.ticked != "" && !strings.Contains(body, bySearch(tt.ticked)) {
+			t.Errorf("%s: the %s chip is not ticked by the search:\n%s", tt.target, tt.ticked, body[strings.Index(body, `id="chips"`):][:600])
+		}
+		for _, c := range tt.notTicked {
+			if strings.Contains(body, `value="`+c+`" checked`) {
+				t.Errorf("%s: the %s chip is ticked", tt.target, c)
+			}
+		}
+	}
+}
 
 func TestAuthorization(t *testing.T) {
 	s := newStore(t)

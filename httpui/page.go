@@ -85,6 +85,7 @@ type hidden struct{ Name, Value string }
 type choice struct {
 	Value, Label string
 	On           bool
+	BySearch     string // a status class the search filters by: its term, and the chip is ticked and off
 }
 
 // addCells adds to t the template "cells", which draws a row's cells in
@@ -310,7 +311,16 @@ func buildPage(v view, p apilog.Page, viewer Viewer, columns, plain []apilog.Col
 		}
 	}
 	for _, c := range []apilog.StatusClass{apilog.StatusSuccess, apilog.StatusRedirect, apilog.StatusClientError, apilog.StatusServerError} {
-		d.Statuses = append(d.Statuses, choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())})
+		ch := choice{Value: c.Short(), Label: c.Short(), On: slices.Contains(v.Statuses, c.Short())}
+		// A search term of a whole class (status:4xx, status:400-499)
+		// filters as the chip does: the chip says so, and is ticked
+		// until the search changes.
+		for _, t := range v.search.Terms {
+			if t.Field == apilog.FieldStatus && !t.Negate && t.StatusMin%100 == 0 && t.StatusMax == t.StatusMin+99 && apilog.ClassOf(t.StatusMin) == c {
+				ch.On, ch.BySearch = true, "status:"+c.Short()
+			}
+		}
+		d.Statuses = append(d.Statuses, ch)
 	}
 	d.Methods = []choice{{Value: "", Label: "All methods", On: len(v.Methods) == 0}}
 	for _, m := range methods {

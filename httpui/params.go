@@ -74,7 +74,8 @@ type view struct {
 	// clock running ahead nor a row recorded late can get wrong.
 	AsOf time.Time
 
-	at time.Time // the moment the view is read at: AsOf, or now
+	at     time.Time     // the moment the view is read at: AsOf, or now
+	search apilog.Search // Q, parsed (by Handler.parse)
 }
 
 // relative reports whether the view's time range is relative to the moment

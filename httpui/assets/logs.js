@@ -228,7 +228,10 @@ function place(parts, fresh = 0, live = false, detail = false) {
     rest = r.extractContents();
     rows.setAttribute("aria-busy", "true");
   }
+  // The focus goes to the new self of what had it (a chip, a pager link).
+  const f = document.activeElement, r = f.closest("[data-region]"), again = r && "#" + r.id + " " + (f.name ? `[name="${f.name}"][value="${CSS.escape(f.value)}"]` : f.rel ? `[rel=${f.rel}]` : "a");
   for (const part of $$("[data-region]", parts)) document.getElementById(part.id).replaceWith(part);
+  if (again) $(again)?.focus();
   lastBox = null;
   updateSelection();
   if (rest) {
@@ -341,8 +344,6 @@ const go = (p, push) => { setControls(p); load(p, push); };
 function setControls(params) {
   const f = filters.elements;
   f.q.value = params.get("q") || "";
-  const statuses = params.getAll("status").flatMap((s) => s.split(","));
-  for (const b of $$("input[name=status]", filters)) b.checked = statuses.includes(b.value);
   f.slow.checked = params.get("slow") === "1";
   f.live.checked = params.get("live") === "1";
   const methods = params.getAll("method").flatMap((m) => m.split(",")).filter(Boolean).map((m) => m.toUpperCase());
