@@ -24,21 +24,24 @@ const (
 type Field int
 
 // The fields. A plain term is FieldAny and matches any of the seven search
-// targets; a qualifier ("status:", "key:", ...) narrows it to one field.
+// targets, or a request ID equal to it as typed; a qualifier ("status:",
+// "key:", ...) narrows it to one field.
 const (
-	FieldAny      Field = iota
-	FieldKey            // "key:", the key name or the key prefix
-	FieldMethod         // "method:"
-	FieldEndpoint       // "endpoint:"
-	FieldStatus         // "status:", a code, a class or a range
-	FieldError          // "error:", the error code
-	FieldIP             // "ip:", the IP hash, or a raw address hashed first
-	FieldDuration       // "duration:", a bound or a range (>500ms, 1s-5s)
+	FieldAny       Field = iota
+	FieldKey             // "key:", the key name or the key prefix
+	FieldMethod          // "method:"
+	FieldEndpoint        // "endpoint:"
+	FieldStatus          // "status:", a code, a class or a range
+	FieldError           // "error:", the error code
+	FieldIP              // "ip:", the IP hash, or a raw address hashed first
+	FieldDuration        // "duration:", a bound or a range (>500ms, 1s-5s)
+	FieldRequestID       // "req:", a request ID, equal byte for byte
 )
 
 var fieldNames = [...]string{
 	FieldAny: "any", FieldKey: "key", FieldMethod: "method", FieldEndpoint: "endpoint",
 	FieldStatus: "status", FieldError: "error", FieldIP: "ip", FieldDuration: "duration",
+	FieldRequestID: "req",
 }
 
 // String returns the field's qualifier name, or "any" for a plain term.
@@ -52,6 +55,7 @@ func (f Field) String() string {
 var qualifiers = map[string]Field{
 	"key": FieldKey, "method": FieldMethod, "endpoint": FieldEndpoint,
 	"status": FieldStatus, "error": FieldError, "ip": FieldIP, "duration": FieldDuration,
+	"req": FieldRequestID,
 }
 
 // IPHasher turns a client address into the hash stored in [Entry.IPHash].
@@ -63,10 +67,24 @@ type IPHasher interface {
 }
 
 // Term is one parsed search term.
+//
+// Text is folded, for substring matches that ignore case; Exact keeps the
+// term's text as typed (quotes removed), for the one match that must not
+// ignore it: a request ID, an identifier pasted from an error body, which
+// a plain term or a req: term finds only when equal byte for byte. A
+// request ID is never matched as a substring: a short term would find
+// every row.
 type Term struct {
 	Field  Field
-	Negate bool   // a leading "-": rows that match are left out
-	Text   string // folded text to find, for every field but FieldStatus
+	Negate bool // a leading "-": rows that match are left out
+	// Text is the folded text to find as a substring, for FieldAny and the
+	// text fields (key, method, endpoint, error, ip); empty for the others.
+	Text string
+	// Exact is the text as typed, for FieldAny (where Text is its fold)
+	// and FieldRequestID: the request ID a row must hold to match by it.
+	// Empty for the other fields; a plain term built by hand may leave it
+	// empty to match no request ID.
+	Exact string
 
 	// StatusMin and StatusMax bound a FieldStatus term, inclusive.
 	StatusMin, StatusMax int
@@ -95,6 +113,10 @@ func (s Search) String() string { return s.text }
 //     status: takes a code (401), a class (4xx) or a range (500-599);
 //   - ip: followed by an IPv4 or IPv6 address matches that address's hash,
 //     computed by h;
+//   - req: takes a request ID and matches the row that holds exactly that
+//     one, case-sensitive, never a part of it; a plain term also matches a
+//     row whose request ID equals its text as typed (Term.Exact), so that
+//     an ID pasted into the search box finds its row;
 //   - duration: takes a bound (>500ms, >=1s, <100ms, <=2.5s) or an
 //     inclusive range (1s-5s), in Go's units (ns, us, ms, s, m, h);
 //   - a leading "-" negates a term or a qualifier (-status:2xx);
@@ -170,6 +192,10 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 				tok = h.HashIP(addr.Unmap().WithZone(""))
 			}
 			t.Text = Fold(tok)
+		case FieldRequestID:
+			t.Exact = tok
+		case FieldAny:
+			t.Text, t.Exact = Fold(tok), tok
 		default:
 			t.Text = Fold(tok)
 		}
@@ -183,21 +209,30 @@ func ParseSearch(s string, h IPHasher) (Search, error) {
 
 // validate checks a Search that may have been built by hand rather than by
 // ParseSearch: stores rely on at most MaxSearchTerms terms, known fields,
-// text for every text term and a status range within 0 to 999.
+// folded text for every text term, an exact text for a req: term (and no
+// other text, which it would ignore), for a plain term none or one that
+// folds to its text, a status range within 0 to 999.
 func (s Search) validate() error {
 	if len(s.Terms) > MaxSearchTerms {
 		return badQuery(ParamSearch, "%d terms, over %d", len(s.Terms), MaxSearchTerms)
 	}
 	for i, t := range s.Terms {
 		switch {
-		case t.Field < FieldAny || t.Field > FieldDuration:
+		case t.Field < FieldAny || t.Field > FieldRequestID:
 			return badQuery(ParamSearch, "term %d: unknown field %d", i+1, int(t.Field))
 		case t.Field == FieldStatus && (t.StatusMin < 0 || t.StatusMin > t.StatusMax || t.StatusMax > MaxStatus):
 			return badQuery(ParamSearch, "term %d: status range %d-%d is not within 0-999", i+1, t.StatusMin, t.StatusMax)
 		case t.Field == FieldDuration && (t.DurationMin < 0 || t.DurationMin > t.DurationMax):
 			return badQuery(ParamSearch, "term %d: duration range %v-%v is empty or negative", i+1, t.DurationMin, t.DurationMax)
-		case t.Field != FieldStatus && t.Field != FieldDuration && (t.Text == "" || t.Text != Fold(t.Text)):
+		case t.Field == FieldRequestID && (t.Exact == "" || t.Text != ""):
+			return badQuery(ParamSearch, "term %d: a request ID term needs Exact and no Text (%q, %q)", i+1, t.Exact, t.Text)
+		case t.Field == FieldRequestID, t.Field == FieldStatus, t.Field == FieldDuration:
+		case t.Text == "" || t.Text != Fold(t.Text):
 			return badQuery(ParamSearch, "term %d: text %q is empty or not folded", i+1, t.Text)
+		case t.Field == FieldAny && t.Exact != "" && Fold(t.Exact) != t.Text:
+			return badQuery(ParamSearch, "term %d: exact text %q does not fold to its text %q", i+1, t.Exact, t.Text)
+		case t.Field != FieldAny && t.Exact != "":
+			return badQuery(ParamSearch, "term %d: a %s: term has no exact text (%q)", i+1, t.Field, t.Exact)
 		}
 	}
 	return nil
@@ -359,6 +394,23 @@ func (t *Term) MatchStatus(code int) bool {
 	return false
 }
 
+// RequestID returns the request ID the term matches a row by, byte for
+// byte, and whether it matches one: a req: term's, or a plain term's text
+// as typed. Stores look it up on an index; MatchRequestID is the rule.
+func (t *Term) RequestID() (string, bool) {
+	if (t.Field == FieldAny || t.Field == FieldRequestID) && t.Exact != "" {
+		return t.Exact, true
+	}
+	return "", false
+}
+
+// MatchRequestID reports whether the term, ignoring Negate, matches a row
+// whose request ID is id.
+func (t *Term) MatchRequestID(id string) bool {
+	want, ok := t.RequestID()
+	return ok && id == want
+}
+
 // MatchDuration reports whether the term, ignoring Negate, is a duration:
 // term whose range holds d.
 func (t *Term) MatchDuration(d time.Duration) bool {
@@ -368,10 +420,13 @@ func (t *Term) MatchDuration(d time.Duration) bool {
 // MatchRow reports whether the term, ignoring Negate, matches any of r's
 // search targets.
 func (t *Term) MatchRow(r *Row) bool {
-	if t.Field == FieldDuration {
+	switch t.Field {
+	case FieldDuration:
 		return t.MatchDuration(r.Duration)
+	case FieldRequestID:
+		return t.MatchRequestID(r.RequestID)
 	}
-	return t.MatchText(FieldKey, r.KeyName) || t.MatchText(FieldKey, r.KeyPrefix) ||
+	return t.MatchRequestID(r.RequestID) || t.MatchText(FieldKey, r.KeyName) || t.MatchText(FieldKey, r.KeyPrefix) ||
 		t.MatchText(FieldMethod, r.Method) || t.MatchText(FieldEndpoint, r.Endpoint) ||
 		t.MatchStatus(r.Status) || t.MatchText(FieldError, r.ErrorCode) ||
 		t.MatchText(FieldIP, r.IPHash)

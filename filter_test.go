@@ -24,7 +24,12 @@ func (fakeHasher) HashIP(addr netip.Addr) string { return "H(" + addr.String() +
 func hashOf(addr string) string { return fakeHasher{}.HashIP(netip.MustParseAddr(addr)) }
 
 // Term constructors for the tables.
-func termAny(text string) apilog.Term { return apilog.Term{Field: apilog.FieldAny, Text: text} }
+// termAny is a plain term typed as text: folded for substrings, kept as
+// typed for request IDs.
+func termAny(text string) apilog.Term {
+	return apilog.Term{Field: apilog.FieldAny, Text: apilog.Fold(text), Exact: text}
+}
+func termReq(id string) apilog.Term { return apilog.Term{Field: apilog.FieldRequestID, Exact: id} }
 func termOf(f apilog.Field, text string) apilog.Term {
 	return apilog.Term{Field: f, Text: text}
 }
@@ -51,7 +56,7 @@ func nTerms(n int) string {
 }
 
 func TestFieldString(t *testing.T) {
-	for f, want := range map[apilog.Field]string{apilog.FieldAny: "any", apilog.FieldKey: "key", apilog.FieldIP: "ip", 42: "Field(42)"} {
+	for f, want := range map[apilog.Field]string{apilog.FieldAny: "any", apilog.FieldKey: "key", apilog.FieldIP: "ip", apilog.FieldRequestID: "req", 42: "Field(42)"} {
 		if got := f.String(); got != want {
 			t.Errorf("Field(%d).String() = %q, want %q", int(f), got, want)
 		}
@@ -67,17 +72,26 @@ var parseSearchTests = []struct {
 	{name: "empty", in: "", want: nil},
 	{name: "whitespace only", in: " \t\r\n\v\f ", want: nil},
 	{name: "unicode whitespace only", in: "\u00a0\u3000\u2003", want: nil},
-	{name: "plain folded", in: "Foo", want: []apilog.Term{termAny("foo")}},
+	{name: "plain folded", in: "Foo", want: []apilog.Term{termAny("Foo")}},
 	{name: "plain lower", in: "foo", want: []apilog.Term{termAny("foo")}},
-	{name: "multiple terms", in: "  foo BAR\tbaz\n", want: []apilog.Term{termAny("foo"), termAny("bar"), termAny("baz")}},
+	{name: "multiple terms", in: "  foo BAR\tbaz\n", want: []apilog.Term{termAny("foo"), termAny("BAR"), termAny("baz")}},
 	{name: "unicode space separates", in: "foo\u00a0bar\u3000baz", want: []apilog.Term{termAny("foo"), termAny("bar"), termAny("baz")}},
-	{name: "phrase", in: `"Flux Pro"`, want: []apilog.Term{termAny("flux pro")}},
+	{name: "phrase", in: `"Flux Pro"`, want: []apilog.Term{termAny("Flux Pro")}},
 	{name: "phrase keeps inner spaces", in: `"a  cat	in"`, want: []apilog.Term{termAny("a  cat	in")}},
 	{name: "phrase among terms", in: `post "flux pro" 422`, want: []apilog.Term{termAny("post"), termAny("flux pro"), termAny("422")}},
 	{name: "quotes inside a word", in: `a"b c"d`, want: []apilog.Term{termAny("ab cd")}},
 	{name: "quote then word", in: `"foo"bar`, want: []apilog.Term{termAny("foobar")}},
 	{name: "empty quotes skipped", in: `""`, want: nil},
 	{name: "empty quotes between terms", in: `foo "" bar ""`, want: []apilog.Term{termAny("foo"), termAny("bar")}},
+
+	// req: keeps the ID as typed, never folded.
+	{name: "req", in: "req:4f1cAB", want: []apilog.Term{termReq("4f1cAB")}},
+	{name: "REQ upper", in: "REQ:x-1", want: []apilog.Term{termReq("x-1")}},
+	{name: "req negated", in: "-req:abc", want: []apilog.Term{negate(termReq("abc"))}},
+	{name: "req quoted", in: `req:"a b"`, want: []apilog.Term{termReq("a b")}},
+	{name: "req with colons", in: "req:a:b=/+~", want: []apilog.Term{termReq("a:b=/+~")}},
+	{name: "req quoted is plain", in: `"req:x"`, want: []apilog.Term{termAny("req:x")}},
+	{name: "plain ID keeps case", in: "Req_0F", want: []apilog.Term{termAny("Req_0F")}},
 
 	// Qualifiers.
 	{name: "key", in: "key:Prod", want: []apilog.Term{termOf(apilog.FieldKey, "prod")}},
@@ -123,10 +137,10 @@ var parseSearchTests = []struct {
 	{name: "status quoted value", in: `status:"4xx"`, want: []apilog.Term{termStatus(400, 499)}},
 
 	// Negation.
-	{name: "negated", in: "-Foo", want: []apilog.Term{negate(termAny("foo"))}},
+	{name: "negated", in: "-Foo", want: []apilog.Term{negate(termAny("Foo"))}},
 	{name: "negated status", in: "-status:2xx", want: []apilog.Term{negate(termStatus(200, 299))}},
 	{name: "negated key", in: "-key:staging", want: []apilog.Term{negate(termOf(apilog.FieldKey, "staging"))}},
-	{name: "negated phrase", in: `-"a Phrase"`, want: []apilog.Term{negate(termAny("a phrase"))}},
+	{name: "negated phrase", in: `-"a Phrase"`, want: []apilog.Term{negate(termAny("a Phrase"))}},
 	{name: "negated key phrase", in: `-key:"two words"`, want: []apilog.Term{negate(termOf(apilog.FieldKey, "two words"))}},
 	{name: "lone dash", in: "-", want: []apilog.Term{termAny("-")}},
 	{name: "lone dash among terms", in: "a - b", want: []apilog.Term{termAny("a"), termAny("-"), termAny("b")}},
@@ -154,12 +168,12 @@ var parseSearchTests = []struct {
 	{name: "plain address is not hashed", in: "203.0.113.7", want: []apilog.Term{termAny("203.0.113.7")}},
 
 	// Folding beyond ASCII.
-	{name: "umlaut", in: "ÄPFEL", want: []apilog.Term{termAny("äpfel")}},
-	{name: "kelvin sign", in: "\u212Aelvin", want: []apilog.Term{termAny("kelvin")}},
-	{name: "qualifier names are ASCII", in: "\u212Aey:x", want: []apilog.Term{termAny("key:x")}},
-	{name: "long s", in: "ſecret", want: []apilog.Term{termAny("secret")}},
-	{name: "sharp s stays", in: "STRAẞE", want: []apilog.Term{termAny("straße")}},
-	{name: "final sigma", in: "ΟΔΟΣ", want: []apilog.Term{termAny("οδοσ")}},
+	{name: "umlaut", in: "ÄPFEL", want: []apilog.Term{termAny("ÄPFEL")}},
+	{name: "kelvin sign", in: "\u212Aelvin", want: []apilog.Term{termAny("\u212Aelvin")}},
+	{name: "qualifier names are ASCII", in: "\u212Aey:x", want: []apilog.Term{termAny("\u212Aey:x")}},
+	{name: "long s", in: "ſecret", want: []apilog.Term{termAny("ſecret")}},
+	{name: "sharp s stays", in: "STRAẞE", want: []apilog.Term{termAny("STRAẞE")}},
+	{name: "final sigma", in: "ΟΔΟΣ", want: []apilog.Term{termAny("ΟΔΟΣ")}},
 	{name: "folded qualifier value", in: "key:ÄPFEL", want: []apilog.Term{termOf(apilog.FieldKey, "äpfel")}},
 
 	// Limits, accepted.
@@ -253,6 +267,9 @@ var parseSearchErrorTests = []struct {
 	{name: "key without value", in: "key:", want: []string{"key:", "needs a value"}},
 	{name: "status without value", in: "status:", want: []string{"status:", "needs a value"}},
 	{name: "ip without value", in: "ip:", want: []string{"ip:", "needs a value"}},
+	{name: "req without value", in: "req:", want: []string{"req:", "needs a value", "at character 1"}},
+	{name: "negated req without value", in: "x -req:", want: []string{"-req:", "needs a value", "at character 3"}},
+	{name: "req empty quotes", in: `req:""`, want: []string{"needs a value"}},
 	{name: "negated without value", in: "-error:", want: []string{"-error:", "needs a value"}},
 	{name: "empty quoted value", in: `method:""`, want: []string{"needs a value"}},
 	{name: "invalid UTF-8", in: "foo \xff", want: []string{"UTF-8"}},
@@ -337,9 +354,29 @@ func TestSearchMatch(t *testing.T) {
 		{"42", matchRow, true},
 		{"bse4006", matchRow, true},
 		{"h(203.0", matchRow, true},
-		// Not targets: the request ID, the account, the key ID, the key
-		// status, the time.
-		{"req_zz9", matchRow, false},
+		// The request ID, equal as typed: case-sensitive, never a part.
+		{"req_zz9", matchRow, true},
+		{"REQ_ZZ9", matchRow, false},
+		{"req_zz", matchRow, false},
+		{"zz9", matchRow, false},
+		{`"req_zz9"`, matchRow, true},
+		{"-req_zz9", matchRow, false},
+		{"req:req_zz9", matchRow, true},
+		{"REQ:req_zz9", matchRow, true},
+		{"req:REQ_ZZ9", matchRow, false},
+		{"req:req_zz", matchRow, false},
+		{"req:post", matchRow, false}, // req: narrows to the request ID
+		{"-req:req_zz9", matchRow, false},
+		{"-req:other", matchRow, true},
+		{"req:req_zz9 status:4xx", matchRow, true},
+		{"req:req_zz9 status:5xx", matchRow, false},
+		// An ID that is also a part of another target matches both ways.
+		{"/v1/flux-pro/Generate", apilog.Row{Entry: apilog.Entry{RequestID: "/v1/flux-pro/Generate", Endpoint: "/x"}}, true},
+		{"flux", apilog.Row{Entry: apilog.Entry{RequestID: "flux", Endpoint: "/x"}}, true},
+		{"FLUX", apilog.Row{Entry: apilog.Entry{RequestID: "flux", Endpoint: "/x"}}, false},
+		{"FLUX", apilog.Row{Entry: apilog.Entry{RequestID: "flux", Endpoint: "/flux"}}, true},
+		{"req:flux", apilog.Row{Entry: apilog.Entry{RequestID: "x", Endpoint: "/flux"}}, false},
+		// Not targets: the account, the key ID, the key status, the time.
 		{"acct_1", matchRow, false},
 		{"key_1", matchRow, false},
 		{"active", matchRow, false},
@@ -442,6 +479,8 @@ func TestTermMatch(t *testing.T) {
 	statusTerm := apilog.Term{Field: apilog.FieldStatus, StatusMin: 400, StatusMax: 499}
 	keyTerm := apilog.Term{Field: apilog.FieldKey, Text: "4"}
 	negKey := apilog.Term{Field: apilog.FieldKey, Text: "4", Negate: true}
+	plainID := apilog.Term{Text: "ab-1", Exact: "Ab-1"}
+	reqTerm := apilog.Term{Field: apilog.FieldRequestID, Exact: "Ab-1"}
 	tests := []struct {
 		name string
 		got  bool
@@ -465,6 +504,16 @@ func TestTermMatch(t *testing.T) {
 		{"status range above", statusTerm.MatchStatus(500), false},
 		{"key term never matches a status", keyTerm.MatchStatus(404), false},
 		{"negate is ignored by MatchRow", negKey.MatchRow(&apilog.Row{KeyName: "k4"}), true},
+		{"plain term by its exact text", plainID.MatchRequestID("Ab-1"), true},
+		{"plain term by its fold", plainID.MatchRequestID("ab-1"), false},
+		{"plain term by a part", plainID.MatchRequestID("Ab-12"), false},
+		{"hand-built plain term with no exact text", anyTerm.MatchRequestID("4"), false},
+		{"req term", reqTerm.MatchRequestID("Ab-1"), true},
+		{"req term on text", reqTerm.MatchText(apilog.FieldEndpoint, "Ab-1"), false},
+		{"req term on a status", reqTerm.MatchStatus(404), false},
+		{"key term never matches a request ID", keyTerm.MatchRequestID("4"), false},
+		{"req term by MatchRow", reqTerm.MatchRow(&apilog.Row{Entry: apilog.Entry{RequestID: "Ab-1"}}), true},
+		{"req term ignores the other targets", reqTerm.MatchRow(&apilog.Row{Entry: apilog.Entry{RequestID: "x", Endpoint: "Ab-1"}}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -585,8 +634,12 @@ func FuzzParseSearch(f *testing.F) {
 			}
 			for i, term := range s.Terms {
 				switch {
-				case term.Field < apilog.FieldAny || term.Field > apilog.FieldDuration:
+				case term.Field < apilog.FieldAny || term.Field > apilog.FieldRequestID:
 					t.Errorf("ParseSearch(%q) term %d: field %d is not a Field", in, i, term.Field)
+				case term.Field == apilog.FieldRequestID:
+					if term.Exact == "" || term.Text != "" {
+						t.Errorf("ParseSearch(%q) term %d: request ID %q, text %q", in, i, term.Exact, term.Text)
+					}
 				case term.Field == apilog.FieldDuration:
 					if term.DurationMin < 0 || term.DurationMin > term.DurationMax || term.Text != "" {
 						t.Errorf("ParseSearch(%q) term %d: duration range %v-%v, text %q", in, i, term.DurationMin, term.DurationMax, term.Text)
@@ -608,7 +661,15 @@ func FuzzParseSearch(f *testing.F) {
 					if term.StatusMin != 0 || term.StatusMax != 0 {
 						t.Errorf("ParseSearch(%q) term %d: text term has status range %d-%d", in, i, term.StatusMin, term.StatusMax)
 					}
+					// A plain term keeps its text as typed, for request IDs.
+					if term.Field == apilog.FieldAny && apilog.Fold(term.Exact) != term.Text {
+						t.Errorf("ParseSearch(%q) term %d: exact text %q does not fold to %q", in, i, term.Exact, term.Text)
+					}
 				}
+			}
+			// What the parser gives, Normalize takes: one set of rules.
+			if _, err := (apilog.Query{Account: "a", Search: s}).Normalize(); err != nil {
+				t.Errorf("ParseSearch(%q) gives a search Normalize refuses: %v", in, err)
 			}
 		}
 	})

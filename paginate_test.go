@@ -272,7 +272,11 @@ func TestQueryNormalizeErrors(t *testing.T) {
 		{"hand-made search", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Text: "NOT FOLDED"}}}}, apilog.ParamSearch, "not folded"},
 		{"hand-made backwards duration", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration, DurationMin: 2, DurationMax: 1}}}}, apilog.ParamSearch, "duration range 2ns-1ns is empty or negative"},
 		{"hand-made negative duration", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration, DurationMin: -1, DurationMax: 1}}}}, apilog.ParamSearch, "empty or negative"},
-		{"hand-made unknown field", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration + 1, Text: "x"}}}}, apilog.ParamSearch, "unknown field 8"},
+		{"hand-made request ID term without one", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldRequestID, Text: "x"}}}}, apilog.ParamSearch, "request ID term needs Exact"},
+		{"hand-made request ID term with text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldRequestID, Text: "x", Exact: "x"}}}}, apilog.ParamSearch, "no Text"},
+		{"hand-made plain term, exact text of another", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Text: "x", Exact: "Y"}}}}, apilog.ParamSearch, `"Y" does not fold to its text "x"`},
+		{"hand-made key term with exact text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldKey, Text: "x", Exact: "X"}}}}, apilog.ParamSearch, "a key: term has no exact text"},
+		{"hand-made unknown field", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldRequestID + 1, Text: "x"}}}}, apilog.ParamSearch, "unknown field 9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

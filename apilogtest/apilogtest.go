@@ -52,6 +52,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("Search", testSearch)
 	run("SearchLiteral", testSearchLiteral)
 	run("SearchDuration", testSearchDuration)
+	run("SearchRequestID", testSearchRequestID)
 	run("Filters", testFilters)
 	run("Sort", testSort)
 	run("Pagination", testPagination)

@@ -22,6 +22,13 @@ import (
 // view of every account. Each reports the rows that matched.
 func BenchQuery(b *testing.B, s apilog.Store, rows int) {
 	ctx := context.Background()
+	// A request ID from the middle of the account's rows, as pasted from
+	// an error body: found by req: and as a plain term.
+	mid, err := s.Query(ctx, apilog.Query{Account: BenchAccount, Page: max(1, rows/2/500), PageSize: 500})
+	if err != nil || len(mid.Rows) == 0 {
+		b.Fatalf("a row to take a request ID from: %d rows, %v", len(mid.Rows), err)
+	}
+	reqID := mid.Rows[0].RequestID
 	cases := []struct {
 		name string
 		q    apilog.Query
@@ -36,6 +43,8 @@ func BenchQuery(b *testing.B, s apilog.Store, rows int) {
 		{"search-production", apilog.Query{Search: search(b, "production")}},
 		{"search-ab12", apilog.Query{Search: search(b, "ab12")}},
 		{"search-flux-total", apilog.Query{Search: search(b, "flux"), PageSize: 1}},
+		{"search-req", apilog.Query{Search: search(b, "req:"+reqID)}},
+		{"search-plain-id", apilog.Query{Search: search(b, reqID)}},
 		{"status-5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
 		{"status-5xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},
 		{"status-2xx-sort-endpoint", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +175,113 @@ func testSearchDuration(t *testing.T, f *fixture) {
 		q.Account, q.AllAccounts = "", true
 		if got := f.ids(q); len(got) != 2*len(tt.want) {
 			t.Errorf("search %q, all accounts: rows %q, want each of %q twice", tt.search, got, tt.want)
+		}
+	}
+}
+
+// testSearchRequestID checks that a request ID finds its row: req:
+// exactly, and a plain term too, besides its substring matches; never by
+// a part or in another case, and never another tenant's row that shares
+// the ID.
+func testSearchRequestID(t *testing.T, f *fixture) {
+	f.key(keyActive, keyOther)
+	const hexID = "4f1c0a9e2b7d4c6f8e1a3b5c7d9e0f12" // as the middleware makes them
+	rows := []apilog.Entry{
+		entry(hexID, 1),
+		entry("image", 2),                    // an ID that is also a part of every other row's endpoint
+		entry("Req-ABC", 3),                  // its ID in another case is part of req-abc-path's endpoint
+		entry("req-abc-path", 4),             // ...
+		entry("c1:a+b/c=~_.", 5),             // a client's ID, of every character the middleware keeps
+		entry("retry-7", 6),                  // two rows of one ID: a client retrying with its ID
+		entry("retry-7", 7),                  // ...
+		entry("shared-other", 8),             // an ID of both tenants
+		entry("4f1c0a9e2b7d4c6f8e1a3b5c", 9), // a prefix of hexID
+	}
+	rows[1].Endpoint = "/v1/models"
+	rows[3].Endpoint = "/v1/req-abc/x"
+	// acctOther's rows hold IDs of acctMain's and one of their own: a
+	// search in acctMain must never find them.
+	other := func(req string, minute int) apilog.Entry {
+		e := entry(req, minute)
+		e.Account, e.KeyID, e.Endpoint = acctOther, keyOther.ID, "/v1/other"
+		return e
+	}
+	f.add(append(rows, other(hexID, 10), other("shared-other", 11), other("only-other", 12))...)
+	everyImage := []string{"4f1c0a9e2b7d4c6f8e1a3b5c", hexID, "Req-ABC", "c1:a+b/c=~_.", "retry-7", "retry-7", "shared-other"}
+	tests := []struct {
+		search string
+		want   []string // sorted
+	}{
+		{"req:" + hexID, []string{hexID}},
+		{hexID, []string{hexID}},
+		{`"` + hexID + `"`, []string{hexID}},
+		{"REQ:" + hexID, []string{hexID}},
+		{"req:" + strings.ToUpper(hexID), nil},
+		{strings.ToUpper(hexID), nil},
+		{"req:" + hexID[:24], []string{hexID[:24]}},
+		{"req:" + hexID[1:], nil},
+		{hexID[:8], nil}, // a part of an ID is no match
+		{"-req:" + hexID, []string{hexID[:24], "Req-ABC", "c1:a+b/c=~_.", "image", "req-abc-path", "retry-7", "retry-7", "shared-other"}},
+		{"-" + hexID, []string{hexID[:24], "Req-ABC", "c1:a+b/c=~_.", "image", "req-abc-path", "retry-7", "retry-7", "shared-other"}},
+		// An ID that is also a substring of other rows' endpoint: the plain
+		// term finds both, req: only the ID.
+		{"image", append([]string{"image"}, everyImage...)},
+		{"req:image", []string{"image"}},
+		{"-image", []string{"req-abc-path"}},
+		{"-req:image", append([]string{"req-abc-path"}, everyImage...)},
+		// Case differs: no exact match, but the substring rules apply.
+		{"req-abc", []string{"req-abc-path"}},
+		{"Req-ABC", []string{"Req-ABC", "req-abc-path"}},
+		{"req:req-abc", nil},
+		{"req:Req-ABC", []string{"Req-ABC"}},
+		// Every character a client's ID may hold, typed as is.
+		{"c1:a+b/c=~_.", []string{"c1:a+b/c=~_."}},
+		{"req:c1:a+b/c=~_.", []string{"c1:a+b/c=~_."}},
+		{"retry-7", []string{"retry-7", "retry-7"}},
+		// With other terms and filters.
+		{"req:" + hexID + " status:2xx", []string{hexID}},
+		{"req:" + hexID + " status:5xx", nil},
+		{"req:" + hexID + " req:image", nil},
+		{"req:" + hexID + " -req:image", []string{hexID}},
+		{hexID + " post", []string{hexID}},
+		{hexID + " key:staging", nil},
+		// Another tenant's IDs: never here.
+		{"shared-other", []string{"shared-other"}},
+		{"req:shared-other", []string{"shared-other"}},
+		{"only-other", nil},
+		{"req:only-other", nil},
+		{"-req:only-other", append([]string{"image", "req-abc-path"}, everyImage...)},
+	}
+	for _, tt := range tests {
+		got := f.ids(inMain(apilog.Query{Search: search(t, tt.search)}))
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(tt.want))
+		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("search %q: rows %q, want %q", tt.search, got, want)
+		}
+	}
+	// Each tenant's own, and the operator's view of both.
+	for _, tt := range []struct {
+		q    apilog.Query
+		want []string
+	}{
+		{apilog.Query{Account: acctOther, Search: search(t, "req:"+hexID)}, []string{hexID}},
+		{apilog.Query{Account: acctOther, Search: search(t, "only-other")}, []string{"only-other"}},
+		{apilog.Query{Account: acctOther, Search: search(t, "req:image")}, nil},
+		{apilog.Query{AllAccounts: true, Search: search(t, "req:"+hexID)}, []string{hexID, hexID}},
+		{apilog.Query{AllAccounts: true, Search: search(t, "shared-other")}, []string{"shared-other", "shared-other"}},
+		{apilog.Query{AllAccounts: true, Search: search(t, "req:only-other")}, []string{"only-other"}},
+		{inMain(apilog.Query{Search: search(t, "req:retry-7"), Sort: apilog.Sort{Column: apilog.ColumnTime, Dir: apilog.Asc}, PageSize: 1, Page: 2}), []string{"retry-7"}},
+		{inMain(apilog.Query{Search: search(t, hexID), StatusClasses: []apilog.StatusClass{apilog.StatusSuccess}, Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}), []string{hexID}},
+	} {
+		q := tt.q
+		if q.PageSize == 0 {
+			q.PageSize = apilog.MaxPageSize
+		}
+		got := requestIDs(f.query(q).Rows)
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) && len(got)+len(tt.want) > 0 {
+			t.Errorf("%s: rows %q, want %q", describe(q), got, tt.want)
 		}
 	}
 }

@@ -289,7 +289,8 @@ func testModel(t *testing.T, f *fixture) {
 		f.add(es...)
 	}
 	searches := []string{"", "post", "prod", "-get", "status:4xx", "status:200-299 -error:bse", "key:ß", "key:STRASSE",
-		"x:generate", "1", "50%", "ip:0", "-key:production method:get", `"/v1/models"`, "école", "bse4"}
+		"x:generate", "1", "50%", "ip:0", "-key:production method:get", `"/v1/models"`, "école", "bse4",
+		"m3-17", "req:m1-5", "-req:m2-9 post", "m4-2 -get", "M0-1", "req:m0"}
 	for i := range 150 {
 		q := apilog.Query{
 			Search:   search(t, searches[i%len(searches)]),

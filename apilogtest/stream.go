@@ -85,6 +85,8 @@ func testStream(t *testing.T, f *fixture) {
 		inMain(apilog.Query{From: t0.Add(-100 * time.Minute), To: t0.Add(100 * time.Minute), Sort: apilog.Sort{Column: apilog.ColumnDuration}}),
 		inMain(apilog.Query{Search: search(t, "-key:staging things/1"), Sort: apilog.Sort{Column: apilog.ColumnAPI, Dir: apilog.Desc}}),
 		inMain(apilog.Query{Search: search(t, "duration:>4ms"), Methods: []string{"GET"}}),
+		inMain(apilog.Query{Search: search(t, "s00100"), Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}),
+		inMain(apilog.Query{Search: search(t, "-req:s00100 things/1")}),
 		inMain(apilog.Query{MaxID: f.entries[n/2].ID, Sort: apilog.Sort{Column: apilog.ColumnIP}}),
 		inMain(apilog.Query{Page: 3, PageSize: 10}), // ignored
 		{Account: "acct_none"},

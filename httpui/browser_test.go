@@ -3,7 +3,6 @@ package httpui_test
 import (
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"iter"
 	"net/http"
@@ -27,8 +26,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
-
-var updateScreenshot = flag.Bool("update-screenshot", false, "write testdata/logs-page.png from the browser test")
 
 // The browser tests' Chromium, shared with the demo's test.
 var (
@@ -309,23 +306,6 @@ func TestBrowser(t *testing.T) {
 	run("sort by time, newest first", chromedp.Click(chromedp.CSS(`thead th[data-col=time] a`)))
 	waitFor("the default view", `location.search === "" && document.querySelectorAll("#tbody tr").length === 500`)
 	sameMarkup(t, served, eval(canonRows))
-
-	if *updateScreenshot {
-		// The README's picture, of rows like a real API's.
-		shotStore, _ := dayStore(t)
-		mux.Handle("/shot/", http.StripPrefix("/shot", newHandler(t, shotStore, &httpui.Options{
-			Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
-		})))
-		run("exit fullscreen", chromedp.Click(chromedp.ID("fullscreen")))
-		run("reload", chromedp.Navigate(srv.URL+"/shot/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")), chromedp.WaitVisible(chromedp.CSS("#chart-plot svg rect")))
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("testdata", "logs-page.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // syntheticStore returns a store of 2,000 rows of account like a real
@@ -742,6 +722,23 @@ func TestBrowserDetail(t *testing.T) {
 	run("open the permalink", chromedp.Navigate(permalink), chromedp.WaitVisible(chromedp.CSS("#detail dl")))
 	if got := eval(`document.querySelector("#detail").innerText.includes("req-xss") + ""`); got != "true" {
 		t.Errorf("the permalink's panel is not the hostile row's: %q", eval(panel+`.innerText`))
+	}
+
+	// A request ID pasted in the search box finds its row, as a plain
+	// term and with req:; another tenant's finds nothing.
+	run("back to the rows", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
+	for _, tt := range []struct{ search, rows string }{
+		{"req-xss", "1–1 of 1 rows"},
+		{"req:req-a", "1–500 of 1,200 rows"},
+		{"req:REQ-A", "0 of 0 rows"},
+		{"req-b", "0 of 0 rows"},
+	} {
+		eval(`document.querySelector("input[name=q]").value = ""`)
+		run("search "+tt.search, chromedp.SendKeys(chromedp.CSS("input[name=q]"), tt.search+"\r"))
+		waitFor("the rows of "+tt.search, `document.querySelector("#range-text").textContent === "`+tt.rows+`" && new URLSearchParams(location.search).get("q") === "`+tt.search+`"`)
+	}
+	if got := eval(`document.querySelector("#empty").textContent`); got != "No rows match “req-b”" {
+		t.Errorf("another tenant's request ID: %q", got)
 	}
 
 	// Another tenant's row (acct_b's first, ID 1202): nothing of it.

@@ -357,7 +357,7 @@ func TestTenantScope(t *testing.T) {
 		"/api/logs?live=1&since=1", "/api/logs?live=1&q=secret-of-b&since=1", "/?live=1",
 		"/api/volume", "/api/volume?q=secret-of-b", "/api/volume?key=k1",
 		"/?q=other-tenant-key", "/api/logs?account=acct_b",
-		"/rows", "/rows?q=DELETE", "/rows?key=k1&live=1&since=1", "/row?" + rowB, "/?" + rowB, "/rows?" + rowB,
+		"/api/logs?q=req:req-b", "/api/logs?q=req-b", "/rows", "/rows?q=DELETE", "/rows?key=k1&live=1&since=1", "/row?" + rowB, "/?" + rowB, "/rows?" + rowB,
 	} {
 		w := get(t, h, target)
 		body := w.Body.String()

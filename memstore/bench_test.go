@@ -68,7 +68,8 @@ func mustSearch(b *testing.B, text string) apilog.Search {
 // BenchmarkQuery measures the page queries of the Logs page on 1,000,000
 // rows. Each reports the rows it matched, so a fast wrong answer shows.
 func BenchmarkQuery(b *testing.B) {
-	s, _ := loadBench(b)
+	s, rows := loadBench(b)
+	reqID := rows[len(rows)/2].RequestID // as pasted from an error body
 	cases := []struct {
 		name string
 		q    apilog.Query
@@ -80,6 +81,8 @@ func BenchmarkQuery(b *testing.B) {
 		{"Search/miss", apilog.Query{Search: mustSearch(b, "zzzz")}},
 		{"Search/status401", apilog.Query{Search: mustSearch(b, "401")}},
 		{"Search/3terms", apilog.Query{Search: mustSearch(b, "post -status:2xx bse")}},
+		{"Search/req", apilog.Query{Search: mustSearch(b, "req:"+reqID)}},
+		{"Search/plainID", apilog.Query{Search: mustSearch(b, reqID)}},
 		{"Filter/5xx", apilog.Query{StatusClasses: []apilog.StatusClass{apilog.StatusServerError}}},
 		{"Sort/api", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnAPI}}},
 		{"Sort/endpoint", apilog.Query{Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"math"
 	"slices"
@@ -168,12 +169,17 @@ type exec struct {
 	terms     bool
 	rowFilter bool // a filter that needs each row: time, status, method or search
 	bits      *plan.Bits
-	durations bool // a term tests durations
-	slotBits  []uint32
-	methBits  []uint32
-	endBits   []uint32
-	errBits   []uint32
-	ipBits    []uint32
+	durations bool             // a term tests durations
+	rowBits   map[int64]uint32 // by row ID, the terms it matches by request ID; nil: none
+	// only, when not nil, lists the indexes of the only rows that can
+	// match, ascending: a term matches no value, slot, status or
+	// duration, only the rows of its request ID (req:, or a pasted ID).
+	only     []uint32
+	slotBits []uint32
+	methBits []uint32
+	endBits  []uint32
+	errBits  []uint32
+	ipBits   []uint32
 }
 
 // dictView is the store's dictionary as the compiler sees it: the slots of
@@ -292,6 +298,9 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	if !x.terms {
 		return x
 	}
+	_ = x.ResolveRequestIDs(func(id string) ([]int64, error) { return s.findRequestID(id, d), nil }) // cannot fail
+	x.rowBits = x.RowBits()
+	x.only = onlyRows(x.Plan)
 	x.bits = x.Bits()
 	x.durations = x.bits.Durations()
 	x.methBits = x.ValueBits(apilog.FieldMethod, int64(len(s.methods.vals)))
@@ -300,6 +309,48 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	x.ipBits = x.ValueBits(apilog.FieldIP, int64(len(s.ipHashes.vals)))
 	x.slotBits = x.SlotBits(int64(len(s.slots)))
 	return x
+}
+
+// findRequestID returns the IDs of the rows in d's scope whose request ID
+// is id, off each chunk's table.
+func (s *Store) findRequestID(id string, d dictView) []int64 {
+	var out []int64
+	h := maphash.String(s.seed, id)
+	for ci, c := range s.chunks {
+		n := min(chunkSize, s.n-ci<<chunkBits)
+		c.findRequestID(id, h, n, func(j int) {
+			if sl := c.slot[j]; d.inScope(int(sl), &s.slots[sl]) {
+				out = append(out, int64(ci<<chunkBits+j)+1) // row i has ID i+1
+			}
+		})
+	}
+	return out
+}
+
+// onlyRows returns the indexes of the only rows that can match p's
+// search, ascending, when one of its terms, not negated, can match only
+// by request ID: the fewest such rows; else nil.
+func onlyRows(p *plan.Plan) []uint32 {
+	var only []int64
+	found := false
+	for i := range p.Terms {
+		t := &p.Terms[i]
+		byIDOnly := !t.Negate && t.RequestID != "" && len(t.Slots) == 0 && len(t.Status) == 0 && t.Duration == nil
+		for _, ids := range t.Values {
+			byIDOnly = byIDOnly && len(ids) == 0
+		}
+		if byIDOnly && (!found || len(t.Rows) < len(only)) {
+			only, found = t.Rows, true
+		}
+	}
+	if !found {
+		return nil
+	}
+	out := make([]uint32, len(only))
+	for i, id := range only {
+		out[i] = uint32(id - 1)
+	}
+	return out
 }
 
 // count returns the number of rows that match, when the slots alone decide:
@@ -332,6 +383,15 @@ func (s *Store) filter(ctx context.Context, x *exec) ([]uint32, error) {
 // scan calls match with each row that matches x, in insertion order: its
 // chunk, the index of the chunk's first row and its place in the chunk.
 func (s *Store) scan(ctx context.Context, x *exec, match func(c *chunk, base uint32, j int)) error {
+	if x.only != nil {
+		for _, i := range x.only {
+			if int(i) < x.end {
+				ci := int(i >> chunkBits)
+				s.scanChunk(x, ci, int(i&chunkMask), int(i&chunkMask)+1, match)
+			}
+		}
+		return nil
+	}
 	for ci, c := range s.chunks {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -342,34 +402,44 @@ func (s *Store) scan(ctx context.Context, x *exec, match func(c *chunk, base uin
 		if c.maxTime < x.From || c.minTime > x.last {
 			continue
 		}
-		n := min(chunkSize, x.end-ci<<chunkBits)
-		base := uint32(ci << chunkBits)
-		for j := range n {
-			sl := c.slot[j]
-			if !x.slotOK[sl] {
-				continue
-			}
-			if t := c.time[j]; t < x.From || t > x.last {
-				continue
-			}
-			st, m := c.status[j], c.method[j]
-			if x.statusOK != nil && !x.statusOK[st] || x.methodOK != nil && !x.methodOK[m] {
-				continue
-			}
-			if x.terms {
-				bits := x.slotBits[sl] | x.methBits[m] | x.bits.Status[st] |
-					x.endBits[c.endpoint[j]] | x.errBits[c.errCode[j]] | x.ipBits[c.ipHash[j]]
-				if x.durations {
-					bits |= x.bits.Duration(c.duration[j])
-				}
-				if !x.bits.Match(bits) {
-					continue
-				}
-			}
-			match(c, base, j)
-		}
+		s.scanChunk(x, ci, 0, min(chunkSize, x.end-ci<<chunkBits), match)
 	}
 	return nil
+}
+
+// scanChunk is scan over rows [from, to) of chunk ci.
+func (s *Store) scanChunk(x *exec, ci, from, to int, match func(c *chunk, base uint32, j int)) {
+	c := s.chunks[ci]
+	base := uint32(ci << chunkBits)
+	// Bounds the compiler can see, so that it checks no index in the loop.
+	from, to = max(from, 0), min(to, chunkSize)
+	for j := from; j < to; j++ {
+		sl := c.slot[j]
+		if !x.slotOK[sl] {
+			continue
+		}
+		if t := c.time[j]; t < x.From || t > x.last {
+			continue
+		}
+		st, m := c.status[j], c.method[j]
+		if x.statusOK != nil && !x.statusOK[st] || x.methodOK != nil && !x.methodOK[m] {
+			continue
+		}
+		if x.terms {
+			bits := x.slotBits[sl] | x.methBits[m] | x.bits.Status[st] |
+				x.endBits[c.endpoint[j]] | x.errBits[c.errCode[j]] | x.ipBits[c.ipHash[j]]
+			if x.durations {
+				bits |= x.bits.Duration(c.duration[j])
+			}
+			if x.rowBits != nil {
+				bits |= x.rowBits[int64(base)+int64(j)+1]
+			}
+			if !x.bits.Match(bits) {
+				continue
+			}
+		}
+		match(c, base, j)
+	}
 }
 
 // numbers are the columns of KindNumber, as the chunks hold them.
@@ -556,16 +626,12 @@ func (s *Store) row(i uint32, now time.Time) apilog.Row { return s.rowWith(i, no
 // as they were when it began.
 func (s *Store) rowWith(i uint32, now time.Time, keys []*apilog.Key) apilog.Row {
 	c, j := s.chunks[i>>chunkBits], i&chunkMask
-	start := uint32(0)
-	if j > 0 {
-		start = c.reqEnd[j-1]
-	}
 	sl := s.slots[c.slot[j]]
 	e := apilog.Entry{
 		ID:        int64(i) + 1,
 		Account:   s.accounts.vals[sl.account],
 		KeyID:     sl.keyID,
-		RequestID: string(c.reqIDs[start:c.reqEnd[j]]),
+		RequestID: string(c.requestID(int(j))),
 		Method:    s.methods.vals[c.method[j]],
 		Endpoint:  s.endpoints.vals[c.endpoint[j]],
 		Status:    int(c.status[j]),

@@ -126,7 +126,7 @@ var ErrNewerSchema = errors.New("pgstore: database written by a newer version")
 
 // SchemaVersion is the version of the schema this package writes: the
 // number of the last file in migrations/.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 //go:embed migrations/*.sql
 var migrations embed.FS

@@ -180,6 +180,11 @@ type exec struct {
 	// would only cost, so that PostgreSQL counts on those columns' indexes
 	// alone instead of reading every row's account.
 	implied bool
+
+	// reqRows are the rows in scope of each request ID a term matches by
+	// (plan.RequestIDs), read with the scope; rowTS their times, by ID.
+	reqRows map[string][]int64
+	rowTS   map[int64]int64
 }
 
 // keyRow is a key slot as rows show it at q.Now.
@@ -398,6 +403,8 @@ func (s *Store) compile(ctx context.Context, tx pgx.Tx, q *apilog.Query, floor i
 	}
 	d := pl.dict(start.Add(s.opts.QueryTimeout))
 	pl.Plan = plan.Compile(*q, d)
+	// Cannot fail: queueScope read the rows of every ID the plan asks for.
+	_ = pl.ResolveRequestIDs(func(id string) ([]int64, error) { return pl.reqRows[id], nil })
 	if d.late {
 		return nil, page, fmt.Errorf("%w: matching the search with every distinct value took all of QueryTimeout (%s)", apilog.ErrTimeout, s.opts.QueryTimeout)
 	}
@@ -465,8 +472,33 @@ func (pl *exec) queueScope(b *pgx.Batch, q *apilog.Query, last *int64) {
 	now := q.Now
 	s := pl.s
 	b.Queue(s.sql("SELECT coalesce(max(last_id), 0) FROM {s}.last_ids WHERE account = $1"), pl.acct).QueryRow(func(r pgx.Row) error { return r.Scan(last) })
+	pl.queueRequestIDs(b, q)
 	if len(q.KeyIDs) > 0 || len(q.Search.Terms) > 0 || q.Sort.Column.Kind() == apilog.KindKey {
 		pl.queueKeys(b, now, nil)
+	}
+}
+
+// queueRequestIDs queues the lookup of the rows in scope of each request
+// ID the search's terms match rows by, on the request-ID index: a plain
+// term looks its text up too, so this runs for nearly every search, and
+// most find no row. Scoped here, the rows keep a term's condition confined
+// to the account (see implied).
+func (pl *exec) queueRequestIDs(b *pgx.Batch, q *apilog.Query) {
+	pl.reqRows, pl.rowTS = map[string][]int64{}, map[int64]int64{}
+	for _, id := range plan.RequestIDs(q.Search) {
+		query, args := "SELECT id, ts FROM {s}.entries WHERE request_id = $1", []any{[]byte(id)}
+		if pl.acct != 0 {
+			query, args = query+" AND account = $2", append(args, pl.acct)
+		}
+		var rowID, ts int64
+		b.Queue(pl.s.sql(query), args...).Query(func(rows pgx.Rows) error {
+			_, err := pgx.ForEachRow(rows, []any{&rowID, &ts}, func() error {
+				pl.reqRows[id] = append(pl.reqRows[id], rowID)
+				pl.rowTS[rowID] = ts
+				return nil
+			})
+			return err
+		})
 	}
 }
 
@@ -560,6 +592,20 @@ func (pl *exec) term(t *plan.Term) string {
 	add("key", t.Slots)
 	for _, f := range plan.TextFields() {
 		add(textFields[f].col, t.Values[f])
+	}
+	// The rows of the term's request ID, found in scope (queueRequestIDs):
+	// by time and ID, on the time index, as no index leads with the ID; so
+	// no statement but the lookup reads the request ID.
+	if len(t.Rows) > 0 {
+		ts := make([]int64, len(t.Rows))
+		for i, id := range t.Rows {
+			ts[i] = pl.rowTS[id]
+		}
+		cond := "e.ts = ANY(" + pl.arg(ts) + "::int8[]) AND e.id = ANY(" + pl.arg(t.Rows) + "::int8[])"
+		if pl.acct != 0 {
+			cond = "e.account = " + pl.arg(pl.acct) + " AND " + cond
+		}
+		or = append(or, "("+cond+")")
 	}
 	// Every row has a status and a duration, whatever its account: the
 	// term scopes them to the account itself, so that it alone confines

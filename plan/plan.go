@@ -13,6 +13,7 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"iter"
 	"math"
 	"slices"
@@ -52,8 +53,8 @@ type Dict interface {
 type Range struct{ Lo, Hi int }
 
 // Term is a search term resolved against a dictionary: a row matches it
-// when its slot, one of its values or its status is listed (and Negate
-// turns that around).
+// when its slot, one of its values, its status or its row ID is listed
+// (and Negate turns that around).
 type Term struct {
 	Negate bool
 	Slots  []int64                  // slots whose key name or prefix matches, ascending
@@ -62,6 +63,15 @@ type Term struct {
 	// Duration bounds the durations that match a duration: term, in
 	// nanoseconds, inclusive; nil for every other term.
 	Duration *Span
+	// RequestID is the request ID a row matches the term by, byte for byte
+	// ([apilog.Term.RequestID]); "" for none. A request ID is nearly
+	// unique, so it is no dictionary value: the store looks it up on an
+	// index of its own and lists the rows that hold it as Rows, with
+	// ResolveRequestIDs.
+	RequestID string
+	// Rows are the IDs of the rows in the query's scope (its account, or
+	// every account) whose request ID is RequestID, ascending.
+	Rows []int64
 }
 
 // Span is an inclusive range of int64s.
@@ -183,6 +193,7 @@ func compileTerms(terms []apilog.Term, d Dict, slots []Slot) []Term {
 	for i := range terms {
 		t := &terms[i]
 		out[i] = Term{Negate: t.Negate, Values: map[apilog.Field][]int64{}, Status: Ranges(t.MatchStatus)}
+		out[i].RequestID, _ = t.RequestID()
 		if t.Field == apilog.FieldDuration {
 			out[i].Duration = &Span{int64(t.DurationMin), int64(t.DurationMax)}
 		}
@@ -216,6 +227,58 @@ func compileTerms(terms []apilog.Term, d Dict, slots []Slot) []Term {
 			slices.Sort(out[i].Values[f])
 		}
 	}
+	return out
+}
+
+// RequestIDs returns the distinct request IDs the terms match rows by,
+// in the order of the terms: what a store looks up before it compiles a
+// plan, when it looks them up in the same round trip as the rest.
+func RequestIDs(s apilog.Search) []string {
+	var out []string
+	for i := range s.Terms {
+		if id, ok := s.Terms[i].RequestID(); ok && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// ResolveRequestIDs sets each term's Rows: find returns the IDs of the
+// rows in the query's scope whose request ID is id (an exact match, on an
+// index: a plain term looks its text up too, so this runs for nearly every
+// search). It is called once for each distinct ID.
+func (p *Plan) ResolveRequestIDs(find func(id string) ([]int64, error)) error {
+	found := map[string][]int64{}
+	for i := range p.Terms {
+		t := &p.Terms[i]
+		if t.RequestID == "" {
+			continue
+		}
+		rows, ok := found[t.RequestID]
+		if !ok {
+			var err error
+			if rows, err = find(t.RequestID); err != nil {
+				return fmt.Errorf("looking up request ID %q: %w", t.RequestID, err)
+			}
+			rows = slices.Compact(slices.Sorted(slices.Values(rows)))
+			found[t.RequestID] = rows
+		}
+		t.Rows = rows
+	}
+	return nil
+}
+
+// RowBits returns, by row ID, the terms each row listed in a term's Rows
+// matches, as bits (see Bits); nil when no term lists a row, so that a
+// store scanning rows tests them only then.
+func (p *Plan) RowBits() map[int64]uint32 {
+	var out map[int64]uint32
+	p.TermBits(func(t *Term) []int64 { return t.Rows }, func(id int64, bit uint32) {
+		if out == nil {
+			out = map[int64]uint32{}
+		}
+		out[id] |= bit
+	})
 	return out
 }
 
@@ -300,7 +363,8 @@ func StatusTable(ranges []Range) *[apilog.MaxStatus + 1]bool {
 
 // Bits is a search's terms as bits, term i as bit 1<<i, so that a store
 // tests a row with one lookup per value it holds, whatever the number of
-// terms: OR the bits of the row's slot, values and status, and Match.
+// terms: OR the bits of the row's slot, values and status (and of its ID,
+// RowBits, when a term lists rows), and Match.
 type Bits struct {
 	All, Neg  uint32 // every term; the negated ones
 	Status    [apilog.MaxStatus + 1]uint32

@@ -1,8 +1,11 @@
 package plan_test
 
 import (
+	"errors"
 	"iter"
+	"maps"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,10 +126,10 @@ func TestCompileFilters(t *testing.T) {
 	want.Methods = []int64{2}
 	want.Slots = []int64{5}
 	want.Terms = []plan.Term{
-		{Values: map[apilog.Field][]int64{apilog.FieldEndpoint: {11}}},
+		{Values: map[apilog.Field][]int64{apilog.FieldEndpoint: {11}}, RequestID: "flux"},
 		{Negate: true, Values: map[apilog.Field][]int64{}, Status: []plan.Range{{400, 499}}},
 		{Slots: []int64{5, 6, 8}, Values: map[apilog.Field][]int64{}},
-		{Values: map[apilog.Field][]int64{apilog.FieldError: {21}}},
+		{Values: map[apilog.Field][]int64{apilog.FieldError: {21}}, RequestID: "5000"},
 	}
 	want.Offset, want.Limit, want.Filtered = 200, 100, true
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -154,5 +157,51 @@ func TestCompileKeyOrder(t *testing.T) {
 	}
 	if p := compile(t, apilog.Query{}); p.KeyGroups != nil {
 		t.Errorf("a time sort ranks keys: %v", p.KeyGroups)
+	}
+}
+
+// TestRequestIDs checks which terms look a request ID up, that each
+// distinct ID is looked up once, and the bits of the rows found.
+func TestRequestIDs(t *testing.T) {
+	search, err := apilog.ParseSearch(`Req-1 req:Req-1 -req:r2 key:Req-1 status:2xx duration:>1s`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := plan.RequestIDs(search), []string{"Req-1", "r2"}; !slices.Equal(got, want) {
+		t.Errorf("RequestIDs = %q, want %q", got, want)
+	}
+	p := compile(t, apilog.Query{Search: search})
+	if got := p.RowBits(); got != nil {
+		t.Errorf("RowBits before any lookup = %v, want nil", got)
+	}
+	var asked []string
+	rows := map[string][]int64{"Req-1": {9, 3, 9}, "r2": nil}
+	if err := p.ResolveRequestIDs(func(id string) ([]int64, error) {
+		asked = append(asked, id)
+		return rows[id], nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"Req-1", "r2"}; !slices.Equal(asked, want) {
+		t.Errorf("looked up %q, want %q, each once", asked, want)
+	}
+	type term struct {
+		id   string
+		rows []int64
+	}
+	var got []term
+	for _, tm := range p.Terms {
+		got = append(got, term{tm.RequestID, tm.Rows})
+	}
+	want := []term{{"Req-1", []int64{3, 9}}, {"Req-1", []int64{3, 9}}, {"r2", nil}, {}, {}, {}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(term{})); diff != "" {
+		t.Errorf("terms' request IDs and rows (-want +got):\n%s", diff)
+	}
+	if got, want := p.RowBits(), map[int64]uint32{3: 0b11, 9: 0b11}; !maps.Equal(got, want) {
+		t.Errorf("RowBits = %v, want %v", got, want)
+	}
+	failed := errors.New("index gone")
+	if err := p.ResolveRequestIDs(func(string) ([]int64, error) { return nil, failed }); !errors.Is(err, failed) {
+		t.Errorf("ResolveRequestIDs with a failing lookup = %v, want it wrapped", err)
 	}
 }

@@ -78,7 +78,7 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 	probes, values := 0, 0
 	var terms []*plan.Term
 	size := func(t *plan.Term) int {
-		n := len(t.Slots) + len(t.Status)
+		n := len(t.Slots) + len(t.Status) + len(t.Rows)
 		for _, ids := range t.Values {
 			n += len(ids)
 		}
@@ -91,6 +91,9 @@ func (pl *exec) broad(ctx context.Context, tx *sql.Tx) (bool, error) {
 			probes++
 		}
 		if len(t.Status) > 0 {
+			probes++
+		}
+		if len(t.Rows) > 0 {
 			probes++
 		}
 		values += size(t)
@@ -200,6 +203,9 @@ func (pl *exec) sparse(ctx context.Context, tx *sql.Tx) (bool, error) {
 func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 	bits := pl.Bits()
 	slotBits := pl.termTable(func(t *plan.Term) []int64 { return t.Slots })
+	// nil unless a term's request ID has rows: a search that names none
+	// costs one test a row.
+	rowBits := pl.RowBits()
 	var values [4]idTable[uint32] // by the order of plan.TextFields, as scanned
 	for i, f := range plan.TextFields() {
 		values[i] = pl.termTable(func(t *plan.Term) []int64 { return t.Values[f] })
@@ -326,6 +332,9 @@ func (pl *exec) maskPage(r *reader, last int64) (int, []int64, error) {
 			}
 			if durations {
 				b |= bits.Duration(row.d)
+			}
+			if rowBits != nil {
+				b |= rowBits[row.id]
 			}
 			if !bits.Match(b) {
 				return

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,4 +115,88 @@ func pathsStore(t *testing.T, rows int, got *[]Strategy) (*Store, *apilogtest.Pa
 	t.Cleanup(func() { s.Close() })
 	p := apilogtest.FillPaths(t, s, rows)
 	return s, p, apilogtest.Join(p.Entries, p.Keys, p.Now)
+}
+
+// TestRequestIDOffIndex checks that a request ID is looked up on its
+// index, in the query's scope, and joins the search as row IDs: the rows
+// are read by their IDs, and no other statement tests the request ID, so
+// a plain term that is no request ID costs one lookup that finds nothing.
+func TestRequestIDOffIndex(t *testing.T) {
+	var got []Strategy
+	s, p, rows := pathsStore(t, 3_000, &got)
+	row := rows[len(rows)/2].Entry
+	other := "acct_a"
+	if row.Account == other {
+		other = "acct_b"
+	}
+	explain := func(r *reader, query string, args []any) []string {
+		steps, err := queryAll(r.ctx, r.tx, "EXPLAIN QUERY PLAN "+query, args, func(sc scanFunc) (d string, err error) {
+			var id, parent, unused int64
+			return d, sc(&id, &parent, &unused, &d)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return steps
+	}
+	for _, c := range []struct {
+		name     string
+		q        apilog.Query
+		rows     []int64  // the terms' rows
+		strategy Strategy // few matches: collected and sorted
+	}{
+		{"req:", apilog.Query{Account: row.Account, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort},
+		{"plain ID", apilog.Query{Account: row.Account, Search: search(t, row.RequestID)}, []int64{row.ID}, StrategySort},
+		{"plain ID by endpoint", apilog.Query{Account: row.Account, Search: search(t, row.RequestID), Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}, []int64{row.ID}, StrategySort},
+		{"every account", apilog.Query{AllAccounts: true, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort},
+		{"another account", apilog.Query{Account: other, Search: search(t, "req:"+row.RequestID)}, nil, StrategySort},
+		{"no such ID", apilog.Query{Account: row.Account, Search: search(t, "flux")}, nil, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.q.Now = p.Now
+			err := s.read(context.Background(), c.q, 0, func(r *reader, q *apilog.Query) error {
+				pl, err := s.compile(r.ctx, r.tx, q, int64(len(rows)))
+				if err != nil || pl.None || pl.masked {
+					t.Fatalf("compiled: none %v, masked %v, %v", pl.None, pl.masked, err)
+				}
+				id := pl.Terms[0].RequestID
+				if got := pl.Terms[0].Rows; !slices.Equal(got, c.rows) {
+					t.Errorf("the term's rows: %v, want %v", got, c.rows)
+				}
+				lookup, args := pl.requestIDSQL(id)
+				want := "INDEX " + idxRequestID + " (request_id=?)" // COVERING for every account
+				if steps := explain(r, lookup, args); !slices.ContainsFunc(steps, func(d string) bool {
+					return strings.HasPrefix(d, "SEARCH entries USING ") && strings.HasSuffix(d, want)
+				}) {
+					t.Errorf("the lookup's plan %q, want %q", steps, want)
+				}
+				// The count reads the rows by ID; it names no request ID.
+				where, args := pl.whereSQL(false)
+				count := "SELECT count(*) FROM entries e" + where
+				if strings.Contains(count, "request_id") {
+					t.Errorf("the count tests the request ID: %s", count)
+				}
+				if len(c.rows) > 0 {
+					if steps := explain(r, count, args); !slices.ContainsFunc(steps, func(d string) bool { return strings.Contains(d, "INTEGER PRIMARY KEY (rowid=?)") }) {
+						t.Errorf("the count's plan %q reads no row by its ID", steps)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			page, err := s.Query(context.Background(), c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := apilogtest.RowIDs(page.Rows); c.strategy != "" && !slices.Equal(ids, c.rows) && len(ids)+len(c.rows) > 0 {
+				t.Errorf("rows %v, want %v", ids, c.rows)
+			}
+			if c.strategy != "" && !slices.Equal(got, []Strategy{c.strategy}) {
+				t.Errorf("strategies %q, want %q", got, c.strategy)
+			}
+		})
+	}
 }

@@ -465,6 +465,9 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 	if pl.None {
 		return pl, nil
 	}
+	if err := pl.ResolveRequestIDs(func(id string) ([]int64, error) { return pl.requestIDRows(ctx, tx, id) }); err != nil {
+		return nil, err
+	}
 	if pl.Statuses != nil {
 		cond, args := statusSQL(pl.Statuses)
 		pl.where = append(pl.where, cond)
@@ -492,6 +495,25 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		}
 	}
 	return pl, nil
+}
+
+// requestIDRows returns the IDs of the rows in scope whose request ID is
+// id, off the request-ID index: a plain term looks its text up too, so
+// this runs for nearly every search, and most find no row. Scoped here,
+// the rows keep a term's condition confined to the account (see implied).
+func (pl *exec) requestIDRows(ctx context.Context, tx *sql.Tx, id string) ([]int64, error) {
+	query, args := pl.requestIDSQL(id)
+	return queryAll(ctx, tx, query, args, scanID)
+}
+
+// requestIDSQL is requestIDRows' statement. INDEXED BY makes a missing
+// index an error rather than a scan of every row.
+func (pl *exec) requestIDSQL(id string) (string, []any) {
+	query, args := "SELECT id FROM entries INDEXED BY "+idxRequestID+" WHERE request_id = ?", []any{id}
+	if pl.acct != 0 {
+		query, args = query+" AND account = ?", append(args, pl.acct)
+	}
+	return query, args
 }
 
 // bound applies the row-ID bound, given the highest ID. When the query is
@@ -645,6 +667,9 @@ func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 	for _, f := range plan.TextFields() {
 		add("e."+textFields[f].col, t.Values[f])
 	}
+	// The rows of the term's request ID, found in scope (requestIDRows):
+	// by row ID, so no statement but the lookup reads the request ID.
+	add("e.id", t.Rows)
 	// Every row has a status and a duration, whatever its account: the
 	// term scopes them to the account itself, so that it alone confines
 	// rows to the account (see implied).

@@ -10,11 +10,11 @@ import (
 // SchemaVersion is the version of the schema this package writes: the
 // number of the last file in migrations/. A database with a newer version is
 // refused rather than downgraded.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // The indexes that queries name in INDEXED BY, as the migrations create
 // them (0001_init.sql, 0002_duration_last_id.sql, 0003_time_all.sql,
-// 0005_status_in_indexes.sql).
+// 0005_status_in_indexes.sql, 0006_request_id.sql).
 const (
 	idxTime    = "entries_time" // (account, ts)
 	idxTimeAll = "entries_ts"   // (ts): every account's rows
@@ -26,6 +26,8 @@ const (
 	idxError    = "entries_error"    // (error, ts >> 30, status)
 	idxIP       = "entries_ip"       // (ip, ts >> 30, status)
 	idxDuration = "entries_duration" // (account, durationGroup, ts, duration, status)
+
+	idxRequestID = "entries_request_id" // (request_id)
 )
 
 // Kinds of interned values in the strs table.

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apilog/apilog"
+	"github.com/apilog/apilog/apilogtest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -53,9 +55,10 @@ func TestMigrate(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var batch []apilog.Entry
 	for i := range 100 {
-		batch = append(batch, apilog.Entry{Account: "a", Method: "GET", Status: 200, Time: t0.Add(time.Duration(i) * time.Second), Duration: time.Duration(i%7) * time.Millisecond})
+		batch = append(batch, apilog.Entry{Account: "a", Method: "GET", Status: 200, Time: t0.Add(time.Duration(i) * time.Second), Duration: time.Duration(i%7) * time.Millisecond,
+			RequestID: fmt.Sprintf("req-%d", i%50)})
 	}
-	batch = append(batch, apilog.Entry{Account: "b", Method: "GET", Status: 200, Time: t0})
+	batch = append(batch, apilog.Entry{Account: "b", Method: "GET", Status: 200, Time: t0, RequestID: "req-7"})
 	if err := s.Append(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to version 1: its value indexes had no status.
-	v1 := "DROP INDEX " + idxDuration + "; DROP INDEX " + idxTimeAll + "; DELETE FROM counts WHERE account = 0; ALTER TABLE accounts DROP COLUMN last_id; DROP TABLE volume; PRAGMA user_version = 1"
+	v1 := "DROP INDEX " + idxRequestID + "; DROP INDEX " + idxDuration + "; DROP INDEX " + idxTimeAll + "; DELETE FROM counts WHERE account = 0; ALTER TABLE accounts DROP COLUMN last_id; DROP TABLE volume; PRAGMA user_version = 1"
 	for _, col := range []string{"key", "method", "endpoint", "error", "ip"} {
 		v1 += "; DROP INDEX entries_" + col + "; CREATE INDEX entries_" + col + " ON entries (" + col + ", ts >> 30)"
 	}
@@ -106,6 +109,24 @@ func TestMigrate(t *testing.T) {
 		var last sql.NullString
 		if err := s.r.QueryRow("SELECT name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno DESC LIMIT 1", idx).Scan(&last); err != nil || last.String != "status" {
 			t.Errorf("after Open, the last column of %s is %q (%v), want status", idx, last.String, err)
+		}
+	}
+	// The request ID's index (migration 6), which a search's lookup names.
+	var reqCols string
+	if err := s.r.QueryRow("SELECT group_concat(name) FROM pragma_index_info(?)", idxRequestID).Scan(&reqCols); err != nil || reqCols != "request_id" {
+		t.Errorf("after Open, %s indexes %q (%v), want request_id", idxRequestID, reqCols, err)
+	}
+	for _, tt := range []struct {
+		q    apilog.Query
+		want []int64
+	}{
+		{apilog.Query{Account: "a", Search: search(t, "req:req-7")}, []int64{58, 8}},
+		{apilog.Query{Account: "b", Search: search(t, "req-7")}, []int64{101}},
+		{apilog.Query{AllAccounts: true, Search: search(t, "req:req-7")}, []int64{58, 8, 101}},
+	} {
+		p, err := s.Query(ctx, tt.q)
+		if got := apilogtest.RowIDs(p.Rows); err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("search %q after the migration: rows %v (%v), want %v", tt.q.Search, got, err, tt.want)
 		}
 	}
 	if diff := cmp.Diff(appended, volume()); diff != "" || len(appended) == 0 {

@@ -357,6 +357,9 @@ func (pl *exec) indexed() bool {
 		if len(t.Status) > 0 {
 			cols++
 		}
+		if len(t.Rows) > 0 {
+			cols++ // the few rows of a request ID, read by row ID
+		}
 		if cols == 1 {
 			return true
 		}
