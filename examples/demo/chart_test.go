@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,8 +13,11 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/internal/browsertest"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
+
+var updateScreenshots = flag.Bool("update-screenshots", false, "write the README's pictures, testdata/logs-light.png and logs-dark.png, from TestDemoChart")
 
 // TestDemoChart opens the demo's page in headless Chromium: its chart has
 // bars of every status class over the week of history, counts what the
@@ -70,6 +76,31 @@ func TestDemoChart(t *testing.T) {
 	}
 	if got, want := eval(`document.querySelector("#chart-tip").textContent`), apilog.FormatCount(sum(vol.Counts[busiest]))+" requests"; !strings.Contains(got, want) {
 		t.Errorf("the busiest bar's tooltip %q, want %q", got, want)
+	}
+
+	if *updateScreenshots {
+		// The README's pictures: the demo's page as a newcomer first sees
+		// it, in light and in dark.
+		for _, scheme := range []string{"light", "dark"} {
+			err := chromedp.Do(ctx,
+				chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+						Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+					})
+					return err
+				}),
+				chromedp.Navigate(d.url+"babysea/"), chromedp.WaitVisible(chromedp.CSS("#chart-plot svg rect")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("testdata", "logs-"+scheme+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
