@@ -58,15 +58,26 @@ func (s KeyStatus) MarshalText() ([]byte, error) { return []byte(s.String()), ni
 // RotatedAt likewise count from their instant, so a clock set before them sees
 // the key as it was then.
 func (k Key) Status(now time.Time) KeyStatus {
+	s, _ := k.State(now)
+	return s
+}
+
+// State returns k's status at now, as [Key.Status] does, and the instant
+// the key entered it: RevokedAt, ExpiresAt, RotatedAt, or CreatedAt for an
+// active key. It is zero when that is not known: an inactive key that was
+// not revoked, a key without a CreatedAt.
+func (k Key) State(now time.Time) (KeyStatus, time.Time) {
 	reached := func(t time.Time) bool { return !t.IsZero() && !now.Before(t) }
 	switch {
-	case k.Inactive || reached(k.RevokedAt):
-		return KeyRevoked
+	case reached(k.RevokedAt):
+		return KeyRevoked, k.RevokedAt
+	case k.Inactive:
+		return KeyRevoked, time.Time{}
 	case reached(k.ExpiresAt):
-		return KeyExpired
+		return KeyExpired, k.ExpiresAt
 	case reached(k.RotatedAt):
-		return KeyRotated
+		return KeyRotated, k.RotatedAt
 	default:
-		return KeyActive
+		return KeyActive, k.CreatedAt
 	}
 }

@@ -66,6 +66,9 @@ type Row struct {
 	KeyName   string
 	KeyPrefix string
 	KeyStatus KeyStatus
+	// KeySince is when the key entered KeyStatus (see [Key.State]): when
+	// it was revoked, expired or rotated, or created; zero when not known.
+	KeySince time.Time
 }
 
 // Limits on what a store accepts. They keep one bad caller from filling
@@ -156,7 +159,8 @@ func (k Key) Clean() Key {
 func JoinKey(e Entry, k *Key, now time.Time) Row {
 	r := Row{Entry: e}
 	if k != nil && k.Account == e.Account && k.ID == e.KeyID && e.KeyID != "" {
-		r.KeyName, r.KeyPrefix, r.KeyStatus = k.Name, k.Prefix, k.Status(now)
+		r.KeyName, r.KeyPrefix = k.Name, k.Prefix
+		r.KeyStatus, r.KeySince = k.State(now)
 	}
 	return r
 }

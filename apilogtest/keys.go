@@ -34,20 +34,21 @@ var (
 func testKeyStatus(t *testing.T, f *fixture) {
 	f.key(keyActive, keyRotated, keyNew, keyExpired, keyRevoked, keyInactive, keyAll, keyExpRot, keyInactiveExpired, keyLater, keyOther)
 	tests := []struct {
-		key  apilog.Key
-		want apilog.KeyStatus
-		icon string
+		key   apilog.Key
+		want  apilog.KeyStatus
+		icon  string
+		since time.Time // Row.KeySince
 	}{
-		{keyActive, apilog.KeyActive, "key"},
-		{keyRotated, apilog.KeyRotated, "rotate"},
-		{keyNew, apilog.KeyActive, "key"},
-		{keyExpired, apilog.KeyExpired, "clock"},
-		{keyRevoked, apilog.KeyRevoked, "signal"},
-		{keyInactive, apilog.KeyRevoked, "signal"},
-		{keyAll, apilog.KeyRevoked, "signal"},
-		{keyExpRot, apilog.KeyExpired, "clock"},
-		{keyInactiveExpired, apilog.KeyRevoked, "signal"},
-		{keyLater, apilog.KeyActive, "key"},
+		{keyActive, apilog.KeyActive, "key", keyActive.CreatedAt},
+		{keyRotated, apilog.KeyRotated, "rotate", keyRotated.RotatedAt},
+		{keyNew, apilog.KeyActive, "key", keyNew.CreatedAt},
+		{keyExpired, apilog.KeyExpired, "clock", keyExpired.ExpiresAt},
+		{keyRevoked, apilog.KeyRevoked, "signal", keyRevoked.RevokedAt},
+		{keyInactive, apilog.KeyRevoked, "signal", time.Time{}},
+		{keyAll, apilog.KeyRevoked, "signal", keyAll.RevokedAt},
+		{keyExpRot, apilog.KeyExpired, "clock", keyExpRot.ExpiresAt},
+		{keyInactiveExpired, apilog.KeyRevoked, "signal", time.Time{}},
+		{keyLater, apilog.KeyActive, "key", time.Time{}},
 	}
 	for i, tt := range tests {
 		e := entry(tt.key.ID, i)
@@ -68,6 +69,9 @@ func testKeyStatus(t *testing.T, f *fixture) {
 			t.Errorf("key %s: status %v (icon %q), want %v (icon %q)", tt.key.ID, r.KeyStatus, r.KeyStatus.Icon(), tt.want, tt.icon)
 		case r.KeyName != tt.key.Name || r.KeyPrefix != tt.key.Prefix:
 			t.Errorf("key %s: name %q prefix %q, want %q %q", tt.key.ID, r.KeyName, r.KeyPrefix, tt.key.Name, tt.key.Prefix)
+		}
+		if !r.KeySince.Equal(tt.since) {
+			t.Errorf("key %s: in its state since %v, want %v", tt.key.ID, r.KeySince, tt.since)
 		}
 	}
 }

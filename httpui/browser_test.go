@@ -691,7 +691,7 @@ func TestBrowserDetail(t *testing.T) {
 	run("click the first row", chromedp.Click(chromedp.CSS(`#tbody tr:first-child td[data-col=status]`)))
 	waitFor("the panel", `!`+panel+`.hidden && document.activeElement.id === "detail-title"`)
 	text := eval(panel + `.innerText`)
-	for _, want := range []string{"POST /v1/" + xss[0], "500 Internal Server Error · Server error", xss[2], "req-xss", xss[1], "bye_XSS0", "Revoked or inactive", "2026-11-25 12:00:01.000 UTC"} {
+	for _, want := range []string{"POST /v1/" + xss[0], "500 Internal Server Error · Server error", xss[2], "req-xss", xss[1], "bye_XSS0", "Revoked or inactive since Nov 25, 2026, 7:00:00 AM", "2026-11-25 12:00:01.000 UTC"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the panel does not say %q:\n%s", want, text)
 		}

@@ -13,14 +13,16 @@ import (
 // story that the table cuts or leaves in a tooltip.
 type detailData struct {
 	rowData
-	Missing    bool   // the link's row is not the viewer's (or no longer stored)
-	StatusText string // "Unauthorized", or "" for a code without a name
-	Duration   string
-	TimeMS     string // UTC, to the millisecond
-	KeyLabel   string // its state: "Active", "Revoked or inactive" …
-	Account    bool   // an operator's view: the row's account is shown
-	Permalink  string // the page with this panel open, for the same viewer
-	CloseHref  string // the page without it
+	Missing     bool   // the link's row is not the viewer's (or no longer stored)
+	StatusText  string // "Unauthorized", or "" for a code without a name
+	Duration    string
+	TimeMS      string // UTC, to the millisecond
+	KeyLabel    string // its state: "Active", "Revoked or inactive" …
+	KeySince    string // and since when, RFC 3339 (a <time>), or ""
+	KeySinceUTC string
+	Account     bool   // an operator's view: the row's account is shown
+	Permalink   string // the page with this panel open, for the same viewer
+	CloseHref   string // the page without it
 }
 
 // detail returns the panel of v's row (v.Row, v.RowAt) for viewer: the
@@ -52,6 +54,9 @@ func (h *Handler) detail(r *http.Request, viewer Viewer, v view) (*detailData, e
 	}
 	d.TimeMS = row.Time.UTC().Format("2006-01-02 15:04:05.000 UTC")
 	d.KeyLabel = row.KeyStatus.Label()
+	if !row.KeySince.IsZero() {
+		d.KeySince, d.KeySinceUTC = row.KeySince.UTC().Format(time.RFC3339Nano), row.KeySince.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
 	d.Account = viewer.AllAccounts
 	d.Permalink = href(w.values(permalink(w, row)))
 	return d, nil

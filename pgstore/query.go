@@ -193,6 +193,7 @@ type keyRow struct {
 	name   string
 	prefix string
 	status apilog.KeyStatus
+	since  time.Time // of status
 }
 
 // dict is the store's dictionary as package plan reads it: the values in
@@ -538,7 +539,8 @@ func (pl *exec) queueKeys(b *pgx.Batch, now time.Time, slots []int32) {
 						}
 					}
 				}
-				k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
+				k.name, k.prefix = key.Name, key.Prefix
+				k.status, k.since = key.State(now)
 			}
 			pl.keys[slot] = k
 			return nil
@@ -820,7 +822,7 @@ func (pl *exec) rows(in []entryRow) []apilog.Row {
 		r.ID, r.Account, r.KeyID, r.RequestID = e.id, c.accountNames[e.account], k.keyID, string(e.requestID)
 		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[e.method].value, c.strs[e.endpoint].value, c.strs[e.err].value, c.strs[e.ip].value
 		r.Status, r.Time, r.Duration = int(e.status), time.Unix(0, e.ts).UTC(), time.Duration(e.duration)
-		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
+		r.KeyName, r.KeyPrefix, r.KeyStatus, r.KeySince = k.name, k.prefix, k.status, k.since
 	}
 	return out
 }

@@ -399,6 +399,7 @@ type keyRow struct {
 	name   string
 	prefix string
 	status apilog.KeyStatus
+	since  time.Time // of status
 }
 
 // dict is the store's dictionary as package plan reads it: the values
@@ -603,7 +604,8 @@ func (pl *exec) loadKeys(ctx context.Context, tx *sql.Tx, now time.Time, slots [
 					}
 				}
 			}
-			k.name, k.prefix, k.status = key.Name, key.Prefix, key.Status(now)
+			k.name, k.prefix = key.Name, key.Prefix
+			k.status, k.since = key.State(now)
 		}
 		pl.keys[slot] = k
 	}
@@ -935,7 +937,7 @@ func (pl *exec) rows(ctx context.Context, tx *sql.Tx, ids []int64) ([]apilog.Row
 		r.ID, r.Account, r.KeyID, r.RequestID = e.id, c.accountNames[e.acct], k.keyID, e.requestID
 		r.Method, r.Endpoint, r.ErrorCode, r.IPHash = c.strs[e.method].value, c.strs[e.ep].value, c.strs[e.errc].value, c.strs[e.ip].value
 		r.Status, r.Time, r.Duration = e.status, time.Unix(0, e.ts).UTC(), time.Duration(e.dur)
-		r.KeyName, r.KeyPrefix, r.KeyStatus = k.name, k.prefix, k.status
+		r.KeyName, r.KeyPrefix, r.KeyStatus, r.KeySince = k.name, k.prefix, k.status, k.since
 	}
 	// A masked scan reads its page's rows in a later snapshot than it
 	// found them, and a stream its batches: retention may have deleted
