@@ -107,6 +107,17 @@ type Store interface {
 	Close() error
 }
 
+// KeyLister is a [Store] that lists an account's keys, for the Logs
+// page's key filter. Every store of this module implements it; the page
+// works without it, with no key filter.
+type KeyLister interface {
+	// Keys returns up to limit of account's keys, as UpsertKey last
+	// stored them (deleted ones are not listed), by name, then by ID.
+	// Names and IDs compare in byte order. A limit below 1 lists no key,
+	// and so does an account the store does not know; neither is an error.
+	Keys(ctx context.Context, account string, limit int) ([]Key, error)
+}
+
 // Streamer is a Store that reads a query's whole result, not one page of
 // it: what an export of everything a view selects needs. Every store of
 // this module implements it; [Stream] reads any Store, through Streamer

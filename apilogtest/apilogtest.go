@@ -48,6 +48,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("KeyChangesShowOnOldRows", testKeyChanges)
 	run("UnknownKey", testUnknownKey)
 	run("KeyTextCleaned", testKeyTextCleaned)
+	run("KeyList", testKeyList)
 	run("StatusClasses", testStatusClasses)
 	run("Search", testSearch)
 	run("SearchLiteral", testSearchLiteral)

@@ -281,7 +281,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#tbody tr")))
 	run("search it", chromedp.SendKeys(chromedp.CSS("input[name=q]"), "flux"))
 	waitFor("the search within the view", `new URLSearchParams(location.search).get("q") === "flux"`)
-	if got := eval(`location.search`); got != "?q=flux&status=4xx&range=custom&from=2026-11-25T11%3A00%3A00.000Z&to=2026-11-25T12%3A00%3A00.000Z&key=k1" {
+	if got := eval(`location.search`); got != "?q=flux&status=4xx&key=k1&range=custom&from=2026-11-25T11%3A00%3A00.000Z&to=2026-11-25T12%3A00%3A00.000Z" {
 		t.Errorf("URL after searching a shared view: %q", got)
 	}
 	run("back to the shared view", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
@@ -628,6 +628,18 @@ func TestBrowserNavigation(t *testing.T) {
 	}
 	run("5xx chip off", chromedp.Click(chromedp.CSS(`input[name=status][value="5xx"]`)))
 	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,221 rows")`)
+
+	// The key filter lists the viewer's keys with their state; ticking
+	// one shows its rows.
+	run("open the key filter", chromedp.Click(chromedp.CSS(`details.keys summary`)))
+	if got := eval(`[...document.querySelectorAll("#key-list label")].map(l => l.textContent.trim() + " " + l.querySelector(".ks").title).join(" | ")`); got != xss[1]+" bye_XSS0 Revoked or inactive | production-api bye_AB12 Active" {
+		t.Errorf("the key filter lists %q", got)
+	}
+	run("tick production-api", chromedp.Click(chromedp.CSS(`#key-list input[value=k1]`)))
+	waitFor("its rows", `document.querySelector("#range-text").textContent.includes("of 1,220 rows") && new URLSearchParams(location.search).get("key") === "k1" && document.activeElement.value === "k1"`)
+	run("untick it", chromedp.Click(chromedp.CSS(`#key-list input[value=k1]`)))
+	waitFor("all rows back", `document.querySelector("#range-text").textContent.includes("of 1,221 rows") && location.search === ""`)
+	run("close the key filter", chromedp.Click(chromedp.CSS(`details.keys summary`)))
 
 	// A server that does not answer: said, with a way to try again.
 	down.Store(true)

@@ -2,6 +2,7 @@ package httpui
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"maps"
@@ -18,12 +19,16 @@ import (
 // pageData is everything the page template shows, worked out here so that
 // the template only places it.
 type pageData struct {
-	Version string // of the assets
-	Keys    []string
-	Title   string
-	Error   string
-	Viewer  Viewer
-	Nav     Nav
+	Version string   // of the assets
+	Keys    []string // the view's key filter, by key ID
+	// KeyChoices are the viewer's keys for the key filter (a KeyLister
+	// store, one account), and KeysMore says there are more than shown.
+	KeyChoices []keyChoice
+	KeysMore   bool
+	Title      string
+	Error      string
+	Viewer     Viewer
+	Nav        Nav
 	// AccountColumn starts each row with its account (an operator's view
 	// of every tenant): the header in Columns, the cells by the template.
 	AccountColumn bool
@@ -81,6 +86,51 @@ type pager struct {
 }
 
 type hidden struct{ Name, Value string }
+
+// keyChoice is a key of the key filter.
+type keyChoice struct {
+	ID, Name, Prefix string
+	Status           apilog.KeyStatus
+	On               bool
+}
+
+// maxKeyChoices is the most keys the key filter lists, on every page and
+// view (about 16 KB of the page's 400): a tenant with more finds the
+// others with key: in the search.
+const maxKeyChoices = 100
+
+// keyChoices fills d's key filter with the viewer's keys, when the store
+// lists them and the viewer sees one account; a key of the view that is
+// not listed stays in d.Keys, a hidden field.
+func (h *Handler) keyChoices(r *http.Request, viewer Viewer, v view, d *pageData) error {
+	kl, ok := h.store.(apilog.KeyLister)
+	if !ok || viewer.AllAccounts || viewer.Account == "" {
+		return nil
+	}
+	var keys []apilog.Key
+	err := h.within(r, viewer, func(ctx context.Context) (err error) {
+		keys, err = kl.Keys(ctx, viewer.Account, maxKeyChoices+1)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(keys) > maxKeyChoices {
+		keys, d.KeysMore = keys[:maxKeyChoices], true
+	}
+	d.Keys = nil
+	listed := map[string]bool{}
+	for _, k := range keys {
+		listed[k.ID] = true
+		d.KeyChoices = append(d.KeyChoices, keyChoice{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Status: k.Status(v.at), On: slices.Contains(v.Keys, k.ID)})
+	}
+	for _, id := range v.Keys {
+		if !listed[id] {
+			d.Keys = append(d.Keys, id)
+		}
+	}
+	return nil
+}
 
 type choice struct {
 	Value, Label string
@@ -151,6 +201,10 @@ func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	d := buildPage(v, p, viewer, h.columns, h.plain)
+	if err := h.keyChoices(r, viewer, v, d); err != nil {
+		h.queryFailed(w, r, viewer, err)
+		return
+	}
 	if v.Row > 0 {
 		if d.Detail, err = h.detail(r, viewer, v); err != nil {
 			h.queryFailed(w, r, viewer, err)
@@ -185,6 +239,10 @@ func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	d := buildPage(v, p, viewer, h.columns, h.plain)
+	if err := h.keyChoices(r, viewer, v, d); err != nil {
+		h.queryFailed(w, r, viewer, err)
+		return
+	}
 	if v.Row > 0 {
 		if d.Detail, err = h.detail(r, viewer, v); err != nil {
 			h.queryFailed(w, r, viewer, err)

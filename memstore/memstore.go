@@ -12,6 +12,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -71,7 +72,10 @@ type Store struct {
 	seed      maphash.Seed // of the chunks' request-ID tables
 }
 
-var _ apilog.Store = (*Store)(nil)
+var (
+	_ apilog.Store     = (*Store)(nil)
+	_ apilog.KeyLister = (*Store)(nil)
+)
 
 // chunk holds chunkSize rows, one array per column.
 type chunk struct {
@@ -325,6 +329,37 @@ func (s *Store) DeleteKey(ctx context.Context, account, id string) error {
 		}
 	}
 	return nil
+}
+
+// Keys implements apilog.KeyLister: up to limit of account's keys, as
+// UpsertKey last stored them, by name, then by ID (byte order). The slots
+// of keys that rows refer to but UpsertKey never stored, or that were
+// deleted, are not listed. A limit below 1 lists none; an account the
+// store has not seen has none. It reads every slot under the read lock,
+// as a query does.
+func (s *Store) Keys(ctx context.Context, account string, limit int) ([]apilog.Key, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("memstore: keys: %w", apilog.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: keys: %w", err)
+	}
+	acct, ok := s.accounts.ids[account]
+	if !ok || limit < 1 {
+		return nil, nil
+	}
+	var keys []apilog.Key
+	for i := range s.slots {
+		if sl := &s.slots[i]; sl.account == acct && sl.key != nil {
+			keys = append(keys, *sl.key)
+		}
+	}
+	slices.SortFunc(keys, func(a, b apilog.Key) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	})
+	return keys[:min(limit, len(keys))], nil
 }
 
 // Close implements apilog.Store. It frees the rows.

@@ -118,7 +118,10 @@ type Store struct {
 	wg     sync.WaitGroup
 }
 
-var _ apilog.Store = (*Store)(nil)
+var (
+	_ apilog.Store     = (*Store)(nil)
+	_ apilog.KeyLister = (*Store)(nil)
+)
 
 // ErrNewerSchema means the database was written by a newer version of
 // this package; Open refuses it rather than downgrade it.

@@ -532,12 +532,8 @@ func (pl *exec) queueKeys(b *pgx.Batch, now time.Time, slots []int32) {
 			k := keyRow{keyID: string(keyID)}
 			if known {
 				key := apilog.Key{Name: string(name), Prefix: string(prefix), Inactive: inactive}
-				for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
-					if times[i] != nil {
-						if err := t.UnmarshalBinary(times[i]); err != nil {
-							return fmt.Errorf("key slot %d: %w", slot, err)
-						}
-					}
+				if err := keyTimes(&key, &times); err != nil {
+					return fmt.Errorf("key slot %d: %w", slot, err)
 				}
 				k.name, k.prefix = key.Name, key.Prefix
 				k.status, k.since = key.State(now)
@@ -547,6 +543,72 @@ func (pl *exec) queueKeys(b *pgx.Batch, now time.Time, slots []int32) {
 		})
 		return err
 	})
+}
+
+// keyTimes sets key's times from their columns (created_at, rotated_at,
+// revoked_at, expires_at), as keyTime stored them: NULL is the zero time.
+func keyTimes(key *apilog.Key, times *[4][]byte) error {
+	for i, t := range [...]*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
+		*t = time.Time{}
+		if times[i] != nil {
+			if err := t.UnmarshalBinary(times[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Keys lists up to limit of account's keys; see [apilog.KeyLister]. They
+// are those UpsertKey stored and DeleteKey did not remove (known), in their
+// latest state, by name, then by ID, in byte order (bytea's). A limit
+// below 1 lists none; an unknown account has none. It is one statement in
+// a read-only transaction, under the limits of an unfiltered query: the
+// account's slots off the keys table's (account, key_id) index, sorted.
+func (s *Store) Keys(ctx context.Context, account string, limit int) ([]apilog.Key, error) {
+	release, err := s.enter()
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: keys: %w", err)
+	}
+	defer release()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: keys: %w", err)
+	}
+	if limit < 1 || account == "" { // "" has no keys: a Key needs an account
+		return nil, nil
+	}
+	ctx, done, err := s.limit.Enter(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: keys: %w", err)
+	}
+	defer done()
+	var keys []apilog.Key
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, s.sql(`SELECT key_id, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at
+			FROM {s}.keys WHERE account = (SELECT id FROM {s}.accounts WHERE name = $1) AND known
+			ORDER BY name, key_id LIMIT $2`), []byte(account), limit)
+		if err != nil {
+			return err
+		}
+		var (
+			keyID, name, prefix []byte
+			inactive            bool
+			times               [4][]byte
+		)
+		_, err = pgx.ForEachRow(rows, []any{&keyID, &name, &prefix, &inactive, &times[0], &times[1], &times[2], &times[3]}, func() error {
+			key := apilog.Key{ID: string(keyID), Account: account, Name: string(name), Prefix: string(prefix), Inactive: inactive}
+			if err := keyTimes(&key, &times); err != nil {
+				return fmt.Errorf("key %q: %w", key.ID, err)
+			}
+			keys = append(keys, key)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: keys: %w", s.queryErr(ctx, err))
+	}
+	return keys, nil
 }
 
 // arg adds an argument and returns its placeholder.

@@ -597,12 +597,8 @@ func (pl *exec) loadKeys(ctx context.Context, tx *sql.Tx, now time.Time, slots [
 			return err
 		}
 		if known {
-			for i, t := range []*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
-				if times[i] != nil {
-					if err := t.UnmarshalBinary(times[i]); err != nil {
-						return fmt.Errorf("key slot %d: %w", slot, err)
-					}
-				}
+			if err := keyTimes(&key, &times); err != nil {
+				return fmt.Errorf("key slot %d: %w", slot, err)
 			}
 			k.name, k.prefix = key.Name, key.Prefix
 			k.status, k.since = key.State(now)
@@ -610,6 +606,64 @@ func (pl *exec) loadKeys(ctx context.Context, tx *sql.Tx, now time.Time, slots [
 		pl.keys[slot] = k
 	}
 	return rows.Err()
+}
+
+// keyTimes sets key's times from their columns (created_at, rotated_at,
+// revoked_at, expires_at), as keyTime stored them: NULL is the zero time.
+func keyTimes(key *apilog.Key, times *[4][]byte) error {
+	for i, t := range [...]*time.Time{&key.CreatedAt, &key.RotatedAt, &key.RevokedAt, &key.ExpiresAt} {
+		*t = time.Time{}
+		if times[i] != nil {
+			if err := t.UnmarshalBinary(times[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Keys lists up to limit of account's keys; see [apilog.KeyLister]. They
+// are those UpsertKey stored and DeleteKey did not remove (known), in their
+// latest state, by name, then by ID, in byte order (SQLite's BINARY
+// collation). A limit below 1 lists none; an unknown account has none. It
+// is one statement on a read connection, under the limits of an unfiltered
+// query: the account's slots off the keys table's (account, key_id) index,
+// sorted.
+func (s *Store) Keys(ctx context.Context, account string, limit int) ([]apilog.Key, error) {
+	// The scope only gets the call through Query.Normalize: the statement
+	// below is confined to account. "" has no keys (a Key needs an account).
+	q := apilog.Query{Account: account, AllAccounts: account == ""}
+	var keys []apilog.Key
+	err := s.read(ctx, q, 0, func(r *reader, _ *apilog.Query) error {
+		if limit < 1 {
+			return nil
+		}
+		rows, err := r.tx.QueryContext(r.ctx, `SELECT key_id, name, prefix, inactive, created_at, rotated_at, revoked_at, expires_at
+			FROM keys WHERE account = (SELECT id FROM accounts WHERE name = ?) AND known
+			ORDER BY name, key_id LIMIT ?`, account, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				key   = apilog.Key{Account: account}
+				times [4][]byte
+			)
+			if err := rows.Scan(&key.ID, &key.Name, &key.Prefix, &key.Inactive, &times[0], &times[1], &times[2], &times[3]); err != nil {
+				return err
+			}
+			if err := keyTimes(&key, &times); err != nil {
+				return fmt.Errorf("key %q: %w", key.ID, err)
+			}
+			keys = append(keys, key)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: keys: %w", err)
+	}
+	return keys, nil
 }
 
 // in adds "col IN ids" to the WHERE clause. The IDs travel as one JSON

@@ -166,7 +166,10 @@ type Store struct {
 	kicks    chan struct{}  // commits, for the checkpointer
 }
 
-var _ apilog.Store = (*Store)(nil)
+var (
+	_ apilog.Store     = (*Store)(nil)
+	_ apilog.KeyLister = (*Store)(nil)
+)
 
 // applicationID marks a database as apilog's ("aplg"), so that Open never
 // takes over another program's SQLite file.

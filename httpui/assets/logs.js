@@ -175,8 +175,8 @@ async function load(params, push) {
 }
 
 // showError says what failed: beside the search box when it is the
-// search, else above the rows, with Try again when that may help. The rows
-// are dimmed: they are not the view asked for.
+// search, else above the rows, with Try again when that may help; the
+// rows are dimmed.
 const search = filters.elements.q, searchError = $("#search-error");
 function showError(err, retry) {
   clearError();
@@ -228,7 +228,7 @@ function place(parts, fresh = 0, live = false, detail = false) {
     rest = r.extractContents();
     rows.setAttribute("aria-busy", "true");
   }
-  // The focus goes to the new self of what had it (a chip, a pager link).
+  // The focus stays on what had it (a chip, a pager link), redrawn.
   const f = document.activeElement, r = f.closest("[data-region]"), again = r && "#" + r.id + " " + (f.name ? `[name="${f.name}"][value="${CSS.escape(f.value)}"]` : f.rel ? `[rel=${f.rel}]` : "a");
   for (const part of $$("[data-region]", parts)) document.getElementById(part.id).replaceWith(part);
   if (again) $(again)?.focus();
@@ -260,12 +260,11 @@ function readState() {
   liveShow.hidden = true;
 }
 
-// Live polls the view's first page with since=, the bound of what it
-// shows (204: nothing new). New rows go in only where that moves nothing
-// (the newest first, scrolled to the top, nothing selected); elsewhere a
-// bar counts them. A poll waits 2 s, or 20 times the last one's time, so
-// that a slow search costs the server at most a twentieth of its time;
-// none while the tab is hidden.
+// Live polls the view's first page with since= (204: nothing new). New
+// rows go in only where that moves nothing (newest first, at the top,
+// nothing selected); elsewhere a bar counts them. A poll waits 2 s, or 20
+// times the last one's time (a slow search costs the server a twentieth
+// of its time); none while the tab is hidden.
 const liveShow = $("#live-show"), liveBox = filters.elements.live;
 let liveSince = 0, liveTimer = 0, liveWait = 2000, liveView = null, livePending = null, liveFailed = false;
 readState();
@@ -339,8 +338,8 @@ const zone = $("#range-zone");
 zone.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
 const go = (p, push) => { setControls(p); load(p, push); };
-// setControls shows params in the filter form; hidden fields carry what it
-// has no control for (keys, the sort).
+// setControls shows params in the filter form; hidden fields carry the
+// sort. (The chips and keys come with the view's parts.)
 function setControls(params) {
   const f = filters.elements;
   f.q.value = params.get("q") || "";
@@ -354,13 +353,12 @@ function setControls(params) {
   f.from.value = params.get("from") ? toLocalInput(params.get("from")) : "";
   f.to.value = params.get("to") ? toLocalInput(params.get("to")) : "";
   $(".custom-range").classList.toggle("hidden-until-custom", f.range.value !== "custom");
-  for (const h of $$("input[type=hidden]", filters)) h.remove();
-  for (const k of ["key", "sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
+  for (const h of $$(":scope > input[type=hidden]", filters)) h.remove();
+  for (const k of ["sort", "dir"]) for (const v of params.getAll(k)) filters.append(el("input", { type: "hidden", name: k, value: v }));
 }
-// The chart of the view (and its pin), counted by the server: asked for
-// after the rows, so that they never wait for it, and only when the view
-// or pin change. A click, a drag, or Enter on bars picked with the arrow
-// keys makes their span the view's range.
+// The chart of the view and pin, asked for after the rows (they never wait
+// for it). A click, a drag, or Enter on bars picked with the arrow keys
+// makes their span the view's range.
 const plot = $("#chart-plot"), tip = $("#chart-tip"), said = $("#chart-said"), NS = "http://www.w3.org/2000/svg";
 let vol = null, volKey = null, volCtl = null, volAsked = 0, pick = -1, anchor = -1, drag = null;
 const svgEl = (tag, attrs) => { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); return e; };
@@ -451,8 +449,7 @@ function showTip(a, b = a) {
   return spanText(a, b) + ": " + text;
 }
 const indexAt = (e) => { const r = plot.getBoundingClientRect(); return Math.max(0, Math.min(vol.counts.length - 1, Math.floor((e.clientX - r.left) / r.width * vol.counts.length))); };
-// choose makes bars a to b (with requests) the view's range, within the
-// range counted.
+// choose makes bars a to b the view's range, within the range counted.
 function choose(a, b) {
   if (!sum(vol.counts.slice(a, b + 1).flat())) return;
   const p = new URLSearchParams(shown.newest);
