@@ -85,6 +85,9 @@ func BenchmarkPage(b *testing.B) {
 		{"json-sort-endpoint", "/api/logs?sort=endpoint"},
 		{"json-search-flux", "/api/logs?q=flux"},
 		{"page-search-flux", "/?q=flux"},
+		{"rows", "/rows"},
+		{"rows-search-flux", "/rows?q=flux"},
+		{"row-detail", "/row?row=1100000&at=2026-10-01T05%3A41%3A35.534Z"},
 		{"export-csv", "/export.csv"},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
