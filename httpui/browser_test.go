@@ -635,6 +635,9 @@ func TestBrowserNavigation(t *testing.T) {
 	if got := eval(`[...document.querySelectorAll("#key-list label")].map(l => l.textContent.trim() + " " + l.querySelector(".ks").title).join(" | ")`); got != xss[1]+" bye_XSS0 Revoked or inactive | production-api bye_AB12 Active" {
 		t.Errorf("the key filter lists %q", got)
 	}
+	if got := eval(`String(window.pwned) + " " + document.querySelectorAll("#key-list img, #key-list script").length`); got != "undefined 0" {
+		t.Errorf("the hostile key name in the key filter: window.pwned, injected elements = %q", got)
+	}
 	run("tick production-api", chromedp.Click(chromedp.CSS(`#key-list input[value=k1]`)))
 	waitFor("its rows", `document.querySelector("#range-text").textContent.includes("of 1,220 rows") && new URLSearchParams(location.search).get("key") === "k1" && document.activeElement.value === "k1"`)
 	run("untick it", chromedp.Click(chromedp.CSS(`#key-list input[value=k1]`)))
