@@ -492,15 +492,22 @@ func TestBrowserLive(t *testing.T) {
 func TestBrowserNavigation(t *testing.T) {
 	path := browserPath(t)
 	s := newStore(t)
-	var down atomic.Bool // the server does not answer
+	var down, loggedOut atomic.Bool // the server does not answer; the session ended
 	h := newHandler(t, s, &httpui.Options{
 		Authorize: func(*http.Request) (httpui.Viewer, error) { return httpui.Viewer{Account: "acct_a"}, nil },
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
+		switch {
+		case down.Load():
 			panic(http.ErrAbortHandler) // the connection drops, as a server going away
+		case r.URL.Path == "/login":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(`<!doctype html><form id="login"><input name="user"></form>`))
+		case loggedOut.Load():
+			http.Redirect(w, r, "/login", http.StatusFound) // as a host's session check does
+		default:
+			h.ServeHTTP(w, r)
 		}
-		h.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
 	ctx := browserContext(t, path)
@@ -654,6 +661,23 @@ func TestBrowserNavigation(t *testing.T) {
 	down.Store(false)
 	run("try again", chromedp.Click(chromedp.CSS(`#js-error button`)))
 	waitFor("the sorted rows", `document.querySelector("#js-error") === null && document.querySelector("thead th[data-col=status]").getAttribute("aria-sort") === "ascending" && !document.querySelector("#logs").classList.contains("stale")`)
+
+	// An ended session (the host redirects to its login page) is said,
+	// and breaks nothing of the page.
+	loggedOut.Store(true)
+	run("sort after the session ended", chromedp.Click(chromedp.CSS(`thead th[data-col=endpoint] a`)))
+	waitFor("the error", `document.querySelector("#js-error") !== null`)
+	if got := eval(`[document.querySelector("#js-error").textContent, ["#tbody", "#thead", "#pager", "#state", "#detail", "#chips", "#key-list"].every(id => document.querySelector(id))].join(" | ")`); got != "The server answered with another page (has your session ended?): reload this one. | true" {
+		t.Errorf("with the session ended: %q", got)
+	}
+	loggedOut.Store(false)
+
+	// Enter on a sort header sorts, and the focus stays on that header.
+	run("Enter on Status", chromedp.Focus(chromedp.CSS(`thead th[data-col=status] a`)), chromedp.KeyEvent(kb.Enter))
+	waitFor("descending status", `document.querySelector("thead th[data-col=status]").getAttribute("aria-sort") === "descending"`)
+	if got := eval(`document.activeElement.closest("th") ? document.activeElement.closest("th").dataset.col : document.activeElement.tagName`); got != "status" {
+		t.Errorf("after Enter on the Status header the focus is on %q", got)
+	}
 
 	// Fullscreen: the fullscreen element is what scrolls.
 	run("fullscreen", chromedp.Click(chromedp.ID("fullscreen")))

@@ -40,7 +40,7 @@ func (h *Handler) detail(r *http.Request, viewer Viewer, v view) (*detailData, e
 	}
 	w := v
 	w.Row, w.RowAt = 0, time.Time{}
-	d := &detailData{CloseHref: href(w.values(w.pin(apilog.Page{MaxID: v.MaxID})))}
+	d := &detailData{CloseHref: href(w.values(w.pinned()))}
 	if len(p.Rows) == 0 || p.Rows[0].ID != v.Row {
 		d.Missing = true
 		return d, nil
@@ -63,9 +63,9 @@ func (h *Handler) detail(r *http.Request, viewer Viewer, v view) (*detailData, e
 }
 
 // permalink returns the parameters that open row's panel over the view w,
-// with w's pin, so that the rows behind the panel are the ones shown.
+// with the pin its URL has (a page 2's; none on an unpinned first page).
 func permalink(w view, row *apilog.Row) url.Values {
-	set := w.pin(apilog.Page{MaxID: w.MaxID})
+	set := w.pinned()
 	set.Set(string(paramRow), strconv.FormatInt(row.ID, 10))
 	set.Set(string(paramAt), row.Time.UTC().Format(time.RFC3339Nano))
 	return set

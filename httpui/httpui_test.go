@@ -971,3 +971,28 @@ func TestStrictQuery(t *testing.T) {
 		})
 	}
 }
+
+// TestDetailLinks: the panel's permalink and close link keep the view and
+// the pin its URL has, and add none it had not (a relative range's asof).
+func TestDetailLinks(t *testing.T) {
+	s := newStore(t)
+	h := newHandler(t, s, nil)
+	p, err := s.Query(context.Background(), apilog.Query{Account: "acct_a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := "row=" + itoa(p.Rows[2].ID) + "&at=" + url.QueryEscape(p.Rows[2].Time.Format(time.RFC3339Nano))
+	for _, tt := range []struct{ view, close string }{
+		{"range=24h&live=1", `href="?live=1&amp;range=24h"`},
+		{"q=flux&page=2&max_id=1201", `href="?max_id=1201&amp;page=2&amp;q=flux"`},
+		{"", `href="./"`},
+	} {
+		body := get(t, h, "/row?"+tt.view+"&"+row).Body.String()
+		if !strings.Contains(body, `<a class="close" `+tt.close) {
+			t.Errorf("view %q: the close link is not %s:\n%s", tt.view, tt.close, body)
+		}
+		if strings.Contains(body, "asof") {
+			t.Errorf("view %q: a link adds asof:\n%s", tt.view, body)
+		}
+	}
+}

@@ -195,24 +195,16 @@ var funcs = template.FuncMap{
 }
 
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewer) {
-	v, p, err := h.load(r, viewer)
+	v, q, err := h.parse(r, viewer)
+	var d *pageData
+	if err == nil {
+		d, err = h.viewData(r, viewer, v, q)
+	}
 	if err != nil {
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
-	d := buildPage(v, p, viewer, h.columns, h.plain)
-	if err := h.keyChoices(r, viewer, v, d); err != nil {
-		h.queryFailed(w, r, viewer, err)
-		return
-	}
-	if v.Row > 0 {
-		if d.Detail, err = h.detail(r, viewer, v); err != nil {
-			h.queryFailed(w, r, viewer, err)
-			return
-		}
-	}
 	w.Header().Set("Cache-Control", "no-store")
-	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
 	d.Nav = h.nav(r, viewer)
 	h.renderPage(w, r, http.StatusOK, d)
 }
@@ -230,28 +222,43 @@ func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewe
 			return
 		}
 	}
-	var p apilog.Page
+	var d *pageData
 	if err == nil {
-		p, err = h.query(r, viewer, q)
+		d, err = h.viewData(r, viewer, v, q)
 	}
 	if err != nil {
 		h.queryFailed(w, r, viewer, err)
 		return
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, r, http.StatusOK, "view", d)
+}
+
+// viewData reads what the page of v shows viewer: its rows, the key
+// filter's keys (not for a live poll, whose page keeps the list it shows)
+// and the open panel. Their queries share one QueryTimeout, so that a
+// request takes no longer than one query may.
+func (h *Handler) viewData(r *http.Request, viewer Viewer, v view, q apilog.Query) (*pageData, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.opt.QueryTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	p, err := h.query(r, viewer, q)
+	if err != nil {
+		return nil, err
+	}
 	d := buildPage(v, p, viewer, h.columns, h.plain)
-	if err := h.keyChoices(r, viewer, v, d); err != nil {
-		h.queryFailed(w, r, viewer, err)
-		return
+	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
+	if v.Since == 0 {
+		if err := h.keyChoices(r, viewer, v, d); err != nil {
+			return nil, err
+		}
 	}
 	if v.Row > 0 {
 		if d.Detail, err = h.detail(r, viewer, v); err != nil {
-			h.queryFailed(w, r, viewer, err)
-			return
+			return nil, err
 		}
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	d.ExportAll, d.ExportAllOK = exportAllText(p.TotalRows, h.opt.ExportLimit)
-	h.render(w, r, http.StatusOK, "view", d)
+	return d, nil
 }
 
 // acceptsGzip reads an Accept-Encoding header: gzip listed with a q above

@@ -411,6 +411,19 @@ func (w view) values(set map[string][]string) url.Values {
 	return v
 }
 
+// pinned returns the pin the view's URL carries (max_id, asof) as given:
+// a link from a pinned page keeps it, one from an unpinned page adds none.
+func (w view) pinned() url.Values {
+	v := url.Values{}
+	if w.MaxID > 0 {
+		v.Set(string(apilog.ParamMaxID), strconv.FormatInt(w.MaxID, 10))
+	}
+	if !w.AsOf.IsZero() {
+		v.Set(string(paramAsOf), w.AsOf.Format(time.RFC3339Nano))
+	}
+	return v
+}
+
 // pinParams are the URL parameters of a view's pin (see view.pin).
 var pinParams = [...]string{string(apilog.ParamMaxID), string(paramAsOf)}
 

@@ -55,7 +55,7 @@ func TestDemoChart(t *testing.T) {
 	}
 	eval := func(js string) string { t.Helper(); return browsertest.Eval(t, ctx, js) }
 	colors := eval(`[...new Set([...document.querySelectorAll("#chart-plot svg rect")].map(r => r.getAttribute("class")))].sort().join(" ")`)
-	for _, want := range []string{"f-green", "f-blue", "f-amber", "f-red"} {
+	for _, want := range []string{"b-green", "b-blue", "b-amber", "b-red"} {
 		if !strings.Contains(colors, want) {
 			t.Errorf("no bar of class %s: %q", want, colors)
 		}

@@ -1,7 +1,6 @@
-// apilog Logs page. A new view is asked of the route "rows", which draws
-// the parts of the page it changes with the page's own templates; the
-// script puts them in place and draws no row itself. Data reaches the
-// page only as the server escaped it, or as textContent.
+// apilog Logs page. The route "rows" draws a new view's parts with the
+// page's templates; the script puts them in place and draws no row. Data
+// reaches the page only as the server escaped it, or as textContent.
 document.documentElement.classList.add("js");
 const $ = (s, el = document) => el.querySelector(s);
 const $$ = (s, el = document) => Array.from(el.querySelectorAll(s));
@@ -66,6 +65,7 @@ rowsForm.addEventListener("keydown", (e) => {
 // A row's detail panel, drawn by the route "row"; its URL is a permalink.
 let detailFrom = null, detailCtl = null;
 async function openDetail(tr) {
+  if (controller) return; // a new view is coming: not this row's
   const p = new URLSearchParams(location.search), t = $("time[datetime]", tr);
   p.set("row", tr.dataset.id);
   p.set("at", t.getAttribute("datetime"));
@@ -78,15 +78,14 @@ async function openDetail(tr) {
     return;
   }
   detailFrom = $("input[name=id]", tr);
-  history.pushState(null, "", $("#detail .permalink").getAttribute("href"));
+  const a = $("#detail .permalink"); // none: "Request not found"
+  if (a) history.pushState(null, "", a.getAttribute("href"));
 }
-function closeDetail(push = true) {
-  const d = $("#detail");
-  if (d.hidden) return;
-  const url = $(".close", d).getAttribute("href");
+function closeDetail() {
+  const d = $("#detail"), url = new URL($(".close", d).getAttribute("href"), location.href).href;
   d.hidden = true;
   d.replaceChildren();
-  if (push) history.pushState(null, "", url === "./" ? location.pathname : url);
+  if (url !== location.href) history.pushState(null, "", url);
   if (detailFrom && detailFrom.isConnected) detailFrom.focus();
 }
 root.addEventListener("click", (e) => {
@@ -111,7 +110,6 @@ function copyText(el, text) {
   (navigator.clipboard ? navigator.clipboard.writeText(text) : Promise.reject()).then(() => done(true), () => done(false));
 }
 
-// The view's state is the URL's query.
 function stateFromFilters() {
   const p = new URLSearchParams();
   const fd = new FormData(filters);
@@ -128,8 +126,7 @@ function stateFromFilters() {
   return p;
 }
 
-// parts fetches what route draws for params; "" for a live poll's nothing
-// new. Its errors say what a person can do.
+// parts fetches what route draws for params ("": nothing new).
 async function parts(route, params, signal) {
   let res;
   try {
@@ -139,6 +136,7 @@ async function parts(route, params, signal) {
     throw Object.assign(new Error("The server did not answer."), { retry: true });
   }
   if (res.status === 204) return "";
+  if (res.redirected) throw new Error("The server answered with another page (has your session ended?): reload this one.");
   const type = res.headers.get("Content-Type") || "";
   if (res.ok && type.startsWith("text/html")) return res.text();
   const body = type.startsWith("application/json") ? await res.json().catch(() => ({})) : {};
@@ -151,14 +149,16 @@ async function load(params, push) {
   if (livePending) livePending.abort();
   liveWait = 2000; // a slow view's back-off is not this one's
   if (controller) controller.abort();
+  if (detailCtl) detailCtl.abort();
   // A chart being counted holds a turn these rows would wait for.
   if (volCtl) { volCtl.abort(); volCtl = null; volKey = null; }
   const mine = controller = new AbortController();
-  // Dimming the table repaints it: only for a load slow enough to see.
+  // Dimmed only if slow: dimming repaints.
   const dim = setTimeout(() => root.classList.add("loading"), 300);
   try {
     place(parse(await parts("rows", params, mine.signal)));
     clearError();
+    if (!$("#detail").hidden) $("#detail-title").focus(); // Back to a panel
     // A new view shows its first rows: up to the table's top.
     if (rowsForm.getBoundingClientRect().top < bar.getBoundingClientRect().bottom - 1) rowsForm.scrollIntoView();
     const url = params.toString() ? "?" + params.toString() : location.pathname;
@@ -174,9 +174,8 @@ async function load(params, push) {
   }
 }
 
-// showError says what failed: beside the search box when it is the
-// search, else above the rows, with Try again when that may help; the
-// rows are dimmed.
+// showError: beside the search box if the search is wrong, else above
+// the rows, with Try again if that may help; the rows dim.
 const search = filters.elements.q, searchError = $("#search-error");
 function showError(err, retry) {
   clearError();
@@ -187,8 +186,8 @@ function showError(err, retry) {
     searchError.hidden = false;
     return;
   }
-  const box = el("div", { id: "js-error", class: "error", role: "alert", text: err.message + " " });
-  if (err.retry && retry) { const b = el("button", { type: "button", text: "Try again" }); b.onclick = retry; box.append(b); }
+  const box = el("div", { id: "js-error", class: "error", role: "alert", text: err.message });
+  if (err.retry && retry) { const b = el("button", { type: "button", text: "Try again" }); b.onclick = retry; box.append(" ", b); }
   bar.append(box);
 }
 function clearError() {
@@ -210,7 +209,6 @@ function place(parts, fresh = 0, live = false, detail = false) {
     $("#detail").replaceWith(parts.firstElementChild);
     return $("#detail-title").focus();
   }
-  if (live) parts.getElementById("detail").remove(); // a panel open stays
   renders++;
   const rows = parts.getElementById("tbody"), n = rows.rows.length;
   let rest = null;
@@ -229,9 +227,11 @@ function place(parts, fresh = 0, live = false, detail = false) {
     rows.setAttribute("aria-busy", "true");
   }
   // The focus stays on what had it (a chip, a pager link), redrawn.
-  const f = document.activeElement, r = f.closest("[data-region]"), again = r && "#" + r.id + " " + (f.name ? `[name="${f.name}"][value="${CSS.escape(f.value)}"]` : f.rel ? `[rel=${f.rel}]` : "a");
+  const f = document.activeElement, r = f.closest("[data-region]"), c = f.closest("[data-col]");
+  const again = r && "#" + r.id + " " + (f.name ? `[name="${f.name}"][value="${CSS.escape(f.value)}"]` : f.rel ? `[rel=${f.rel}]` : c ? `[data-col=${c.dataset.col}] a` : "a");
+  if (live) for (const id of ["detail", "key-list"]) parts.getElementById(id).remove(); // an open panel or list stays
   for (const part of $$("[data-region]", parts)) document.getElementById(part.id).replaceWith(part);
-  if (again) $(again)?.focus();
+  if (r) ($(again) || $("#" + r.id + " a"))?.focus();
   lastBox = null;
   updateSelection();
   if (rest) {
@@ -252,7 +252,6 @@ function place(parts, fresh = 0, live = false, detail = false) {
   if (!live || (!volCtl && Date.now() - volAsked > 10000)) requestAnimationFrame(() => setTimeout(() => loadVolume(new FormData(rowsForm))));
   liveSchedule();
 }
-// readState reads the view shown from the page's state part.
 function readState() {
   const st = $("#state").dataset;
   shown = { total: +st.totalRows, maxID: +st.maxId, newest: st.newest };
@@ -263,8 +262,7 @@ function readState() {
 // Live polls the view's first page with since= (204: nothing new). New
 // rows go in only where that moves nothing (newest first, at the top,
 // nothing selected); elsewhere a bar counts them. A poll waits 2 s, or 20
-// times the last one's time (a slow search costs the server a twentieth
-// of its time); none while the tab is hidden.
+// times the last one's time; none while the tab is hidden.
 const liveShow = $("#live-show"), liveBox = filters.elements.live;
 let liveSince = 0, liveTimer = 0, liveWait = 2000, liveView = null, livePending = null, liveFailed = false;
 readState();
@@ -292,6 +290,7 @@ async function livePoll() {
   liveSchedule();
 }
 function liveArrived(html, newest) {
+  if ($("#tbody[aria-busy]")) return; // rows still coming; the next poll
   const parts = parse(html), st = parts.getElementById("state").dataset, ids = Array.from(parts.getElementById("tbody").rows, (tr) => +tr.dataset.id);
   liveSince = +st.maxId;
   const n = Math.max(+st.totalRows - shown.total, ids.filter((id) => id > shown.maxID).length);
@@ -300,7 +299,7 @@ function liveArrived(html, newest) {
   here.sort(); first.sort();
   const atTop = first.toString() === here.toString() && !here.has("sort") && scroller().scrollTop < 40 && !boxes().some((b) => b.checked);
   if (atTop) {
-    // Prepended when the rows shown follow the new ones, else redrawn.
+    // Prepended when the rows shown follow them, else redrawn.
     const was = Array.from($("#tbody").rows, (tr) => +tr.dataset.id), k = ids.findIndex((id) => id <= shown.maxID);
     place(parts, k > 0 && ids.slice(k).every((id, i) => id === was[i]) ? k : 0, true);
     return;
@@ -311,7 +310,6 @@ function liveArrived(html, newest) {
 }
 liveShow.addEventListener("click", async () => {
   scroller().scrollTo(0, 0);
-  // Focus stays on the table, not on the button that goes.
   rowsForm.tabIndex = -1;
   rowsForm.focus({ preventScroll: true });
   await load(liveView, liveView.toString() !== location.search.slice(1));
@@ -338,8 +336,8 @@ const zone = $("#range-zone");
 zone.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
 
 const go = (p, push) => { setControls(p); load(p, push); };
-// setControls shows params in the filter form; hidden fields carry the
-// sort. (The chips and keys come with the view's parts.)
+// setControls shows params in the filter form (the chips and keys come
+// with the view's parts).
 function setControls(params) {
   const f = filters.elements;
   f.q.value = params.get("q") || "";
@@ -420,7 +418,7 @@ function drawVolume() {
       const h = c[k] / max * 96;
       if (!h) continue;
       y -= h;
-      svg.append(svgEl("rect", { class: "f-" + vol.classes[k].color, x: i + 0.1, y, width: 0.8, height: h }));
+      svg.append(svgEl("rect", { class: "b-" + vol.classes[k].color, x: i + 0.1, y, width: 0.8, height: h }));
     }
   });
   plot.replaceChildren(svg, tip);
@@ -428,7 +426,7 @@ function drawVolume() {
   if (!vol.total) plot.append(el("div", { class: "chart-empty", text: vol.empty }));
   const step = vol.step_ms;
   $("#chart-total").textContent = vol.total.toLocaleString() + " requests, " + (step >= 864e5 ? step / 864e5 + " d" : step >= 36e5 ? step / 36e5 + " h" : step / 6e4 + " min") + " a bar";
-  $("#chart-legend").replaceChildren(...order.map((k) => el("span", {}, el("i", { class: "f-" + vol.classes[k].color }), vol.classes[k].name)));
+  $("#chart-legend").replaceChildren(...order.map((k) => el("span", {}, el("i", { class: "b-" + vol.classes[k].color }), vol.classes[k].name)));
   $("#chart-axis").replaceChildren(...(n ? [0, n >> 1, n].map((i) => el("span", { text: fmtTick(at(i)) })) : []));
   // The text equivalent: every bar with requests, for screen readers.
   const head = el("tr", {}, el("th", { text: "Time" }), el("th", { text: "Requests" }), ...vol.classes.map((c) => el("th", { text: c.name })));
@@ -548,3 +546,4 @@ window.addEventListener("popstate", () => {
   go(p, false);
 });
 updateSelection();
+if (!$("#detail").hidden) $("#detail-title").focus(); // a permalink
