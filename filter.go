@@ -226,13 +226,15 @@ func (s Search) validate() error {
 			return badQuery(ParamSearch, "term %d: duration range %v-%v is empty or negative", i+1, t.DurationMin, t.DurationMax)
 		case t.Field == FieldRequestID && (t.Exact == "" || t.Text != ""):
 			return badQuery(ParamSearch, "term %d: a request ID term needs Exact and no Text (%q, %q)", i+1, t.Exact, t.Text)
+		case t.Field != FieldAny && t.Field != FieldRequestID && t.Exact != "":
+			// Before the cases that end the switch for status: and
+			// duration:, which would let it through.
+			return badQuery(ParamSearch, "term %d: a %s: term has no exact text (%q)", i+1, t.Field, t.Exact)
 		case t.Field == FieldRequestID, t.Field == FieldStatus, t.Field == FieldDuration:
 		case t.Text == "" || t.Text != Fold(t.Text):
 			return badQuery(ParamSearch, "term %d: text %q is empty or not folded", i+1, t.Text)
 		case t.Field == FieldAny && t.Exact != "" && Fold(t.Exact) != t.Text:
 			return badQuery(ParamSearch, "term %d: exact text %q does not fold to its text %q", i+1, t.Exact, t.Text)
-		case t.Field != FieldAny && t.Exact != "":
-			return badQuery(ParamSearch, "term %d: a %s: term has no exact text (%q)", i+1, t.Field, t.Exact)
 		}
 	}
 	return nil

@@ -276,6 +276,8 @@ func TestQueryNormalizeErrors(t *testing.T) {
 		{"hand-made request ID term with text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldRequestID, Text: "x", Exact: "x"}}}}, apilog.ParamSearch, "no Text"},
 		{"hand-made plain term, exact text of another", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Text: "x", Exact: "Y"}}}}, apilog.ParamSearch, `"Y" does not fold to its text "x"`},
 		{"hand-made key term with exact text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldKey, Text: "x", Exact: "X"}}}}, apilog.ParamSearch, "a key: term has no exact text"},
+		{"hand-made status term with exact text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldStatus, StatusMin: 400, StatusMax: 499, Exact: "4xx"}}}}, apilog.ParamSearch, "a status: term has no exact text"},
+		{"hand-made duration term with exact text", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldDuration, DurationMin: 1, DurationMax: 2, Exact: ">1s"}}}}, apilog.ParamSearch, "a duration: term has no exact text"},
 		{"hand-made unknown field", apilog.Query{Account: "a", Search: apilog.Search{Terms: []apilog.Term{{Field: apilog.FieldRequestID + 1, Text: "x"}}}}, apilog.ParamSearch, "unknown field 9"},
 	}
 	for _, tt := range tests {

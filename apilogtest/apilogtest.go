@@ -54,6 +54,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) apilog.Store) {
 	run("SearchLiteral", testSearchLiteral)
 	run("SearchDuration", testSearchDuration)
 	run("SearchRequestID", testSearchRequestID)
+	run("SearchSharedRequestID", testSearchSharedRequestID)
 	run("Filters", testFilters)
 	run("Sort", testSort)
 	run("Pagination", testPagination)

@@ -260,11 +260,24 @@ func testSearchRequestID(t *testing.T, f *fixture) {
 			t.Errorf("search %q: rows %q, want %q", tt.search, got, want)
 		}
 	}
-	// Each tenant's own, and the operator's view of both.
+	// Each tenant's own, and the operator's view of both; and a MaxID pin
+	// below and above the row of an ID (a store that finds rows by ID
+	// alone must still leave out those past the pin).
+	idOf := func(i int) int64 { return f.entries[i].ID }
+	client, firstRetry := rows[4].RequestID, idOf(5)
 	for _, tt := range []struct {
 		q    apilog.Query
 		want []string
 	}{
+		{inMain(apilog.Query{Search: search(t, "req:"+client), MaxID: idOf(4) - 1}), nil},
+		{inMain(apilog.Query{Search: search(t, "req:"+client), MaxID: idOf(4)}), []string{client}},
+		{inMain(apilog.Query{Search: search(t, client), MaxID: idOf(4) - 1}), nil},
+		{inMain(apilog.Query{Search: search(t, client), MaxID: idOf(4) + 1}), []string{client}},
+		{inMain(apilog.Query{Search: search(t, "req:retry-7"), MaxID: firstRetry}), []string{"retry-7"}},
+		{inMain(apilog.Query{Search: search(t, "retry-7"), MaxID: firstRetry}), []string{"retry-7"}},
+		{inMain(apilog.Query{Search: search(t, "retry-7"), MaxID: idOf(6)}), []string{"retry-7", "retry-7"}},
+		{apilog.Query{AllAccounts: true, Search: search(t, "req:"+hexID), MaxID: idOf(8)}, []string{hexID}},
+		{apilog.Query{AllAccounts: true, Search: search(t, hexID), MaxID: idOf(9)}, []string{hexID, hexID}},
 		{apilog.Query{Account: acctOther, Search: search(t, "req:"+hexID)}, []string{hexID}},
 		{apilog.Query{Account: acctOther, Search: search(t, "only-other")}, []string{"only-other"}},
 		{apilog.Query{Account: acctOther, Search: search(t, "req:image")}, nil},

@@ -171,6 +171,9 @@ type exec struct {
 	bits      *plan.Bits
 	durations bool             // a term tests durations
 	rowBits   map[int64]uint32 // by row ID, the terms it matches by request ID; nil: none
+	// reqScans are the terms whose request ID too many rows share to list
+	// (plan.Term.ScanRequestID): each row's ID is compared with theirs.
+	reqScans []plan.RequestIDScan
 	// only, when not nil, lists the indexes of the only rows that can
 	// match, ascending: a term matches no value, slot, status or
 	// duration, only the rows of its request ID (req:, or a pasted ID).
@@ -298,8 +301,9 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	if !x.terms {
 		return x
 	}
-	_ = x.ResolveRequestIDs(func(id string) ([]int64, error) { return s.findRequestID(id, d), nil }) // cannot fail
+	_ = x.ResolveRequestIDs(func(id string) ([]int64, error) { return s.findRequestID(id, x, d), nil }) // cannot fail
 	x.rowBits = x.RowBits()
+	x.reqScans = x.RequestIDScans()
 	x.only = onlyRows(x.Plan)
 	x.bits = x.Bits()
 	x.durations = x.bits.Durations()
@@ -311,17 +315,31 @@ func (s *Store) compile(q *apilog.Query) *exec {
 	return x
 }
 
-// findRequestID returns the IDs of the rows in d's scope whose request ID
-// is id, off each chunk's table.
-func (s *Store) findRequestID(id string, d dictView) []int64 {
+// findRequestID returns the IDs of the rows in x's scope and time range
+// whose request ID is id, off each chunk's table: at most
+// plan.RequestIDLimit of them, so that an ID every row shares costs no
+// more than the cap (the plan then scans for it). Rows past MaxID are
+// found too; scan leaves them out.
+func (s *Store) findRequestID(id string, x *exec, d dictView) []int64 {
 	var out []int64
+	limit := plan.RequestIDLimit()
 	h := maphash.String(s.seed, id)
 	for ci, c := range s.chunks {
 		n := min(chunkSize, s.n-ci<<chunkBits)
-		c.findRequestID(id, h, n, func(j int) {
+		if len(out) >= limit {
+			break
+		}
+		if c.maxTime < x.From || c.minTime > x.last {
+			continue
+		}
+		c.findRequestID(id, h, n, func(j int) bool {
+			if t := c.time[j]; t < x.From || t > x.last {
+				return true
+			}
 			if sl := c.slot[j]; d.inScope(int(sl), &s.slots[sl]) {
 				out = append(out, int64(ci<<chunkBits+j)+1) // row i has ID i+1
 			}
+			return len(out) < limit
 		})
 	}
 	return out
@@ -335,7 +353,7 @@ func onlyRows(p *plan.Plan) []uint32 {
 	found := false
 	for i := range p.Terms {
 		t := &p.Terms[i]
-		byIDOnly := !t.Negate && t.RequestID != "" && len(t.Slots) == 0 && len(t.Status) == 0 && t.Duration == nil
+		byIDOnly := !t.Negate && t.RequestID != "" && !t.ScanRequestID && len(t.Slots) == 0 && len(t.Status) == 0 && t.Duration == nil
 		for _, ids := range t.Values {
 			byIDOnly = byIDOnly && len(ids) == 0
 		}
@@ -433,6 +451,14 @@ func (s *Store) scanChunk(x *exec, ci, from, to int, match func(c *chunk, base u
 			}
 			if x.rowBits != nil {
 				bits |= x.rowBits[int64(base)+int64(j)+1]
+			}
+			if x.reqScans != nil {
+				id := c.requestID(j)
+				for _, r := range x.reqScans {
+					if string(id) == r.ID {
+						bits |= r.Bit
+					}
+				}
 			}
 			if !x.bits.Match(bits) {
 				continue

@@ -18,6 +18,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apilog/apilog"
@@ -72,6 +73,35 @@ type Term struct {
 	// Rows are the IDs of the rows in the query's scope (its account, or
 	// every account) whose request ID is RequestID, ascending.
 	Rows []int64
+	// ScanRequestID is set when more rows than RequestIDCap hold
+	// RequestID (a client that sends one ID with every request): Rows is
+	// then nil, and the store tests each row's request ID against the
+	// term instead, as it tests its other columns. A list that long would
+	// cost more to load and ship than the scan it saves.
+	ScanRequestID bool
+}
+
+// requestIDCap is the most rows a term lists by request ID (Term.Rows);
+// see RequestIDCap.
+var requestIDCap atomic.Int64
+
+func init() { requestIDCap.Store(2000) }
+
+// RequestIDCap returns the most rows a term lists by request ID: past it
+// the term scans (Term.ScanRequestID). A real request ID names one row, or
+// a few retries; 2,000 row IDs cost about 20 kB and well under a
+// millisecond to load, where a million cost a second.
+func RequestIDCap() int { return int(requestIDCap.Load()) }
+
+// RequestIDLimit is the most rows a store's lookup of one request ID reads:
+// one past the cap, so that ResolveRequestIDs sees that the cap is passed.
+func RequestIDLimit() int { return RequestIDCap() + 1 }
+
+// SetRequestIDCap sets RequestIDCap to n and returns a function that puts
+// it back: for tests, which exercise the scan with a few rows.
+func SetRequestIDCap(n int) (restore func()) {
+	old := requestIDCap.Swap(int64(n))
+	return func() { requestIDCap.Store(old) }
 }
 
 // Span is an inclusive range of int64s.
@@ -81,16 +111,7 @@ type Span struct{ Lo, Hi int64 }
 type Plan struct {
 	Query apilog.Query // normalized, Now set
 
-	// None is set when no row can match, whatever the store holds: a time
-	// range outside 1970 to 2262, or one that is empty.
-	None bool
-
-	// From and To bound times as [From, To) in Unix nanoseconds. FromOpen
-	// and ToOpen are set when a bound is absent (or beyond what a row can
-	// hold), so that a store can tell the unfiltered view apart; From is
-	// then 0 and To math.MaxInt64 (and a row at math.MaxInt64 is in range).
-	From, To         int64
-	FromOpen, ToOpen bool
+	Times // the time range, and None
 
 	Statuses []Range // nil: any status; the status class filter
 	Methods  []int64 // nil: any method; else the method value IDs, maybe none
@@ -106,27 +127,50 @@ type Plan struct {
 	Offset, Limit int
 }
 
-// Compile returns the plan of q over d. q must be normalized (see
-// [apilog.Query.Normalize]) and have Now set.
-func Compile(q apilog.Query, d Dict) *Plan {
-	p := &Plan{Query: q, From: 0, To: math.MaxInt64, FromOpen: true, ToOpen: true}
-	p.Offset, p.Limit = apilog.Window(q.Page, q.PageSize)
+// Times is a query's time range as a store reads it.
+type Times struct {
+	// None is set when no row can match, whatever the store holds: a time
+	// range outside 1970 to 2262, or one that is empty.
+	None bool
+
+	// From and To bound times as [From, To) in Unix nanoseconds. FromOpen
+	// and ToOpen are set when a bound is absent (or beyond what a row can
+	// hold), so that a store can tell the unfiltered view apart; From is
+	// then 0 and To math.MaxInt64 (and a row at math.MaxInt64 is in range).
+	From, To         int64
+	FromOpen, ToOpen bool
+}
+
+// TimesOf returns q's time range, as Compile sets it: for a store that
+// reads rows by time before it compiles the plan (pgstore's request-ID
+// lookup, in the round trip that reads the scope).
+func TimesOf(q apilog.Query) Times {
+	t := Times{From: 0, To: math.MaxInt64, FromOpen: true, ToOpen: true}
 	epoch, end := time.Unix(0, 0), time.Unix(0, math.MaxInt64)
 	if !q.From.IsZero() && q.From.After(epoch) {
 		if q.From.After(end) {
-			p.None = true
+			t.None = true
 		}
-		p.From, p.FromOpen = q.From.UnixNano(), false
+		t.From, t.FromOpen = q.From.UnixNano(), false
 	}
 	if !q.To.IsZero() && !q.To.After(end) {
 		if !q.To.After(epoch) {
-			p.None = true
+			t.None = true
 		}
-		p.To, p.ToOpen = q.To.UnixNano(), false
+		t.To, t.ToOpen = q.To.UnixNano(), false
 	}
-	if !p.FromOpen && !p.ToOpen && p.From >= p.To {
-		p.None = true
+	if !t.FromOpen && !t.ToOpen && t.From >= t.To {
+		t.None = true
 	}
+	return t
+}
+
+// Compile returns the plan of q over d. q must be normalized (see
+// [apilog.Query.Normalize]) and have Now set.
+func Compile(q apilog.Query, d Dict) *Plan {
+	p := &Plan{Query: q}
+	p.Times = TimesOf(q)
+	p.Offset, p.Limit = apilog.Window(q.Page, q.PageSize)
 	if p.None {
 		return p
 	}
@@ -243,29 +287,59 @@ func RequestIDs(s apilog.Search) []string {
 	return out
 }
 
-// ResolveRequestIDs sets each term's Rows: find returns the IDs of the
-// rows in the query's scope whose request ID is id (an exact match, on an
-// index: a plain term looks its text up too, so this runs for nearly every
-// search). It is called once for each distinct ID.
+// ResolveRequestIDs sets each term's Rows, or its ScanRequestID: find
+// returns the IDs of the rows in the query's scope whose request ID is id
+// (an exact match, on an index: a plain term looks its text up too, so
+// this runs for nearly every search), at most RequestIDLimit of them; it
+// may leave out rows outside the query's time range and MaxID, which no
+// statement reads. It is called once for each distinct ID.
 func (p *Plan) ResolveRequestIDs(find func(id string) ([]int64, error)) error {
-	found := map[string][]int64{}
+	type lookup struct {
+		rows []int64
+		scan bool
+	}
+	found := map[string]lookup{}
+	limit := RequestIDCap()
 	for i := range p.Terms {
 		t := &p.Terms[i]
 		if t.RequestID == "" {
 			continue
 		}
-		rows, ok := found[t.RequestID]
+		l, ok := found[t.RequestID]
 		if !ok {
-			var err error
-			if rows, err = find(t.RequestID); err != nil {
+			rows, err := find(t.RequestID)
+			if err != nil {
 				return fmt.Errorf("looking up request ID %q: %w", t.RequestID, err)
 			}
-			rows = slices.Compact(slices.Sorted(slices.Values(rows)))
-			found[t.RequestID] = rows
+			l.rows = slices.Compact(slices.Sorted(slices.Values(rows)))
+			if len(l.rows) > limit {
+				l = lookup{scan: true}
+			}
+			found[t.RequestID] = l
 		}
-		t.Rows = rows
+		t.Rows, t.ScanRequestID = l.rows, l.scan
 	}
 	return nil
+}
+
+// RequestIDScans returns the terms that test each row's request ID
+// (Term.ScanRequestID), as the request ID and the term's bit (see Bits);
+// nil for none.
+func (p *Plan) RequestIDScans() []RequestIDScan {
+	var out []RequestIDScan
+	for i := range p.Terms {
+		if t := &p.Terms[i]; t.ScanRequestID {
+			out = append(out, RequestIDScan{ID: t.RequestID, Bit: 1 << i})
+		}
+	}
+	return out
+}
+
+// RequestIDScan is a term that tests each row's request ID: a row whose
+// request ID is ID matches the term, bit Bit.
+type RequestIDScan struct {
+	ID  string
+	Bit uint32
 }
 
 // RowBits returns, by row ID, the terms each row listed in a term's Rows

@@ -205,3 +205,44 @@ func TestRequestIDs(t *testing.T) {
 		t.Errorf("ResolveRequestIDs with a failing lookup = %v, want it wrapped", err)
 	}
 }
+
+// TestRequestIDCap checks that a term whose request ID more rows share
+// than RequestIDCap lists none and scans instead, with its bit, while the
+// other terms keep their rows; and that the lookup is asked for one row
+// past the cap, so that it can tell.
+func TestRequestIDCap(t *testing.T) {
+	defer plan.SetRequestIDCap(3)()
+	if got := plan.RequestIDLimit(); got != 4 {
+		t.Errorf("RequestIDLimit = %d, want the cap plus one", got)
+	}
+	search, err := apilog.ParseSearch(`status:5xx req:shared few -shared none`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := compile(t, apilog.Query{Search: search})
+	rows := map[string][]int64{"shared": {1, 2, 3, 4}, "few": {1, 2, 3}, "none": nil}
+	if err := p.ResolveRequestIDs(func(id string) ([]int64, error) { return rows[id], nil }); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		term int
+		rows []int64
+		scan bool
+	}{
+		{0, nil, false},              // status: no request ID
+		{1, nil, true},               // past the cap
+		{2, []int64{1, 2, 3}, false}, // at the cap: listed
+		{3, nil, true},               // negated, the same ID
+		{4, nil, false},              // found nothing: nothing to scan for
+	}
+	for _, tt := range tests {
+		tm := p.Terms[tt.term]
+		if !slices.Equal(tm.Rows, tt.rows) || tm.ScanRequestID != tt.scan {
+			t.Errorf("term %d (%q): rows %v, scan %v; want %v, %v", tt.term, tm.RequestID, tm.Rows, tm.ScanRequestID, tt.rows, tt.scan)
+		}
+	}
+	want := []plan.RequestIDScan{{ID: "shared", Bit: 1 << 1}, {ID: "shared", Bit: 1 << 3}}
+	if got := p.RequestIDScans(); !slices.Equal(got, want) {
+		t.Errorf("RequestIDScans = %v, want %v", got, want)
+	}
+}

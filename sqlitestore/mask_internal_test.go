@@ -11,6 +11,7 @@ import (
 
 	"github.com/apilog/apilog"
 	"github.com/apilog/apilog/apilogtest"
+	"github.com/apilog/apilog/plan"
 )
 
 // TestMaskScan checks the masked scan against the reference: in chunks of
@@ -118,9 +119,11 @@ func pathsStore(t *testing.T, rows int, got *[]Strategy) (*Store, *apilogtest.Pa
 }
 
 // TestRequestIDOffIndex checks that a request ID is looked up on its
-// index, in the query's scope, and joins the search as row IDs: the rows
+// index alone (covering, the account included), in the query's scope, at
+// most plan.RequestIDLimit rows, and joins the search as row IDs: the rows
 // are read by their IDs, and no other statement tests the request ID, so
 // a plain term that is no request ID costs one lookup that finds nothing.
+// Past the cap the term tests the column instead, and finds the same rows.
 func TestRequestIDOffIndex(t *testing.T) {
 	var got []Strategy
 	s, p, rows := pathsStore(t, 3_000, &got)
@@ -144,39 +147,55 @@ func TestRequestIDOffIndex(t *testing.T) {
 		q        apilog.Query
 		rows     []int64  // the terms' rows
 		strategy Strategy // few matches: collected and sorted
+		cap      int      // plan.RequestIDCap; 0 for the default
 	}{
-		{"req:", apilog.Query{Account: row.Account, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort},
-		{"plain ID", apilog.Query{Account: row.Account, Search: search(t, row.RequestID)}, []int64{row.ID}, StrategySort},
-		{"plain ID by endpoint", apilog.Query{Account: row.Account, Search: search(t, row.RequestID), Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}, []int64{row.ID}, StrategySort},
-		{"every account", apilog.Query{AllAccounts: true, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort},
-		{"another account", apilog.Query{Account: other, Search: search(t, "req:"+row.RequestID)}, nil, StrategySort},
-		{"no such ID", apilog.Query{Account: row.Account, Search: search(t, "flux")}, nil, ""},
+		{"req:", apilog.Query{Account: row.Account, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort, 0},
+		{"plain ID", apilog.Query{Account: row.Account, Search: search(t, row.RequestID)}, []int64{row.ID}, StrategySort, 0},
+		{"plain ID by endpoint", apilog.Query{Account: row.Account, Search: search(t, row.RequestID), Sort: apilog.Sort{Column: apilog.ColumnEndpoint}}, []int64{row.ID}, StrategySort, 0},
+		{"every account", apilog.Query{AllAccounts: true, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, StrategySort, 0},
+		{"another account", apilog.Query{Account: other, Search: search(t, "req:"+row.RequestID)}, nil, StrategySort, 0},
+		{"no such ID", apilog.Query{Account: row.Account, Search: search(t, "flux")}, nil, "", 0},
+		{"past the cap", apilog.Query{Account: row.Account, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, "", -1},
+		{"past the cap, every account", apilog.Query{AllAccounts: true, Search: search(t, "req:"+row.RequestID)}, []int64{row.ID}, "", -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.cap != 0 {
+				// A cap of 0: the one row found passes it.
+				defer plan.SetRequestIDCap(0)()
+			}
 			c.q.Now = p.Now
 			err := s.read(context.Background(), c.q, 0, func(r *reader, q *apilog.Query) error {
 				pl, err := s.compile(r.ctx, r.tx, q, int64(len(rows)))
 				if err != nil || pl.None || pl.masked {
 					t.Fatalf("compiled: none %v, masked %v, %v", pl.None, pl.masked, err)
 				}
-				id := pl.Terms[0].RequestID
-				if got := pl.Terms[0].Rows; !slices.Equal(got, c.rows) {
-					t.Errorf("the term's rows: %v, want %v", got, c.rows)
-				}
+				id, term := pl.Terms[0].RequestID, pl.Terms[0]
 				lookup, args := pl.requestIDSQL(id)
-				want := "INDEX " + idxRequestID + " (request_id=?)" // COVERING for every account
+				if got, _ := queryAll(r.ctx, r.tx, lookup, args, scanID); c.cap != 0 {
+					if !term.ScanRequestID || term.Rows != nil || len(got) != 1 {
+						t.Errorf("past the cap: scan %v, rows %v, lookup %v; want a scan, no rows, and a lookup of the cap plus one", term.ScanRequestID, term.Rows, got)
+					}
+				} else if got := term.Rows; term.ScanRequestID || !slices.Equal(got, c.rows) {
+					t.Errorf("the term's rows: %v (scan %v), want %v", got, term.ScanRequestID, c.rows)
+				}
+				// Off the index alone, for one account as for every one.
+				want := "USING COVERING INDEX " + idxRequestID + " (request_id=? AND account=?)"
+				if pl.acct == 0 {
+					want = "USING COVERING INDEX " + idxRequestID + " (request_id=?)"
+				}
 				if steps := explain(r, lookup, args); !slices.ContainsFunc(steps, func(d string) bool {
-					return strings.HasPrefix(d, "SEARCH entries USING ") && strings.HasSuffix(d, want)
+					return strings.HasPrefix(d, "SEARCH entries ") && strings.HasSuffix(d, want)
 				}) {
 					t.Errorf("the lookup's plan %q, want %q", steps, want)
 				}
-				// The count reads the rows by ID; it names no request ID.
+				// The count reads the rows by ID; it names no request ID,
+				// unless past the cap.
 				where, args := pl.whereSQL(false)
 				count := "SELECT count(*) FROM entries e" + where
-				if strings.Contains(count, "request_id") {
-					t.Errorf("the count tests the request ID: %s", count)
+				if scan := c.cap != 0; strings.Contains(count, "request_id") != scan {
+					t.Errorf("the count tests the request ID: %v, want %v: %s", !scan, scan, count)
 				}
-				if len(c.rows) > 0 {
+				if len(c.rows) > 0 && c.cap == 0 {
 					if steps := explain(r, count, args); !slices.ContainsFunc(steps, func(d string) bool { return strings.Contains(d, "INTEGER PRIMARY KEY (rowid=?)") }) {
 						t.Errorf("the count's plan %q reads no row by its ID", steps)
 					}
@@ -191,7 +210,7 @@ func TestRequestIDOffIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ids := apilogtest.RowIDs(page.Rows); c.strategy != "" && !slices.Equal(ids, c.rows) && len(ids)+len(c.rows) > 0 {
+			if ids := apilogtest.RowIDs(page.Rows); (c.strategy != "" || c.cap != 0) && !slices.Equal(ids, c.rows) && len(ids)+len(c.rows) > 0 {
 				t.Errorf("rows %v, want %v", ids, c.rows)
 			}
 			if c.strategy != "" && !slices.Equal(got, []Strategy{c.strategy}) {

@@ -443,7 +443,7 @@ func (s *Store) compile(ctx context.Context, tx *sql.Tx, q *apilog.Query, last i
 		id, ok := s.cache.accounts[q.Account]
 		s.cache.mu.RUnlock()
 		if !ok {
-			pl.Plan = &plan.Plan{Query: *q, None: true}
+			pl.Plan = &plan.Plan{Query: *q, Times: plan.Times{None: true}}
 			return pl, nil
 		}
 		pl.acct = id
@@ -507,14 +507,17 @@ func (pl *exec) requestIDRows(ctx context.Context, tx *sql.Tx, id string) ([]int
 	return queryAll(ctx, tx, query, args, scanID)
 }
 
-// requestIDSQL is requestIDRows' statement. INDEXED BY makes a missing
-// index an error rather than a scan of every row.
+// requestIDSQL is requestIDRows' statement, read off the index alone
+// (request_id, account, and the row ID). INDEXED BY makes a missing index
+// an error rather than a scan of every row. It reads at most
+// plan.RequestIDLimit rows: past the cap the term tests the column
+// instead (termSQL).
 func (pl *exec) requestIDSQL(id string) (string, []any) {
 	query, args := "SELECT id FROM entries INDEXED BY "+idxRequestID+" WHERE request_id = ?", []any{id}
 	if pl.acct != 0 {
 		query, args = query+" AND account = ?", append(args, pl.acct)
 	}
-	return query, args
+	return query + " LIMIT ?", append(args, plan.RequestIDLimit())
 }
 
 // bound applies the row-ID bound, given the highest ID. When the query is
@@ -724,7 +727,8 @@ func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 		add("e."+textFields[f].col, t.Values[f])
 	}
 	// The rows of the term's request ID, found in scope (requestIDRows):
-	// by row ID, so no statement but the lookup reads the request ID.
+	// by row ID, so no statement but the lookup reads the request ID
+	// (unless too many rows share it: ScanRequestID, below).
 	add("e.id", t.Rows)
 	// Every row has a status and a duration, whatever its account: the
 	// term scopes them to the account itself, so that it alone confines
@@ -737,6 +741,11 @@ func (pl *exec) termSQL(t *plan.Term) (string, []any) {
 	}
 	if d := t.Duration; d != nil {
 		own, ownArgs = append(own, "e.duration BETWEEN ? AND ?"), append(ownArgs, d.Lo, d.Hi)
+	}
+	if t.ScanRequestID {
+		// More rows share the ID than a list should hold: the column, as
+		// another tenant's rows may share it too.
+		own, ownArgs = append(own, "e.request_id = ?"), append(ownArgs, t.RequestID)
 	}
 	if len(own) > 0 {
 		cond := strings.Join(own, " OR ")

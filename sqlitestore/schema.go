@@ -27,7 +27,7 @@ const (
 	idxIP       = "entries_ip"       // (ip, ts >> 30, status)
 	idxDuration = "entries_duration" // (account, durationGroup, ts, duration, status)
 
-	idxRequestID = "entries_request_id" // (request_id)
+	idxRequestID = "entries_request_id" // (request_id, account)
 )
 
 // Kinds of interned values in the strs table.

@@ -113,8 +113,8 @@ func TestMigrate(t *testing.T) {
 	}
 	// The request ID's index (migration 6), which a search's lookup names.
 	var reqCols string
-	if err := s.r.QueryRow("SELECT group_concat(name) FROM pragma_index_info(?)", idxRequestID).Scan(&reqCols); err != nil || reqCols != "request_id" {
-		t.Errorf("after Open, %s indexes %q (%v), want request_id", idxRequestID, reqCols, err)
+	if err := s.r.QueryRow("SELECT group_concat(name) FROM pragma_index_info(?)", idxRequestID).Scan(&reqCols); err != nil || reqCols != "request_id,account" {
+		t.Errorf("after Open, %s indexes %q (%v), want request_id,account", idxRequestID, reqCols, err)
 	}
 	for _, tt := range []struct {
 		q    apilog.Query

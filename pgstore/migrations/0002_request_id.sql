@@ -1,13 +1,18 @@
--- Version 2: an index on the request ID.
+-- Version 2: an index on the request ID, then the account.
 --
 -- A request ID is pasted into the search box from an error body, as req:
 -- or a plain term, to find its row: a term matches a row whose request ID
--- equals its text exactly. Each search looks its terms up here first, in
--- the round trip that reads its scope, and the few rows found join the
--- term by their time and ID (on the time index), so that no other
--- statement tests the request ID. Without the index each lookup read
--- every row. Created on entries, it is created on each partition, and on
--- each new one with the rest (LIKE … INCLUDING ALL). Building it locks
--- writes out of each partition while it reads it: at a million rows, a
--- few seconds, once.
-CREATE INDEX entries_request_id ON {s}.entries (request_id);
+-- equals its text exactly. Each search looks its terms up here first, all
+-- of them in one statement in the round trip that reads its scope, and the
+-- few rows found join the term by their time and ID (on the time index),
+-- so that no other statement tests the request ID. Without the index each
+-- lookup read every row. The account follows the ID, so that one
+-- account's lookup (and the operator's, by the ID alone) seeks its rows
+-- only, whatever another tenant's rows share the ID. The time and row ID
+-- of the few rows found (at most the cap of them) are read from the
+-- table: including them in the index made every row 36 bytes larger, to
+-- save a table read per row found. Created on
+-- entries, it is created on each partition, and on each new one with the
+-- rest (LIKE … INCLUDING ALL). Building it locks writes out of each
+-- partition while it reads it: at a million rows, a few seconds, once.
+CREATE INDEX entries_request_id ON {s}.entries (request_id, account);
