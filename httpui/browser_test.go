@@ -20,6 +20,7 @@ import (
 	"github.com/apilog/apilog/apilogtest"
 	"github.com/apilog/apilog/httpui"
 	"github.com/apilog/apilog/internal/browsertest"
+	"github.com/apilog/apilog/internal/race"
 	"github.com/apilog/apilog/memstore"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/input"
@@ -400,6 +401,12 @@ func TestBrowserLive(t *testing.T) {
 			t.Fatalf("%s within %s (%s): %v", what, d, js, err)
 		}
 	}
+	// Polls wait 2 s, or 20 times as long as the last took: under the race
+	// detector, which slows the server several times, longer than 2 s.
+	soon := 3 * time.Second
+	if race.Enabled {
+		soon = 10 * time.Second
+	}
 	record := func(account, endpoint string) {
 		t.Helper()
 		if err := s.Append(context.Background(), []apilog.Entry{{Account: account, KeyID: "k1", Method: "GET", Endpoint: endpoint,
@@ -417,7 +424,7 @@ func TestBrowserLive(t *testing.T) {
 
 	recorded := time.Now()
 	record("acct_a", "/v1/live-1")
-	within(3*time.Second, "the new row at the top", firstEndpoint+` === "/v1/live-1"`)
+	within(soon, "the new row at the top", firstEndpoint+` === "/v1/live-1"`)
 	t.Logf("a live row was on the page %v after it was recorded (polls every 2 s)", time.Since(recorded).Round(time.Millisecond))
 	if got := eval(`document.querySelectorAll("#tbody tr").length + " " + document.querySelector("#range-text").textContent + " " + location.search`); got != "500 1–500 of 1,202 rows ?live=1" {
 		t.Errorf("after a live row: %q, want 500 rows of 1,202 and no pin in the URL", got)
@@ -435,7 +442,7 @@ func TestBrowserLive(t *testing.T) {
 	}
 	late("acct_a", "/v1/slow-started-earlier", t0.Add(-1500*time.Millisecond))
 	record("acct_a", "/v1/live-1b")
-	within(3*time.Second, "the next live rows", firstEndpoint+` === "/v1/live-1b" && !document.querySelector("#tbody[aria-busy]")`)
+	within(soon, "the next live rows", firstEndpoint+` === "/v1/live-1b" && !document.querySelector("#tbody[aria-busy]")`)
 	same, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("api/logs?live=1").then(r => r.json()).then(b => {
 		const ids = [...document.querySelectorAll("#tbody tr")].map(tr => tr.dataset.id);
 		return [b.rows.map(r => r.id).join() === ids.join(), new Set(ids).size === ids.length].join(" ");
@@ -451,7 +458,7 @@ func TestBrowserLive(t *testing.T) {
 	before := eval(`document.querySelector("#tbody tr").dataset.id + " " + window.scrollY`)
 	record("acct_b", "/v1/other-tenant")
 	record("acct_a", "/v1/live-2")
-	within(3*time.Second, "the new-requests bar", `!document.querySelector("#live-show").hidden`)
+	within(soon, "the new-requests bar", `!document.querySelector("#live-show").hidden`)
 	if got := eval(`document.querySelector("#live-show").textContent`); got != "1 new request — show" {
 		t.Errorf("the bar says %q, want one new request (the other tenant's is not counted)", got)
 	}
@@ -461,7 +468,7 @@ func TestBrowserLive(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("live-show"))); err != nil {
 		t.Fatal(err)
 	}
-	within(3*time.Second, "the new rows shown", firstEndpoint+` === "/v1/live-2" && document.querySelector("#live-show").hidden && window.scrollY === 0`)
+	within(soon, "the new rows shown", firstEndpoint+` === "/v1/live-2" && document.querySelector("#live-show").hidden && window.scrollY === 0`)
 	if got := eval(`document.body.textContent.includes("other-tenant") + ""`); got != "false" {
 		t.Error("the other tenant's row reached the page")
 	}
@@ -472,13 +479,13 @@ func TestBrowserLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	panel := `(document.fullscreenElement || document.querySelector("#logs.fullscreen-fallback"))`
-	within(3*time.Second, "fullscreen", panel+` !== null`)
+	within(soon, "fullscreen", panel+` !== null`)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](panel+`.scrollTo(0, 2000)`)); err != nil {
 		t.Fatal(err)
 	}
 	before = eval(`document.querySelector("#tbody tr").dataset.id + " " + ` + panel + `.scrollTop`)
 	record("acct_a", "/v1/live-3")
-	within(3*time.Second, "the bar in fullscreen", `!document.querySelector("#live-show").hidden`)
+	within(soon, "the bar in fullscreen", `!document.querySelector("#live-show").hidden`)
 	if got := eval(`document.querySelector("#tbody tr").dataset.id + " " + ` + panel + `.scrollTop`); got != before {
 		t.Errorf("in fullscreen, scrolled: the first row and the scroll are %q, were %q", got, before)
 	}
