@@ -48,7 +48,7 @@ func (h *Handler) detail(r *http.Request, viewer Viewer, v view) (*detailData, e
 	row := &p.Rows[0]
 	d.rowData = newRowData(row)
 	d.StatusText = http.StatusText(row.Status)
-	d.Duration = apilog.Column("duration").Text(row)
+	d.Duration = apilog.FormatDuration(row.Duration)
 	if row.Duration > 0 {
 		d.Duration += " (" + row.Duration.Round(time.Microsecond).String() + ")"
 	}

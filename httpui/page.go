@@ -195,26 +195,20 @@ var funcs = template.FuncMap{
 }
 
 func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, viewer Viewer) {
-	v, q, err := h.parse(r, viewer)
-	var d *pageData
-	if err == nil {
-		d, err = h.viewData(r, viewer, v, q)
-	}
-	if err != nil {
-		h.queryFailed(w, r, viewer, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	d.Nav = h.nav(r, viewer)
-	h.renderPage(w, r, http.StatusOK, d)
+	h.serveView(w, r, viewer, false)
 }
 
 // serveRows answers the page's script with the template "view": the parts
 // of the page a new view changes, which it puts in place. A live page's
 // poll (since) with nothing new gets 204 No Content.
 func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewer) {
+	h.serveView(w, r, viewer, true)
+}
+
+// serveView answers with the request's view: the page, or its parts.
+func (h *Handler) serveView(w http.ResponseWriter, r *http.Request, viewer Viewer, parts bool) {
 	v, q, err := h.parse(r, viewer)
-	if err == nil && v.Since > 0 {
+	if err == nil && parts && v.Since > 0 {
 		var head int64
 		if head, err = h.head(r, viewer, q); err == nil && head <= v.Since {
 			w.Header().Set("Cache-Control", "no-store")
@@ -231,7 +225,12 @@ func (h *Handler) serveRows(w http.ResponseWriter, r *http.Request, viewer Viewe
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	h.render(w, r, http.StatusOK, "view", d)
+	if parts {
+		h.render(w, r, http.StatusOK, "view", d)
+		return
+	}
+	d.Nav = h.nav(r, viewer)
+	h.renderPage(w, r, http.StatusOK, d)
 }
 
 // viewData reads what the page of v shows viewer: its rows, the key

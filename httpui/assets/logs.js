@@ -72,7 +72,10 @@ async function openDetail(tr) {
   if (detailCtl) detailCtl.abort();
   const mine = detailCtl = new AbortController();
   try {
-    place(parse(await parts("row", p, mine.signal)), 0, false, true);
+    const panel = parse(await parts("row", p, mine.signal));
+    showTimes(panel);
+    $("#detail").replaceWith(panel.firstElementChild);
+    $("#detail-title").focus();
   } catch (err) {
     if (err.name !== "AbortError") showError(err, () => openDetail(tr));
     return;
@@ -203,12 +206,8 @@ function clearError() {
 let renders = 0, shown = null;
 const first = () => Math.ceil(innerHeight / 25) + 10;
 const parse = (html) => { const t = document.createElement("template"); t.innerHTML = html; return t.content; };
-function place(parts, fresh = 0, live = false, detail = false) {
+function place(parts, fresh = 0, live = false) {
   showTimes(parts);
-  if (detail) {
-    $("#detail").replaceWith(parts.firstElementChild);
-    return $("#detail-title").focus();
-  }
   renders++;
   const rows = parts.getElementById("tbody"), n = rows.rows.length;
   let rest = null;
